@@ -1,0 +1,2 @@
+// @parley/mls: RFC 9420 engine. Public entry point.
+export {};

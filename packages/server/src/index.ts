@@ -1,0 +1,2 @@
+// @parley/server: public entry point. Filled by its issue; nothing is exported yet.
+export {};

@@ -1,0 +1,2 @@
+// @parley/testing: public entry point. Filled by its issue; nothing is exported yet.
+export {};
