@@ -1,0 +1,71 @@
+// RFC 9420 §5.1.2–§5.2, §8: the labelled constructions over a cipher suite.
+// Labels are given without the "MLS 1.0 " prefix, which is added here.
+
+import { Writer } from '../codec/writer.js';
+import { utf8Bytes } from '../util/bytes.js';
+import type { CipherSuite } from './provider.js';
+
+const PREFIX = 'MLS 1.0 ';
+
+function labelBytes(label: string): Uint8Array {
+  return utf8Bytes(PREFIX + label);
+}
+
+/** KDFLabel = struct { uint16 length; opaque label<V>; opaque context<V>; } */
+export function kdfLabel(label: string, context: Uint8Array, length: number): Uint8Array {
+  return new Writer(16 + label.length + context.length).u16(length).opaque(labelBytes(label)).opaque(context).finish();
+}
+
+export function expandWithLabel(suite: CipherSuite, secret: Uint8Array, label: string, context: Uint8Array, length: number): Promise<Uint8Array> {
+  return suite.kdf.expand(secret, kdfLabel(label, context, length), length);
+}
+
+export function deriveSecret(suite: CipherSuite, secret: Uint8Array, label: string): Promise<Uint8Array> {
+  return expandWithLabel(suite, secret, label, new Uint8Array(0), suite.kdf.nh);
+}
+
+export function deriveTreeSecret(suite: CipherSuite, secret: Uint8Array, label: string, generation: number, length: number): Promise<Uint8Array> {
+  return expandWithLabel(suite, secret, label, new Writer(4).u32(generation).finish(), length);
+}
+
+/** SignContent = struct { opaque label<V>; opaque content<V>; } */
+function signContent(label: string, content: Uint8Array): Uint8Array {
+  return new Writer(16 + label.length + content.length).opaque(labelBytes(label)).opaque(content).finish();
+}
+
+export function signWithLabel(suite: CipherSuite, signatureKey: Uint8Array, label: string, content: Uint8Array): Promise<Uint8Array> {
+  return suite.signature.sign(signatureKey, signContent(label, content));
+}
+
+export function verifyWithLabel(suite: CipherSuite, verificationKey: Uint8Array, label: string, content: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  return suite.signature.verify(verificationKey, signContent(label, content), signature);
+}
+
+/** EncryptContext = struct { opaque label<V>; opaque context<V>; } */
+function encryptContext(label: string, context: Uint8Array): Uint8Array {
+  return new Writer(16 + label.length + context.length).opaque(labelBytes(label)).opaque(context).finish();
+}
+
+/** RFC 9420 §5.1.3 HPKECiphertext fields. */
+export interface HpkeCiphertext {
+  readonly kemOutput: Uint8Array;
+  readonly ciphertext: Uint8Array;
+}
+
+export function encryptWithLabel(suite: CipherSuite, publicKey: Uint8Array, label: string, context: Uint8Array, plaintext: Uint8Array): Promise<HpkeCiphertext> {
+  return suite.hpke.seal(publicKey, encryptContext(label, context), new Uint8Array(0), plaintext);
+}
+
+export function decryptWithLabel(suite: CipherSuite, privateKey: Uint8Array, label: string, context: Uint8Array, kemOutput: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array> {
+  return suite.hpke.open(kemOutput, privateKey, encryptContext(label, context), new Uint8Array(0), ciphertext);
+}
+
+/** RefHashInput = struct { opaque label<V>; opaque value<V>; }; the label is used as given. */
+export async function refHash(suite: CipherSuite, label: string, value: Uint8Array): Promise<Uint8Array> {
+  return suite.hash.digest(new Writer(16 + label.length + value.length).opaque(utf8Bytes(label)).opaque(value).finish());
+}
+
+export const makeKeyPackageRef = (suite: CipherSuite, keyPackage: Uint8Array): Promise<Uint8Array> =>
+  refHash(suite, 'MLS 1.0 KeyPackage Reference', keyPackage);
+export const makeProposalRef = (suite: CipherSuite, authenticatedContent: Uint8Array): Promise<Uint8Array> =>
+  refHash(suite, 'MLS 1.0 Proposal Reference', authenticatedContent);
