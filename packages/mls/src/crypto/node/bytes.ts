@@ -1,0 +1,49 @@
+// Node Buffers leave this backend as plain Uint8Array views (no copy), so callers and
+// tests see one byte type whatever the backend.
+
+export function u8(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** A Map key for key bytes. Keys are never printed; the cache is bounded. */
+export function bytesKey(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
+
+/**
+ * A small least-recently-used cache: imported KeyObjects and ECDH contexts, so hot
+ * paths (verifying a member's signature, decrypting to a known HPKE key) do not
+ * re-import the same key on every call.
+ */
+export class LruCache<V> {
+  private readonly map = new Map<string, V>();
+  private readonly capacity: number;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+  }
+
+  getOrCreate(bytes: Uint8Array, create: () => V): V {
+    const k = bytesKey(bytes);
+    const hit = this.map.get(k);
+    if (hit !== undefined) {
+      // Refresh recency only once the cache is under pressure; otherwise a hit is one lookup.
+      if (this.map.size >= this.capacity) {
+        this.map.delete(k);
+        this.map.set(k, hit);
+      }
+      return hit;
+    }
+    const v = create();
+    if (this.map.size >= this.capacity) {
+      const oldest = this.map.keys().next();
+      if (oldest.done !== true) this.map.delete(oldest.value);
+    }
+    this.map.set(k, v);
+    return v;
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+}
