@@ -1,5 +1,7 @@
 // key-schedule.json: from initial_init_secret, per epoch: joiner, welcome and every
 // secret of Table 4 (§8), the external key pair (§8.3) and one MLS-Exporter output (§8.5).
+import { encode } from '../../src/codec/index.js';
+import { encodeGroupContext } from '../../src/messages/group-context.js';
 import { deriveFromJoiner, deriveEpochSecrets, deriveJoinerSecret, externalKeyPair, mlsExporter } from '../../src/schedule/key-schedule.js';
 import { asSecret, type InitSecret } from '../../src/schedule/secrets.js';
 import { expectBytes, hex, PASSED, suiteOrSkip, type VectorKind } from './harness.js';
@@ -39,7 +41,16 @@ const kind: VectorKind<Case> = {
     let initSecret: InitSecret = asSecret(hex(c.initial_init_secret));
     for (const [i, e] of c.epochs.entries()) {
       const at = `epoch ${i}`;
-      const groupContext = hex(e.group_context);
+      const groupContext = encode(encodeGroupContext, {
+        version: 1,
+        cipherSuite: c.cipher_suite,
+        groupId: hex(c.group_id),
+        epoch: BigInt(i),
+        treeHash: hex(e.tree_hash),
+        confirmedTranscriptHash: hex(e.confirmed_transcript_hash),
+        extensions: [],
+      });
+      expectBytes(groupContext, e.group_context, `${at} group_context`);
       const joiner = await deriveJoinerSecret(suite, initSecret, asSecret(hex(e.commit_secret)), groupContext);
       expectBytes(joiner.bytes, e.joiner_secret, `${at} joiner_secret`);
       const { welcomeSecret, epochSecret } = await deriveFromJoiner(suite, joiner, asSecret(hex(e.psk_secret)), groupContext);
