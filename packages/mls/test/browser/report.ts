@@ -1,0 +1,20 @@
+// What the browser page reports back to the vitest test: one line per vector case.
+
+/** The vector kinds that need only a CryptoProvider, run in the browser when their module exists. */
+export const BROWSER_KINDS = ['crypto-basics', 'secret-tree', 'key-schedule', 'psk_secret', 'transcript-hashes', 'message-protection', 'welcome'] as const;
+
+export type CaseResult = { readonly kind: string; readonly index: number; readonly label: string } & (
+  | { readonly status: 'passed' }
+  | { readonly status: 'skipped'; readonly reason: string }
+  | { readonly status: 'failed'; readonly error: string }
+);
+
+export interface BrowserReport {
+  readonly userAgent: string;
+  /** The provider's name and suites, as the page saw them. */
+  readonly provider: { readonly name: string; readonly supportedSuites: readonly number[] };
+  readonly results: readonly CaseResult[];
+}
+
+/** The function the page defines on globalThis for the driver to call. */
+export const RUN_FUNCTION = 'parleyRunVectors';
