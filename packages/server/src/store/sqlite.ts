@@ -1,0 +1,437 @@
+// The embedded Store: SQLite through better-sqlite3 (synchronous, so each method is one
+// short transaction), WAL journal, foreign keys on, a busy timeout, and
+// synchronous=FULL by default so a transaction that returned is on disk before the
+// server acknowledges it. Batched appends share one transaction (group commit).
+
+import Database from 'better-sqlite3';
+import { MESSAGE_KINDS, type MessageKind } from '@parley/protocol';
+import { MIGRATIONS } from './migrations.js';
+import {
+  StoreConflictError,
+  type AppendResult,
+  type AttachmentRecord,
+  type ClaimedKeyPackageRecord,
+  type CommitApplication,
+  type CommitResult,
+  type DeviceRecord,
+  type GroupRecord,
+  type InviteRecord,
+  type KeyPackageCount,
+  type MemberCursor,
+  type NewGroupMessage,
+  type NewInboxMessage,
+  type SessionRecord,
+  type Store,
+  type StoredMessage,
+  type UserRecord,
+} from './store.js';
+
+export interface SqliteStoreOptions {
+  /** 'full' (default): fsync at each commit. 'normal': survives a process crash, not a power loss. */
+  readonly synchronous?: 'full' | 'normal';
+}
+
+type Row = Record<string, unknown>;
+const kindByNumber = new Map<number, MessageKind>(Object.entries(MESSAGE_KINDS).map(([k, v]) => [v, k as MessageKind]));
+
+const u8 = (v: unknown): Uint8Array => new Uint8Array(v as Buffer);
+const buf = (v: Uint8Array): Buffer => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+
+function userFrom(r: Row): UserRecord {
+  return {
+    id: r.id as string,
+    email: r.email as string | null,
+    password: { hash: u8(r.pw_hash), salt: u8(r.pw_salt), params: JSON.parse(r.pw_params as string) as UserRecord['password']['params'] },
+    admin: r.admin === 1,
+    active: r.active === 1,
+    identityKey: r.identity_key === null ? null : u8(r.identity_key),
+    createdAt: r.created_at as number,
+  };
+}
+
+function deviceFrom(r: Row): DeviceRecord {
+  return {
+    id: r.id as string,
+    userId: r.user_id as string,
+    signatureKey: u8(r.signature_key),
+    cipherSuite: r.cipher_suite as number,
+    certificate: u8(r.certificate),
+    createdAt: r.created_at as number,
+  };
+}
+
+function messageFrom(r: Row): StoredMessage {
+  return {
+    seq: r.seq as number,
+    id: u8(r.id),
+    kind: kindByNumber.get(r.kind as number) ?? 'notice',
+    groupId: r.group_id as string,
+    sender: r.sender as string,
+    createdAt: r.created_at as number,
+    data: u8(r.data),
+  };
+}
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly s;
+
+  constructor(file: string, options: SqliteStoreOptions = {}) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    migrate(this.db);
+    const p = (sql: string): Database.Statement => this.db.prepare(sql);
+    this.s = {
+      insertUser: p(
+        'INSERT INTO users (id, email, pw_hash, pw_salt, pw_params, admin, active, identity_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      getUser: p('SELECT * FROM users WHERE id = ?'),
+      listUsers: p('SELECT * FROM users ORDER BY id'),
+      setActive: p('UPDATE users SET active = ? WHERE id = ?'),
+      deleteUserSessions: p('DELETE FROM sessions WHERE user_id = ?'),
+      setIdentity: p('UPDATE users SET identity_key = ? WHERE id = ? AND identity_key IS NULL'),
+      useInvite: p('UPDATE invites SET uses = uses + 1 WHERE code_hash = ? AND uses < max_uses AND expires_at > ?'),
+      insertInvite: p('INSERT INTO invites (code_hash, created_by, created_at, expires_at, max_uses, uses) VALUES (?, ?, ?, ?, ?, ?)'),
+      listInvites: p('SELECT * FROM invites ORDER BY created_at'),
+      insertSession: p('INSERT INTO sessions (token_hash, user_id, device_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)'),
+      getSession: p('SELECT * FROM sessions WHERE token_hash = ?'),
+      deleteSession: p('DELETE FROM sessions WHERE token_hash = ?'),
+      bindSession: p('UPDATE sessions SET device_id = ? WHERE token_hash = ? AND device_id IS NULL'),
+      insertDevice: p('INSERT INTO devices (id, user_id, signature_key, cipher_suite, certificate, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      getDevice: p('SELECT * FROM devices WHERE id = ?'),
+      listDevices: p('SELECT * FROM devices WHERE user_id = ? ORDER BY created_at, id'),
+      deleteDevice: p('DELETE FROM devices WHERE id = ?'),
+      insertKp: p('INSERT INTO key_packages (device_id, last_resort, data) VALUES (?, ?, ?)'),
+      firstKp: p('SELECT id, data FROM key_packages WHERE device_id = ? AND last_resort = 0 ORDER BY id LIMIT 1'),
+      lastResortKp: p('SELECT id, data FROM key_packages WHERE device_id = ? AND last_resort = 1 ORDER BY id DESC LIMIT 1'),
+      deleteKp: p('DELETE FROM key_packages WHERE id = ?'),
+      countKp: p('SELECT last_resort, COUNT(*) AS n FROM key_packages WHERE device_id = ? GROUP BY last_resort'),
+      insertGroup: p('INSERT INTO groups (id, epoch, group_info, ratchet_tree, created_at) VALUES (?, ?, ?, ?, ?)'),
+      getGroup: p('SELECT * FROM groups WHERE id = ?'),
+      insertMember: p('INSERT OR IGNORE INTO members (group_id, device_id, cursor) VALUES (?, ?, ?)'),
+      deleteMember: p('DELETE FROM members WHERE group_id = ? AND device_id = ?'),
+      isMember: p('SELECT 1 FROM members WHERE group_id = ? AND device_id = ?'),
+      listMembers: p('SELECT * FROM members WHERE group_id = ? ORDER BY device_id'),
+      groupsOfDevice: p('SELECT * FROM members WHERE device_id = ? ORDER BY group_id'),
+      messageById: p('SELECT * FROM messages WHERE group_id = ? AND id = ?'),
+      insertMessage: p('INSERT INTO messages (group_id, seq, id, kind, sender, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      setLastSeq: p('UPDATE groups SET last_seq = ? WHERE id = ?'),
+      setEpoch: p('UPDATE groups SET epoch = ?, group_info = ?, ratchet_tree = COALESCE(?, ratchet_tree) WHERE id = ?'),
+      readGroup: p('SELECT * FROM messages WHERE group_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      ackGroup: p(
+        'UPDATE members SET cursor = MIN(?, (SELECT last_seq FROM groups WHERE id = members.group_id)) WHERE device_id = ? AND group_id = ? AND cursor < ?',
+      ),
+      nextInboxSeq: p('UPDATE devices SET inbox_seq = inbox_seq + 1 WHERE id = ? RETURNING inbox_seq'),
+      insertInbox: p('INSERT INTO inbox (device_id, seq, id, kind, group_id, sender, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      readInbox: p('SELECT * FROM inbox WHERE device_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      inboxCursor: p('SELECT inbox_cursor FROM devices WHERE id = ?'),
+      ackInbox: p('UPDATE devices SET inbox_cursor = MIN(?, inbox_seq) WHERE id = ? AND inbox_cursor < ?'),
+      pruneAcked: p(`DELETE FROM messages WHERE NOT EXISTS (
+          SELECT 1 FROM members m WHERE m.group_id = messages.group_id AND m.device_id <> messages.sender AND m.cursor < messages.seq)`),
+      pruneOld: p('DELETE FROM messages WHERE created_at < ?'),
+      pruneInbox: p('DELETE FROM inbox WHERE created_at < ? OR seq <= (SELECT inbox_cursor FROM devices d WHERE d.id = inbox.device_id)'),
+      insertAttachment: p('INSERT INTO attachments (id, group_id, uploader, size, created_at) VALUES (?, ?, ?, ?, ?)'),
+      getAttachment: p('SELECT * FROM attachments WHERE id = ?'),
+    };
+  }
+
+  async createUser(user: UserRecord, invite?: { codeHash: Uint8Array; now: number }): Promise<void> {
+    this.db.transaction(() => {
+      if (invite !== undefined && this.s.useInvite.run(buf(invite.codeHash), invite.now).changes !== 1) {
+        throw new StoreConflictError('invalid-invite');
+      }
+      if (this.s.getUser.get(user.id) !== undefined) throw new StoreConflictError('exists');
+      this.s.insertUser.run(
+        user.id,
+        user.email,
+        buf(user.password.hash),
+        buf(user.password.salt),
+        JSON.stringify(user.password.params),
+        user.admin ? 1 : 0,
+        user.active ? 1 : 0,
+        user.identityKey === null ? null : buf(user.identityKey),
+        user.createdAt,
+      );
+    })();
+  }
+
+  async getUser(id: string): Promise<UserRecord | null> {
+    const r = this.s.getUser.get(id) as Row | undefined;
+    return r === undefined ? null : userFrom(r);
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    return (this.s.listUsers.all() as Row[]).map(userFrom);
+  }
+
+  async setUserActive(id: string, active: boolean): Promise<boolean> {
+    return this.db.transaction(() => {
+      const changed = this.s.setActive.run(active ? 1 : 0, id).changes === 1;
+      if (changed && !active) this.s.deleteUserSessions.run(id);
+      return changed;
+    })();
+  }
+
+  async setIdentityKey(userId: string, key: Uint8Array): Promise<boolean> {
+    return this.s.setIdentity.run(buf(key), userId).changes === 1;
+  }
+
+  async createInvite(i: InviteRecord): Promise<void> {
+    this.s.insertInvite.run(buf(i.codeHash), i.createdBy, i.createdAt, i.expiresAt, i.maxUses, i.uses);
+  }
+
+  async listInvites(): Promise<InviteRecord[]> {
+    return (this.s.listInvites.all() as Row[]).map((r) => ({
+      codeHash: u8(r.code_hash),
+      createdBy: r.created_by as string,
+      createdAt: r.created_at as number,
+      expiresAt: r.expires_at as number,
+      maxUses: r.max_uses as number,
+      uses: r.uses as number,
+    }));
+  }
+
+  async createSession(x: SessionRecord): Promise<void> {
+    this.s.insertSession.run(buf(x.tokenHash), x.userId, x.deviceId, x.createdAt, x.expiresAt);
+  }
+
+  async getSession(tokenHash: Uint8Array): Promise<SessionRecord | null> {
+    const r = this.s.getSession.get(buf(tokenHash)) as Row | undefined;
+    if (r === undefined) return null;
+    return {
+      tokenHash: u8(r.token_hash),
+      userId: r.user_id as string,
+      deviceId: r.device_id as string | null,
+      createdAt: r.created_at as number,
+      expiresAt: r.expires_at as number,
+    };
+  }
+
+  async deleteSession(tokenHash: Uint8Array): Promise<void> {
+    this.s.deleteSession.run(buf(tokenHash));
+  }
+
+  async addDevice(d: DeviceRecord, sessionTokenHash: Uint8Array): Promise<void> {
+    this.db.transaction(() => {
+      if (this.s.getDevice.get(d.id) !== undefined) throw new StoreConflictError('exists');
+      this.s.insertDevice.run(d.id, d.userId, buf(d.signatureKey), d.cipherSuite, buf(d.certificate), d.createdAt);
+      this.s.bindSession.run(d.id, buf(sessionTokenHash));
+    })();
+  }
+
+  async getDevice(id: string): Promise<DeviceRecord | null> {
+    const r = this.s.getDevice.get(id) as Row | undefined;
+    return r === undefined ? null : deviceFrom(r);
+  }
+
+  async listDevices(userId: string): Promise<DeviceRecord[]> {
+    return (this.s.listDevices.all(userId) as Row[]).map(deviceFrom);
+  }
+
+  async removeDevice(
+    id: string,
+    notice: (groupId: string) => NewGroupMessage,
+    inboxNotice: NewInboxMessage,
+  ): Promise<{ groups: StoredMessage[]; inbox: { deviceId: string; message: StoredMessage }[] } | null> {
+    return this.db.transaction(() => {
+      const dev = this.s.getDevice.get(id) as Row | undefined;
+      if (dev === undefined) return null;
+      const groups = (this.s.groupsOfDevice.all(id) as Row[]).map((r) => r.group_id as string);
+      // Cascades: sessions, key packages, inbox, member cursors.
+      this.s.deleteDevice.run(id);
+      const groupNotices = groups.map((g) => this.appendOne(notice(g), 'notice'));
+      const others = (this.s.listDevices.all(dev.user_id) as Row[]).map((r) => r.id as string);
+      const inbox = others.map((deviceId) => ({ deviceId, message: this.inboxOne(deviceId, inboxNotice) }));
+      return { groups: groupNotices, inbox };
+    })();
+  }
+
+  async addKeyPackages(deviceId: string, packages: readonly { data: Uint8Array; lastResort: boolean }[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const k of packages) this.s.insertKp.run(deviceId, k.lastResort ? 1 : 0, buf(k.data));
+    })();
+  }
+
+  async claimKeyPackages(userId: string): Promise<ClaimedKeyPackageRecord[]> {
+    return this.db.transaction(() => {
+      const out: ClaimedKeyPackageRecord[] = [];
+      for (const d of this.s.listDevices.all(userId) as Row[]) {
+        const deviceId = d.id as string;
+        const regular = this.s.firstKp.get(deviceId) as Row | undefined;
+        if (regular !== undefined) {
+          this.s.deleteKp.run(regular.id);
+          out.push({ deviceId, data: u8(regular.data), lastResort: false });
+          continue;
+        }
+        const last = this.s.lastResortKp.get(deviceId) as Row | undefined;
+        if (last !== undefined) out.push({ deviceId, data: u8(last.data), lastResort: true });
+      }
+      return out;
+    })();
+  }
+
+  async countKeyPackages(deviceId: string): Promise<KeyPackageCount> {
+    let regular = 0;
+    let lastResort = 0;
+    for (const r of this.s.countKp.all(deviceId) as Row[]) {
+      if (r.last_resort === 1) lastResort = r.n as number;
+      else regular = r.n as number;
+    }
+    return { regular, lastResort };
+  }
+
+  async createGroup(g: Omit<GroupRecord, 'lastSeq'>, creatorDevice: string): Promise<void> {
+    this.db.transaction(() => {
+      if (this.s.getGroup.get(g.id) !== undefined) throw new StoreConflictError('exists');
+      this.s.insertGroup.run(g.id, g.epoch, buf(g.groupInfo), g.ratchetTree === null ? null : buf(g.ratchetTree), g.createdAt);
+      this.s.insertMember.run(g.id, creatorDevice, 0);
+    })();
+  }
+
+  async getGroup(id: string): Promise<GroupRecord | null> {
+    const r = this.s.getGroup.get(id) as Row | undefined;
+    if (r === undefined) return null;
+    return {
+      id: r.id as string,
+      epoch: r.epoch as number,
+      groupInfo: u8(r.group_info),
+      ratchetTree: r.ratchet_tree === null ? null : u8(r.ratchet_tree),
+      createdAt: r.created_at as number,
+      lastSeq: r.last_seq as number,
+    };
+  }
+
+  async listMembers(groupId: string): Promise<MemberCursor[]> {
+    return (this.s.listMembers.all(groupId) as Row[]).map(memberFrom);
+  }
+
+  async groupsOfDevice(deviceId: string): Promise<MemberCursor[]> {
+    return (this.s.groupsOfDevice.all(deviceId) as Row[]).map(memberFrom);
+  }
+
+  /** Inside a transaction: appends one message at the group's next seq. */
+  private appendOne(m: NewGroupMessage, kind: MessageKind): StoredMessage {
+    const g = this.s.getGroup.get(m.groupId) as Row | undefined;
+    if (g === undefined) throw new Error('unknown group (bug: checked by caller)');
+    const seq = (g.last_seq as number) + 1;
+    this.s.insertMessage.run(m.groupId, seq, buf(m.id), MESSAGE_KINDS[kind], m.sender, m.createdAt, buf(m.data));
+    this.s.setLastSeq.run(seq, m.groupId);
+    return { seq, id: m.id, kind, groupId: m.groupId, sender: m.sender, createdAt: m.createdAt, data: m.data };
+  }
+
+  private inboxOne(deviceId: string, m: NewInboxMessage): StoredMessage {
+    const r = this.s.nextInboxSeq.get(deviceId) as Row;
+    const seq = r.inbox_seq as number;
+    this.s.insertInbox.run(deviceId, seq, buf(m.id), MESSAGE_KINDS[m.kind], m.groupId, m.sender, m.createdAt, buf(m.data));
+    return { seq, id: m.id, kind: m.kind, groupId: m.groupId, sender: m.sender, createdAt: m.createdAt, data: m.data };
+  }
+
+  async appendMessages(messages: readonly NewGroupMessage[]): Promise<AppendResult[]> {
+    return this.db.transaction(() =>
+      messages.map((m): AppendResult => {
+        if (this.s.getGroup.get(m.groupId) === undefined) return { ok: false, reason: 'unknown-group' };
+        if (this.s.isMember.get(m.groupId, m.sender) === undefined) return { ok: false, reason: 'not-a-member' };
+        const dup = this.s.messageById.get(m.groupId, buf(m.id)) as Row | undefined;
+        if (dup !== undefined) {
+          const message = messageFrom(dup);
+          return { ok: true, seq: message.seq, duplicate: true, message };
+        }
+        const message = this.appendOne(m, 'application');
+        return { ok: true, seq: message.seq, duplicate: false, message };
+      }),
+    )();
+  }
+
+  async applyCommit(c: CommitApplication): Promise<CommitResult> {
+    return this.db.transaction((): CommitResult => {
+      const g = this.s.getGroup.get(c.groupId) as Row | undefined;
+      if (g === undefined) return { ok: false, reason: 'unknown-group' };
+      if (this.s.isMember.get(c.groupId, c.message.sender) === undefined) return { ok: false, reason: 'not-a-member' };
+      if (g.epoch !== c.fromEpoch) return { ok: false, reason: 'stale-epoch', currentEpoch: g.epoch as number };
+      for (const d of c.addDevices) if (this.s.getDevice.get(d) === undefined) return { ok: false, reason: 'unknown-device' };
+      const message = this.appendOne(c.message, 'commit');
+      this.s.setEpoch.run(c.toEpoch, buf(c.groupInfo), c.ratchetTree === null ? null : buf(c.ratchetTree), c.groupId);
+      const inbox: { deviceId: string; message: StoredMessage }[] = [];
+      for (const d of c.removeDevices) {
+        if (this.s.deleteMember.run(c.groupId, d).changes === 1) {
+          // A removed device learns of its removal from its inbox: it is no longer in the log's fan-out.
+          inbox.push({ deviceId: d, message: this.inboxOne(d, { ...c.message, kind: 'commit' }) });
+        }
+      }
+      for (const d of c.addDevices) {
+        // A new member starts after the commit that added it: it joins from the Welcome.
+        this.s.insertMember.run(c.groupId, d, message.seq);
+        if (c.welcome !== null) inbox.push({ deviceId: d, message: this.inboxOne(d, c.welcome) });
+      }
+      return { ok: true, message, inbox };
+    })();
+  }
+
+  async readGroup(groupId: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
+    return (this.s.readGroup.all(groupId, afterSeq, limit) as Row[]).map(messageFrom);
+  }
+
+  async ackGroup(deviceId: string, groupId: string, seq: number): Promise<void> {
+    this.s.ackGroup.run(seq, deviceId, groupId, seq);
+  }
+
+  async readInbox(deviceId: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
+    return (this.s.readInbox.all(deviceId, afterSeq, limit) as Row[]).map(messageFrom);
+  }
+
+  async inboxCursor(deviceId: string): Promise<number> {
+    const r = this.s.inboxCursor.get(deviceId) as Row | undefined;
+    return r === undefined ? 0 : (r.inbox_cursor as number);
+  }
+
+  async ackInbox(deviceId: string, seq: number): Promise<void> {
+    this.s.ackInbox.run(seq, deviceId, seq);
+  }
+
+  async prune(olderThan: number): Promise<number> {
+    return this.db.transaction(() => {
+      let n = this.s.pruneAcked.run().changes;
+      n += this.s.pruneOld.run(olderThan).changes;
+      n += this.s.pruneInbox.run(olderThan).changes;
+      return n;
+    })();
+  }
+
+  async addAttachment(a: AttachmentRecord): Promise<void> {
+    this.s.insertAttachment.run(a.id, a.groupId, a.uploader, a.size, a.createdAt);
+  }
+
+  async getAttachment(id: string): Promise<AttachmentRecord | null> {
+    const r = this.s.getAttachment.get(id) as Row | undefined;
+    if (r === undefined) return null;
+    return { id: r.id as string, groupId: r.group_id as string, uploader: r.uploader as string, size: r.size as number, createdAt: r.created_at as number };
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function memberFrom(r: Row): MemberCursor {
+  return { groupId: r.group_id as string, deviceId: r.device_id as string, cursor: r.cursor as number };
+}
+
+/** Applies every migration newer than the database's version, each in its own transaction. */
+export function migrate(db: Database.Database): number {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+  const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
+  const current = row.v ?? 0;
+  let applied = 0;
+  for (const m of MIGRATIONS) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+    })();
+    applied++;
+  }
+  return applied;
+}
