@@ -1,2 +1,9 @@
-// @parley/client: public entry point. Filled by its issue; nothing is exported yet.
-export {};
+// @parley/client: the SDK under the CLI, the web app and bots. Web-standard only; the
+// Node adapters (node:crypto, the SQLite profile store) are in the `./node` subpath.
+export * from './errors.js';
+export { SecretBytes } from './util/secret.js';
+export type { ClientCrypto, Ed25519KeyPair } from './crypto/client-crypto.js';
+export * from './store/index.js';
+export * from './identity/identity.js';
+export * from './verify/safety-number.js';
+export * from './verify/contacts.js';

@@ -1,2 +1,3 @@
 // @parley/testing: public entry point. Filled by its issue; nothing is exported yet.
 export {};
+export { clientStoreConformance, type ClientStoreHarness } from './client-store-conformance.js';
