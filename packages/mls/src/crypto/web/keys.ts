@@ -62,7 +62,7 @@ export class SecretKeyCache {
     const hit = this.#entries.get(secret);
     if (hit !== undefined && bytesEqual(hit.copy, secret)) return hit.key;
     const key = load();
-    const entry = { copy: secret.slice(), key };
+    const entry = { copy: new Uint8Array(secret), key }; // a copy even of a Buffer (whose slice() is a view)
     this.#entries.set(secret, entry);
     key.catch(() => {
       if (this.#entries.get(secret) === entry) this.#entries.delete(secret);
