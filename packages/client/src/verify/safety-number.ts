@@ -60,3 +60,16 @@ export function formatSafetyNumber(digits: string): string {
   if (!/^[0-9]{60}$/.test(digits)) throw new ClientUsageError('invalid-argument', 'a safety number is 60 digits');
   return digits.match(/[0-9]{5}/g)!.join(' ');
 }
+
+/**
+ * The safety number between this user and a contact, from this device's stored identity
+ * and the contact's stored identity key: device keys play no part, so it is the same on
+ * every device of either user.
+ */
+export async function safetyNumberWith(
+  crypto: ClientCrypto,
+  own: { readonly userId: string; readonly identityPublicKey: Uint8Array },
+  contact: { readonly userId: string; readonly identityKey: Uint8Array },
+): Promise<string> {
+  return safetyNumber(crypto, { userId: own.userId, identityKey: own.identityPublicKey }, { userId: contact.userId, identityKey: contact.identityKey });
+}
