@@ -10,7 +10,7 @@ describe('SecretBytes', () => {
     const id = await generateIdentityKey(crypto);
     const hex = Buffer.from(id.privateKey.bytes).toString('hex');
     const b64 = Buffer.from(id.privateKey.bytes).toString('base64');
-    const outputs = [String(id.privateKey), `${String(id.privateKey)}`, JSON.stringify(id), inspect(id, { depth: 5 }), inspect(id.privateKey)];
+    const outputs = [String(id.privateKey), id.privateKey.toString(), JSON.stringify(id), inspect(id, { depth: 5 }), inspect(id.privateKey)];
     for (const out of outputs) {
       expect(out).toContain('[secret]');
       expect(out).not.toContain(hex);
