@@ -7,6 +7,8 @@
 
 import { Writer } from '../codec/writer.js';
 import type { CipherSuite } from '../crypto/provider.js';
+import { UsageError } from '../errors.js';
+import { type AuthenticatedContent, ContentType, encodeFramedContent } from '../messages/framing.js';
 import { concat, constantTimeEqual } from '../util/bytes.js';
 import type { ConfirmationKey } from './secrets.js';
 
@@ -16,6 +18,14 @@ import type { ConfirmationKey } from './secrets.js';
  */
 export function confirmedTranscriptHashInput(wireFormat: number, framedContent: Uint8Array, signature: Uint8Array): Uint8Array {
   return new Writer(framedContent.length + signature.length + 8).u16(wireFormat).raw(framedContent).opaque(signature).finish();
+}
+
+/** ConfirmedTranscriptHashInput of a commit's AuthenticatedContent (everything but the confirmation tag). */
+export function confirmedTranscriptHashInputOf(commit: AuthenticatedContent): Uint8Array {
+  if (commit.content.contentType !== ContentType.commit) throw new UsageError('not-a-commit', 'only a commit enters the transcript');
+  const w = new Writer(512).u16(commit.wireFormat);
+  encodeFramedContent(w, commit.content);
+  return w.opaque(commit.auth.signature).finish();
 }
 
 /** confirmed_transcript_hash_[n] from interim_transcript_hash_[n-1] and the commit's ConfirmedTranscriptHashInput. */
