@@ -1,0 +1,99 @@
+// RFC 9420 §12.4.2 (second half) and §8: from a commit's new tree, GroupContext
+// extensions and commit secret to the next epoch — transcript hashes, key schedule,
+// confirmation tag — shared by the committer (§12.4.1) and every receiver (§12.4.2).
+
+import { encode } from '../codec/index.js';
+import { ValidationError } from '../errors.js';
+import { encodeFramedContent, type FramedContent, type WireFormat } from '../messages/framing.js';
+import { encodeGroupContext, type GroupContext } from '../messages/group-context.js';
+import type { Extension } from '../messages/extension.js';
+import type { PreSharedKeyID } from '../messages/proposal.js';
+import { runKeySchedule, zeroSecret, type KeyScheduleEpoch } from '../schedule/key-schedule.js';
+import { asSecret, type CommitSecret } from '../schedule/secrets.js';
+import { confirmationTag, confirmedTranscriptHashInput, nextConfirmedTranscriptHash, nextInterimTranscriptHash } from '../schedule/transcript.js';
+import type { PublicTree } from '../tree/public-tree.js';
+import type { TreePrivateKeys } from '../tree/private.js';
+import type { LeafIndex } from '../util/brand.js';
+import { constantTimeEqual } from '../util/bytes.js';
+import { epochKeysFrom, pskSecretFor } from './epoch.js';
+import { retainedEpochCount, type GroupState, type RetainedEpoch } from './state.js';
+
+export interface EpochChange {
+  readonly tree: PublicTree;
+  readonly extensions: readonly Extension[];
+  readonly psks: readonly PreSharedKeyID[];
+  /** The commit secret from the UpdatePath; all-zero when the commit has none. */
+  readonly commitSecret: CommitSecret | undefined;
+  readonly privateKeys: TreePrivateKeys;
+  readonly ownLeaf: LeafIndex;
+  /** The commit's framing, for the confirmed transcript hash. */
+  readonly wireFormat: WireFormat;
+  readonly content: FramedContent;
+  readonly signature: Uint8Array;
+  /** The received confirmation tag to check; absent when we are the committer (we compute it). */
+  readonly confirmationTag?: Uint8Array | undefined;
+  /** For an external commit: init_secret from the ExternalInit instead of the epoch's. */
+  readonly initSecretOverride?: Uint8Array | undefined;
+}
+
+export interface NextEpoch {
+  readonly state: GroupState;
+  readonly schedule: KeyScheduleEpoch;
+  readonly confirmationTag: Uint8Array;
+}
+
+export async function advanceEpoch(state: GroupState, change: EpochChange): Promise<NextEpoch> {
+  const { suite } = state;
+  const confirmedInput = confirmedTranscriptHashInput(change.wireFormat, encode(encodeFramedContent, change.content), change.signature);
+  const confirmed = await nextConfirmedTranscriptHash(suite, state.interimTranscriptHash, confirmedInput);
+  const groupContext: GroupContext = {
+    ...state.groupContext,
+    epoch: state.groupContext.epoch + 1n,
+    treeHash: await change.tree.treeHash(),
+    confirmedTranscriptHash: confirmed,
+    extensions: change.extensions,
+  };
+  const groupContextBytes = encode(encodeGroupContext, groupContext);
+  const pskSecret = await pskSecretFor(suite, change.psks, state.config, state);
+  const commitSecret = change.commitSecret ?? asSecret<'commit_secret'>(zeroSecret(suite));
+  const initSecret = change.initSecretOverride !== undefined ? asSecret<'init_secret'>(change.initSecretOverride) : state.keys.initSecret;
+  const schedule = await runKeySchedule(suite, { initSecret, commitSecret, pskSecret, groupContext: groupContextBytes });
+  pskSecret.destroy();
+  const tag = await confirmationTag(suite, schedule.confirmationKey, confirmed);
+  if (change.confirmationTag !== undefined && !constantTimeEqual(tag, change.confirmationTag)) {
+    throw new ValidationError('invalid-confirmation-tag', 'the commit confirmation tag does not verify');
+  }
+  const interim = await nextInterimTranscriptHash(suite, confirmed, tag);
+  const keys = epochKeysFrom(suite, schedule, change.tree.leafCount, state.config);
+  const retained: RetainedEpoch[] = [];
+  const keep = retainedEpochCount(state.config);
+  if (keep > 0) {
+    const signatureKeys = new Map<number, Uint8Array>();
+    for (const [i, leaf] of state.tree.leaves()) signatureKeys.set(i, leaf.signatureKey);
+    retained.push({
+      epoch: state.groupContext.epoch,
+      senderDataSecret: state.keys.senderDataSecret,
+      secretTree: state.keys.secretTree,
+      groupContextBytes: state.groupContextBytes,
+      signatureKeys,
+    });
+    retained.push(...state.retained.slice(0, keep - 1));
+  }
+  const next: GroupState = {
+    suite,
+    config: state.config,
+    groupContext,
+    groupContextBytes,
+    tree: change.tree,
+    ownLeaf: change.ownLeaf,
+    privateKeys: change.privateKeys.prune(change.tree),
+    signaturePrivateKey: state.signaturePrivateKey,
+    interimTranscriptHash: interim,
+    confirmationTag: tag,
+    keys,
+    proposals: [],
+    resumptionPsks: [{ epoch: state.groupContext.epoch, psk: state.keys.resumptionPsk }, ...state.resumptionPsks].slice(0, 8),
+    retained,
+  };
+  return { state: next, schedule, confirmationTag: tag };
+}

@@ -1,0 +1,249 @@
+// RFC 9420 §6.2–§6.3 (receiving), §12.1.8 (external senders), §12.4.2 processing a
+// commit: `processMessage(state, bytes)` returns the next state and what happened.
+
+import { decode } from '../codec/index.js';
+import { CryptoError, UsageError, ValidationError } from '../errors.js';
+import { decodeExternalSenders, ExtensionType } from '../messages/extension.js';
+import { ContentType, SenderType, WireFormat, type FramedContent, type FramedContentAuthData, type Sender } from '../messages/framing.js';
+import type { Commit } from '../messages/commit.js';
+import { encode } from '../codec/index.js';
+import { encodeGroupContext } from '../messages/group-context.js';
+import { LeafNodeSource } from '../messages/leaf-node.js';
+import { ProposalOrRefType, ProposalType, type Proposal } from '../messages/proposal.js';
+import { externalKeyPair } from '../schedule/key-schedule.js';
+import { asSecret, type CommitSecret } from '../schedule/secrets.js';
+import { decryptUpdatePath, mergeUpdatePath } from '../tree/treekem.js';
+import { leafToNode } from '../tree/math.js';
+import type { LeafIndex } from '../util/brand.js';
+import { bytesEqual } from '../util/bytes.js';
+import { advanceEpoch } from './advance.js';
+import { proposalRef, verifyContent, verifyMembershipTag } from './content-auth.js';
+import { unprotectPrivateMessage } from './private-message.js';
+import { applyProposals, type ProposalWithSender } from './proposals.js';
+import type { GroupState } from './state.js';
+import { validateLeafPolicy } from './validation.js';
+import { decodeMLSMessage, type MLSMessage } from './wire.js';
+
+export type GroupEvent =
+  | { readonly type: 'application'; readonly sender: LeafIndex; readonly data: Uint8Array; readonly authenticatedData: Uint8Array; readonly epoch: bigint }
+  | { readonly type: 'proposal'; readonly ref: Uint8Array; readonly proposal: Proposal; readonly sender: Sender }
+  | {
+      readonly type: 'commit';
+      readonly sender: Sender;
+      readonly epoch: bigint;
+      readonly added: readonly LeafIndex[];
+      readonly removed: readonly LeafIndex[];
+    }
+  /** A commit removed us: the returned state is the old one and should be deleted. */
+  | { readonly type: 'removed'; readonly sender: Sender };
+
+export interface Processed {
+  readonly state: GroupState;
+  readonly event: GroupEvent;
+}
+
+/** Decodes an MLSMessage carrying a PublicMessage or PrivateMessage and processes it. */
+export async function processMessage(state: GroupState, bytes: Uint8Array): Promise<Processed> {
+  const message: MLSMessage = decode(decodeMLSMessage, bytes);
+  if (message.wireFormat === WireFormat.mls_public_message) {
+    const m = message.publicMessage;
+    checkGroupAndEpoch(state, m.content);
+    if (m.content.contentType === ContentType.application) {
+      throw new ValidationError('application-in-public-message', 'application data must be sent as a PrivateMessage');
+    }
+    await authenticatePublic(state, m.content, m.auth, m.membershipTag);
+    return processContent(state, WireFormat.mls_public_message, m.content, m.auth);
+  }
+  if (message.wireFormat === WireFormat.mls_private_message) {
+    const { content, auth, epoch } = await unprotectPrivateMessage(state, message.privateMessage);
+    if (content.contentType === ContentType.application) {
+      return {
+        state,
+        event: {
+          type: 'application',
+          sender: (content.sender as { leafIndex: LeafIndex }).leafIndex,
+          data: content.applicationData,
+          authenticatedData: content.authenticatedData,
+          epoch,
+        },
+      };
+    }
+    return processContent(state, WireFormat.mls_private_message, content, auth);
+  }
+  throw new UsageError('not-a-group-message', 'processMessage takes a PublicMessage or PrivateMessage');
+}
+
+function checkGroupAndEpoch(state: GroupState, content: { groupId: Uint8Array; epoch: bigint }): void {
+  if (!bytesEqual(content.groupId, state.groupContext.groupId)) throw new ValidationError('wrong-group', 'the message belongs to another group');
+  if (content.epoch !== state.groupContext.epoch) {
+    throw new ValidationError('wrong-epoch', `the message is for epoch ${content.epoch}, the group is at ${state.groupContext.epoch}`);
+  }
+}
+
+/** The signature key that authenticates `content`'s sender (§6.1). */
+function senderSignatureKey(state: GroupState, content: FramedContent): Uint8Array {
+  const s = content.sender;
+  switch (s.senderType) {
+    case SenderType.member: {
+      const leaf = state.tree.leaf(s.leafIndex);
+      if (leaf === undefined) throw new ValidationError('unknown-sender', `leaf ${s.leafIndex} is not a member`);
+      return leaf.signatureKey;
+    }
+    case SenderType.external: {
+      const ext = state.groupContext.extensions.find((e) => e.extensionType === ExtensionType.external_senders);
+      const senders = ext === undefined ? [] : decode(decodeExternalSenders, ext.extensionData);
+      const sender = senders[s.senderIndex];
+      if (sender === undefined) throw new ValidationError('unknown-sender', `no external sender ${s.senderIndex}`);
+      return sender.signatureKey;
+    }
+    case SenderType.new_member_proposal:
+      if (content.contentType !== ContentType.proposal || content.proposal.proposalType !== ProposalType.add) {
+        throw new ValidationError('invalid-proposal-sender', 'a new_member_proposal sender can only propose Add');
+      }
+      return content.proposal.add.keyPackage.leafNode.signatureKey;
+    case SenderType.new_member_commit:
+      if (content.contentType !== ContentType.commit || content.commit.path === undefined) {
+        throw new ValidationError('invalid-external-commit', 'a new_member_commit sender must send a commit with a path');
+      }
+      return content.commit.path.leafNode.signatureKey;
+  }
+}
+
+async function authenticatePublic(state: GroupState, content: FramedContent, auth: FramedContentAuthData, tag: Uint8Array | undefined): Promise<void> {
+  const { suite } = state;
+  if (content.sender.senderType === SenderType.member) {
+    if (tag === undefined || !(await verifyMembershipTag(suite, state.keys.membershipKey, content, auth, state.groupContextBytes, tag))) {
+      throw new ValidationError('invalid-membership-tag', 'the membership tag does not verify');
+    }
+  }
+  const key = senderSignatureKey(state, content);
+  if (!(await verifyContent(suite, key, WireFormat.mls_public_message, content, state.groupContextBytes, auth.signature))) {
+    throw new ValidationError('invalid-signature', 'the message signature does not verify');
+  }
+}
+
+const EXTERNAL_PROPOSAL_TYPES = new Set<number>([ProposalType.add, ProposalType.remove, ProposalType.psk, ProposalType.reinit, ProposalType.group_context_extensions]);
+
+async function processContent(state: GroupState, wireFormat: WireFormat, content: FramedContent, auth: FramedContentAuthData): Promise<Processed> {
+  if (content.contentType === ContentType.proposal) {
+    const s = content.sender;
+    if (s.senderType === SenderType.external && !EXTERNAL_PROPOSAL_TYPES.has(content.proposal.proposalType)) {
+      throw new ValidationError('invalid-proposal-sender', `an external sender cannot propose type ${content.proposal.proposalType}`);
+    }
+    if (s.senderType === SenderType.new_member_commit) throw new ValidationError('invalid-proposal-sender', 'a new_member_commit sender cannot send proposals');
+    if (s.senderType === SenderType.member && s.leafIndex === state.ownLeaf) throw new UsageError('own-message', 'our own proposal is already cached');
+    const ref = await proposalRef(state.suite, wireFormat, content, auth);
+    const cached = { ref, proposal: content.proposal, sender: s };
+    return { state: { ...state, proposals: [...state.proposals, cached] }, event: { type: 'proposal', ...cached } };
+  }
+  if (content.contentType === ContentType.commit) {
+    if (content.sender.senderType === SenderType.member && content.sender.leafIndex === state.ownLeaf) {
+      throw new UsageError('own-commit', 'merge our own commit with mergeCommit');
+    }
+    if (content.sender.senderType !== SenderType.member && content.sender.senderType !== SenderType.new_member_commit) {
+      throw new ValidationError('invalid-commit-sender', 'a commit comes from a member or a new member');
+    }
+    if (content.sender.senderType === SenderType.new_member_commit && wireFormat !== WireFormat.mls_public_message) {
+      throw new ValidationError('invalid-external-commit', 'an external commit is a PublicMessage');
+    }
+    return processCommit(state, wireFormat, content, content.commit, auth);
+  }
+  throw new ValidationError('application-in-public-message', 'application data must be sent as a PrivateMessage');
+}
+
+/** Resolves a commit's ProposalOrRef list against the proposals cached this epoch. */
+export function resolveProposals(state: GroupState, commit: Commit, committer: Sender): ProposalWithSender[] {
+  return commit.proposals.map((p) => {
+    if (p.type === ProposalOrRefType.proposal) return { proposal: p.proposal, sender: committer };
+    const cached = state.proposals.find((c) => bytesEqual(c.ref, p.reference));
+    if (cached === undefined) throw new ValidationError('unknown-proposal-ref', 'the commit references a proposal we did not receive');
+    return { proposal: cached.proposal, sender: cached.sender, updatePrivateKey: cached.updatePrivateKey };
+  });
+}
+
+async function processCommit(state: GroupState, wireFormat: WireFormat, content: FramedContent, commit: Commit, auth: FramedContentAuthData): Promise<Processed> {
+  const { suite } = state;
+  const committer = content.sender;
+  const list = resolveProposals(state, commit, committer);
+  for (const p of commit.proposals) {
+    if (p.type === ProposalOrRefType.proposal && p.proposal.proposalType === ProposalType.update) {
+      throw new ValidationError('inline-update', 'a commit cannot carry an Update by value');
+    }
+  }
+  const applied = await applyProposals(
+    { suite, config: state.config, groupId: state.groupContext.groupId, extensions: state.groupContext.extensions, tree: state.tree, ownLeaf: state.ownLeaf },
+    list,
+    committer,
+  );
+  const removedIndices = [...applied.removed].map((i) => i as LeafIndex);
+  if (applied.removed.has(state.ownLeaf)) return { state, event: { type: 'removed', sender: committer } };
+  if (applied.pathRequired && commit.path === undefined) throw new ValidationError('path-required', 'this commit must carry an UpdatePath');
+
+  let privateKeys = state.privateKeys;
+  if (applied.ownUpdateKey !== undefined) privateKeys = privateKeys.with(leafToNode(state.ownLeaf), applied.ownUpdateKey);
+  privateKeys = privateKeys.prune(applied.tree);
+
+  let tree = applied.tree;
+  let commitSecret: CommitSecret | undefined;
+  let initSecretOverride: Uint8Array | undefined;
+  if (commit.path !== undefined) {
+    let sender: LeafIndex;
+    let base = applied.tree;
+    if (committer.senderType === SenderType.member) {
+      sender = committer.leafIndex;
+    } else {
+      const editor = base.edit();
+      let blank = base.leftmostBlankLeaf();
+      if (blank === undefined) {
+        blank = base.leafCount as LeafIndex;
+        editor.extend();
+      }
+      base = editor.finish();
+      sender = blank;
+    }
+    const leafCtx = { suite, config: state.config, groupId: state.groupContext.groupId, groupExtensions: applied.extensions, tree: base };
+    if (commit.path.leafNode.leafNodeSource !== LeafNodeSource.commit) throw new ValidationError('invalid-leaf-node-source', 'the UpdatePath leaf must have source commit');
+    await validateLeafPolicy(leafCtx, commit.path.leafNode, sender);
+    const merged = await mergeUpdatePath(base, sender, commit.path, state.groupContext.groupId);
+    tree = merged.tree;
+    const provisional = encode(encodeGroupContext, {
+      ...state.groupContext,
+      epoch: state.groupContext.epoch + 1n,
+      treeHash: await tree.treeHash(),
+      extensions: applied.extensions,
+    });
+    const decrypted = await decryptUpdatePath(merged, privateKeys, provisional, new Set(applied.added.map((a) => Number(a.leafIndex))));
+    decrypted.pathSecret.destroy();
+    privateKeys = decrypted.privateKeys;
+    // TODO(tree owner): treekem's CommitSecret is Secret<'commit-secret'>, schedule's Secret<'commit_secret'>; one type would avoid this re-wrap.
+    commitSecret = asSecret<'commit_secret'>(decrypted.commitSecret.bytes);
+  }
+  if (applied.externalInit !== undefined) {
+    const kp = await externalKeyPair(suite, state.keys.externalSecret);
+    try {
+      initSecretOverride = await suite.hpke.exportReceiver(applied.externalInit, kp.privateKey, new Uint8Array(0), new TextEncoder().encode('MLS 1.0 external init secret'), suite.kdf.nh);
+    } catch (error) {
+      if (error instanceof CryptoError) throw new ValidationError('invalid-external-init', 'the ExternalInit does not decapsulate', { cause: error });
+      throw error;
+    }
+  }
+  const next = await advanceEpoch(state, {
+    tree,
+    extensions: applied.extensions,
+    psks: applied.psks,
+    commitSecret,
+    privateKeys,
+    ownLeaf: state.ownLeaf,
+    wireFormat,
+    content,
+    signature: auth.signature,
+    confirmationTag: auth.confirmationTag,
+    initSecretOverride,
+  });
+  next.schedule.joinerSecret.destroy();
+  next.schedule.welcomeSecret.destroy();
+  return {
+    state: next.state,
+    event: { type: 'commit', sender: committer, epoch: next.state.groupContext.epoch, added: applied.added.map((a) => a.leafIndex), removed: removedIndices },
+  };
+}

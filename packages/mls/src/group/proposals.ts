@@ -1,0 +1,187 @@
+// RFC 9420 §12.2 proposal list validation and §12.3 applying a proposal list: from the
+// proposals a commit covers to the new tree, GroupContext extensions, added members
+// and PSKs, checking every rule on the way (ValidationError with a stable code).
+
+import { ValidationError } from '../errors.js';
+import type { Extension } from '../messages/extension.js';
+import { SenderType, type Sender } from '../messages/framing.js';
+import type { KeyPackage } from '../messages/key-package.js';
+import { LeafNodeSource } from '../messages/leaf-node.js';
+import { ProposalType, PSKType, ResumptionPSKUsage, type PreSharedKeyID, type Proposal } from '../messages/proposal.js';
+import { encodePreSharedKeyID } from '../messages/proposal.js';
+import { encode } from '../codec/index.js';
+import type { PublicTree } from '../tree/public-tree.js';
+import type { HpkePrivateKey } from '../tree/private.js';
+import type { LeafIndex } from '../util/brand.js';
+import { bytesEqual, toHex } from '../util/bytes.js';
+import type { GroupConfig } from './state.js';
+import { checkRequiredCapabilities, requiredCapabilities, validateKeyPackage, validateLeafNode } from './validation.js';
+import type { CipherSuite } from '../crypto/provider.js';
+
+/** A proposal with who sent it (the committer for proposals inline in its commit). */
+export interface ProposalWithSender {
+  readonly proposal: Proposal;
+  readonly sender: Sender;
+  readonly updatePrivateKey?: HpkePrivateKey | undefined;
+}
+
+export interface AppliedProposals {
+  /** The tree after the proposals (before any UpdatePath). */
+  readonly tree: PublicTree;
+  readonly extensions: readonly Extension[];
+  /** Members added, in order, with their new leaf indices. */
+  readonly added: readonly { readonly leafIndex: LeafIndex; readonly keyPackage: KeyPackage }[];
+  readonly psks: readonly PreSharedKeyID[];
+  /** §12.4: whether the commit must carry an UpdatePath. */
+  readonly pathRequired: boolean;
+  readonly removed: ReadonlySet<number>;
+  /** The private key of our own Update, when a commit applies it. */
+  readonly ownUpdateKey?: HpkePrivateKey | undefined;
+  readonly externalInit: Uint8Array | undefined;
+  readonly reinit: boolean;
+}
+
+export interface ApplyContext {
+  readonly suite: CipherSuite;
+  readonly config: GroupConfig;
+  readonly groupId: Uint8Array;
+  readonly extensions: readonly Extension[];
+  readonly tree: PublicTree;
+  readonly ownLeaf: LeafIndex | undefined;
+}
+
+const fail = (code: string, message: string): never => {
+  throw new ValidationError(code, message);
+};
+
+/**
+ * Validates `list` against §12.2 for a commit from `committer` and applies it in the
+ * order of §12.3 (GroupContextExtensions, Update, Remove, Add; PSKs collected).
+ */
+export async function applyProposals(ctx: ApplyContext, list: readonly ProposalWithSender[], committer: Sender): Promise<AppliedProposals> {
+  const external = committer.senderType === SenderType.new_member_commit;
+  const committerLeaf = committer.senderType === SenderType.member ? committer.leafIndex : undefined;
+  const gce: Extension[][] = [];
+  const updates: { leaf: LeafIndex; p: ProposalWithSender }[] = [];
+  const removes: LeafIndex[] = [];
+  const adds: KeyPackage[] = [];
+  const psks: PreSharedKeyID[] = [];
+  const pskSeen = new Set<string>();
+  const touched = new Set<number>();
+  let externalInit: Uint8Array | undefined;
+  let reinit = 0;
+  let pathRequired = list.length === 0;
+
+  for (const item of list) {
+    const p = item.proposal;
+    switch (p.proposalType) {
+      case ProposalType.add:
+        adds.push(p.add.keyPackage);
+        break;
+      case ProposalType.update: {
+        if (item.sender.senderType !== SenderType.member) fail('invalid-proposal-sender', 'only a member can propose an Update');
+        const leaf = (item.sender as { leafIndex: LeafIndex }).leafIndex;
+        if (leaf === committerLeaf) fail('committer-update', 'a commit cannot include an Update from its own sender');
+        if (touched.has(leaf)) fail('duplicate-leaf-change', `leaf ${leaf} is updated or removed twice`);
+        touched.add(leaf);
+        updates.push({ leaf, p: item });
+        pathRequired = true;
+        break;
+      }
+      case ProposalType.remove: {
+        const leaf = p.remove.removed;
+        if (ctx.tree.leaf(leaf) === undefined) fail('remove-of-blank-leaf', `leaf ${leaf} is blank or outside the tree`);
+        if (touched.has(leaf)) fail('duplicate-leaf-change', `leaf ${leaf} is updated or removed twice`);
+        if (leaf === committerLeaf) fail('committer-removed', 'a commit cannot remove its own sender');
+        touched.add(leaf);
+        removes.push(leaf);
+        pathRequired = true;
+        break;
+      }
+      case ProposalType.psk: {
+        const id = p.psk.psk;
+        const key = toHex(encode(encodePreSharedKeyID, { ...id, pskNonce: new Uint8Array(0) }));
+        if (pskSeen.has(key)) fail('duplicate-psk', 'a PSK is proposed twice');
+        pskSeen.add(key);
+        if (id.psktype === PSKType.resumption && id.usage !== ResumptionPSKUsage.application) {
+          fail('invalid-psk-usage', 'a commit may only use resumption PSKs of usage application');
+        }
+        if (id.pskNonce.length !== ctx.suite.kdf.nh) fail('bad-psk-nonce', 'psk_nonce must be KDF.Nh bytes');
+        psks.push(id);
+        break;
+      }
+      case ProposalType.reinit:
+        reinit++;
+        break;
+      case ProposalType.external_init:
+        if (!external) fail('external-init-in-member-commit', 'ExternalInit is only allowed in an external commit');
+        if (externalInit !== undefined) fail('duplicate-external-init', 'more than one ExternalInit');
+        externalInit = p.externalInit.kemOutput;
+        pathRequired = true;
+        break;
+      case ProposalType.group_context_extensions:
+        gce.push([...p.groupContextExtensions.extensions]);
+        pathRequired = true;
+        break;
+    }
+  }
+  if (gce.length > 1) fail('duplicate-group-context-extensions', 'more than one GroupContextExtensions proposal');
+  if (reinit > 0 && list.length !== 1) fail('reinit-not-alone', 'a ReInit must be the only proposal of its commit');
+  if (external && externalInit === undefined) fail('missing-external-init', 'an external commit needs an ExternalInit');
+  if (external) {
+    for (const item of list) {
+      const t = item.proposal.proposalType;
+      if (t !== ProposalType.external_init && t !== ProposalType.remove && t !== ProposalType.psk) {
+        fail('invalid-external-commit-proposal', `proposal type ${t} is not allowed in an external commit`);
+      }
+    }
+  }
+
+  const extensions = gce[0] ?? ctx.extensions;
+  const leafCtx = { suite: ctx.suite, config: ctx.config, groupId: ctx.groupId, groupExtensions: extensions, tree: ctx.tree };
+  if (gce[0] !== undefined) {
+    const required = requiredCapabilities(extensions);
+    for (const [, leaf] of ctx.tree.leaves()) checkRequiredCapabilities(leaf, required);
+  }
+
+  const editor = ctx.tree.edit();
+  let ownUpdateKey: HpkePrivateKey | undefined;
+  for (const { leaf, p } of updates) {
+    const node = (p.proposal as Extract<Proposal, { proposalType: 2 }>).update.leafNode;
+    await validateLeafNode(leafCtx, node, LeafNodeSource.update, leaf, leaf);
+    const current = ctx.tree.leaf(leaf);
+    if (current === undefined) fail('update-of-blank-leaf', `leaf ${leaf} is blank`);
+    editor.updateLeaf(leaf, node);
+    if (leaf === ctx.ownLeaf) {
+      if (p.updatePrivateKey === undefined) fail('unknown-own-update', 'a commit applies an Update in our name that we did not propose');
+      ownUpdateKey = p.updatePrivateKey;
+    }
+  }
+  for (const leaf of removes) editor.removeLeaf(leaf);
+
+  const afterRemoves = editor.finish();
+  const addEditor = afterRemoves.edit();
+  const added: { leafIndex: LeafIndex; keyPackage: KeyPackage }[] = [];
+  const addCtx = { ...leafCtx, tree: afterRemoves };
+  for (let i = 0; i < adds.length; i++) {
+    const kp = adds[i]!;
+    await validateKeyPackage(addCtx, kp);
+    for (let j = 0; j < i; j++) {
+      const other = adds[j]!.leafNode;
+      if (bytesEqual(other.signatureKey, kp.leafNode.signatureKey)) fail('duplicate-signature-key', 'two Adds carry the same signature key');
+      if (bytesEqual(other.encryptionKey, kp.leafNode.encryptionKey)) fail('duplicate-encryption-key', 'two Adds carry the same encryption key');
+    }
+    added.push({ leafIndex: addEditor.addLeaf(kp.leafNode), keyPackage: kp });
+  }
+  return {
+    tree: addEditor.finish(),
+    extensions,
+    added,
+    psks,
+    pathRequired,
+    removed: new Set(removes.map(Number)),
+    ownUpdateKey,
+    externalInit,
+    reinit: reinit > 0,
+  };
+}

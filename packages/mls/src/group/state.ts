@@ -1,0 +1,109 @@
+// RFC 9420 §8, §11–§12: the state one member holds for one group, as an immutable value.
+// Every group operation takes a GroupState and returns a new one; the input is never
+// changed. One deliberate exception, inherited from schedule/secret-tree.ts: an epoch's
+// SecretTree deletes keys as they are used (§9.2 forward secrecy), so protecting or
+// unprotecting an application message consumes ratchet generations in the tree that
+// the state (and any copy of it) points to.
+
+import type { CipherSuite } from '../crypto/provider.js';
+import type { Credential } from '../messages/credential.js';
+import type { Proposal } from '../messages/proposal.js';
+import type { GroupContext } from '../messages/group-context.js';
+import type { Sender } from '../messages/framing.js';
+import type { SecretTree, SecretTreeOptions } from '../schedule/secret-tree.js';
+import type {
+  ConfirmationKey,
+  EpochAuthenticator,
+  ExporterSecret,
+  ExternalSecret,
+  InitSecret,
+  MembershipKey,
+  ResumptionPsk,
+  SenderDataSecret,
+} from '../schedule/secrets.js';
+import type { PublicTree } from '../tree/public-tree.js';
+import type { HpkePrivateKey, TreePrivateKeys } from '../tree/private.js';
+import type { LeafIndex } from '../util/brand.js';
+import type { Secret } from '../util/secret.js';
+
+export type SignaturePrivateKey = Secret<'signature-private-key'>;
+
+/** What the application decides about a credential (§5.3.1): true to accept. */
+export type CredentialValidator = (credential: Credential, signatureKey: Uint8Array) => boolean | Promise<boolean>;
+
+/** Options that are not part of the group's cryptographic state; given again on restore. */
+export interface GroupConfig {
+  /**
+   * §7.3: refuse key packages whose lifetime does not cover `now()`. On by default;
+   * switch off only to replay recorded vectors whose key packages have expired.
+   */
+  readonly checkLifetimes?: boolean;
+  /** Seconds since the Unix epoch; the engine has no clock of its own. Needed when lifetimes are checked. */
+  readonly now?: () => bigint;
+  /** §5.3.1: the application's verdict on each credential it sees; accepts all when absent. */
+  readonly validateCredential?: CredentialValidator;
+  /** §8.4: values of external PSKs by psk_id. */
+  readonly externalPsk?: (pskId: Uint8Array) => Uint8Array | undefined;
+  /** Out-of-order window of each epoch's secret tree (§9.2). */
+  readonly secretTree?: SecretTreeOptions;
+  /** How many past epochs keep their secret tree for late application messages. Default 2. */
+  readonly retainedEpochs?: number;
+  /** PrivateMessage padding: content is padded to a multiple of this many bytes. Default 0 (none). */
+  readonly paddingBlock?: number;
+}
+
+/** The secrets of one epoch that outlive the key schedule run (§8 Table 4). */
+export interface EpochKeys {
+  readonly senderDataSecret: SenderDataSecret;
+  readonly exporterSecret: ExporterSecret;
+  readonly externalSecret: ExternalSecret;
+  readonly confirmationKey: ConfirmationKey;
+  readonly membershipKey: MembershipKey;
+  readonly resumptionPsk: ResumptionPsk;
+  readonly epochAuthenticator: EpochAuthenticator;
+  readonly initSecret: InitSecret;
+  readonly secretTree: SecretTree;
+}
+
+/** A past epoch kept for late application messages: only what unprotecting needs. */
+export interface RetainedEpoch {
+  readonly epoch: bigint;
+  readonly senderDataSecret: SenderDataSecret;
+  readonly secretTree: SecretTree;
+  readonly groupContextBytes: Uint8Array;
+  /** The members' signature keys of that epoch, by leaf index. */
+  readonly signatureKeys: ReadonlyMap<number, Uint8Array>;
+}
+
+/** A proposal received (or sent) in this epoch, kept until a commit references it (§12.4). */
+export interface CachedProposal {
+  readonly ref: Uint8Array;
+  readonly proposal: Proposal;
+  readonly sender: Sender;
+  /** For our own Update proposals: the private key of the proposed leaf. */
+  readonly updatePrivateKey?: HpkePrivateKey;
+}
+
+export interface GroupState {
+  readonly suite: CipherSuite;
+  readonly config: GroupConfig;
+  readonly groupContext: GroupContext;
+  /** The GroupContext's encoding, signed into every FramedContentTBS of the epoch. */
+  readonly groupContextBytes: Uint8Array;
+  readonly tree: PublicTree;
+  readonly ownLeaf: LeafIndex;
+  readonly privateKeys: TreePrivateKeys;
+  readonly signaturePrivateKey: SignaturePrivateKey;
+  readonly interimTranscriptHash: Uint8Array;
+  /** The confirmation tag of the commit that started this epoch (for GroupInfo). */
+  readonly confirmationTag: Uint8Array;
+  readonly keys: EpochKeys;
+  readonly proposals: readonly CachedProposal[];
+  /** resumption_psk of recent epochs, newest first (§8.6). */
+  readonly resumptionPsks: readonly { readonly epoch: bigint; readonly psk: ResumptionPsk }[];
+  readonly retained: readonly RetainedEpoch[];
+}
+
+export function retainedEpochCount(config: GroupConfig): number {
+  return config.retainedEpochs ?? 2;
+}

@@ -1,0 +1,122 @@
+// RFC 9420 §7.3 Leaf node validation, §10.1 key package validation, and the policy
+// checks of §11 (required capabilities) and §5.3.1 (the application's credential
+// verdict). Each failure is a ValidationError with a stable code.
+
+import { verifyWithLabel } from '../crypto/labeled.js';
+import type { CipherSuite } from '../crypto/provider.js';
+import { ValidationError } from '../errors.js';
+import { ProtocolVersion } from '../messages/common.js';
+import { decodeRequiredCapabilities, ExtensionType, type Extension, type RequiredCapabilities } from '../messages/extension.js';
+import { encodeKeyPackageTbs, type KeyPackage } from '../messages/key-package.js';
+import { LeafNodeSource, type LeafNode } from '../messages/leaf-node.js';
+import { decode } from '../codec/index.js';
+import { verifyLeafNodeSignature } from '../tree/leaf-signature.js';
+import type { PublicTree } from '../tree/public-tree.js';
+import type { LeafIndex } from '../util/brand.js';
+import { bytesEqual } from '../util/bytes.js';
+import type { GroupConfig } from './state.js';
+
+/** The default extension types (§13.4) need not be listed in a leaf's capabilities. */
+const DEFAULT_EXTENSIONS = new Set<number>(Object.values(ExtensionType));
+/** The default proposal types (§13.4) need not be listed either. */
+const DEFAULT_PROPOSALS = new Set<number>([1, 2, 3, 4, 5, 6, 7]);
+
+export function requiredCapabilities(extensions: readonly Extension[]): RequiredCapabilities | undefined {
+  const ext = extensions.find((e) => e.extensionType === ExtensionType.required_capabilities);
+  return ext === undefined ? undefined : decode(decodeRequiredCapabilities, ext.extensionData);
+}
+
+/** §11.1: the leaf supports every extension, proposal and credential type the group requires. */
+export function checkRequiredCapabilities(leaf: LeafNode, required: RequiredCapabilities | undefined): void {
+  if (required === undefined) return;
+  const caps = leaf.capabilities;
+  for (const e of required.extensionTypes) {
+    if (!DEFAULT_EXTENSIONS.has(e) && !caps.extensions.includes(e)) throw new ValidationError('unsupported-required-capability', `leaf does not support required extension ${e}`);
+  }
+  for (const p of required.proposalTypes) {
+    if (!DEFAULT_PROPOSALS.has(p) && !caps.proposals.includes(p)) throw new ValidationError('unsupported-required-capability', `leaf does not support required proposal ${p}`);
+  }
+  for (const c of required.credentialTypes) {
+    if (!caps.credentials.includes(c)) throw new ValidationError('unsupported-required-capability', `leaf does not support required credential ${c}`);
+  }
+}
+
+export interface LeafCheckContext {
+  readonly suite: CipherSuite;
+  readonly config: GroupConfig;
+  readonly groupId: Uint8Array;
+  readonly groupExtensions: readonly Extension[];
+  /** The tree the leaf joins (before the change), for uniqueness and credential-type checks. */
+  readonly tree: PublicTree;
+}
+
+/**
+ * §7.3 Leaf node validation. `at` is the leaf index the node will occupy (update and
+ * commit leaves sign it); `replacing` is that leaf's current index, whose keys it may
+ * keep (signature key) when it updates itself.
+ */
+export async function validateLeafNode(
+  ctx: LeafCheckContext,
+  leaf: LeafNode,
+  expectedSource: LeafNodeSource,
+  at: LeafIndex | undefined,
+  replacing?: LeafIndex,
+): Promise<void> {
+  if (leaf.leafNodeSource !== expectedSource) throw new ValidationError('invalid-leaf-node-source', `leaf node source ${leaf.leafNodeSource} where ${expectedSource} is required`);
+  const sigCtx = expectedSource === LeafNodeSource.key_package || at === undefined ? undefined : { groupId: ctx.groupId, leafIndex: at };
+  if (!(await verifyLeafNodeSignature(ctx.suite, leaf, sigCtx))) throw new ValidationError('invalid-leaf-signature', 'leaf node signature does not verify');
+  await validateLeafPolicy(ctx, leaf, replacing);
+}
+
+/** The checks of §7.3 other than the signature and source. */
+export async function validateLeafPolicy(ctx: LeafCheckContext, leaf: LeafNode, replacing?: LeafIndex): Promise<void> {
+  checkRequiredCapabilities(leaf, requiredCapabilities(ctx.groupExtensions));
+  if (!leaf.capabilities.cipherSuites.includes(ctx.suite.id)) {
+    throw new ValidationError('unsupported-cipher-suite', 'leaf does not list the group cipher suite in its capabilities');
+  }
+  if (!leaf.capabilities.versions.includes(ProtocolVersion.mls10)) throw new ValidationError('unsupported-version', 'leaf does not support mls10');
+  for (const e of leaf.extensions) {
+    if (!DEFAULT_EXTENSIONS.has(e.extensionType) && !leaf.capabilities.extensions.includes(e.extensionType)) {
+      throw new ValidationError('unlisted-leaf-extension', `leaf carries extension ${e.extensionType} not listed in its capabilities`);
+    }
+  }
+  for (const e of ctx.groupExtensions) {
+    if (!DEFAULT_EXTENSIONS.has(e.extensionType) && !leaf.capabilities.extensions.includes(e.extensionType)) {
+      throw new ValidationError('unsupported-group-extension', `leaf does not support group extension ${e.extensionType}`);
+    }
+  }
+  // Credential types: this leaf's must be supported by every member, and it must support all in use.
+  for (const [i, other] of ctx.tree.leaves()) {
+    if (i === replacing) continue;
+    if (!other.capabilities.credentials.includes(leaf.credential.credentialType)) {
+      throw new ValidationError('unsupported-credential-type', `member ${i} does not support credential type ${leaf.credential.credentialType}`);
+    }
+    if (!leaf.capabilities.credentials.includes(other.credential.credentialType)) {
+      throw new ValidationError('unsupported-credential-type', `leaf does not support credential type ${other.credential.credentialType} used by member ${i}`);
+    }
+    if (bytesEqual(other.signatureKey, leaf.signatureKey)) throw new ValidationError('duplicate-signature-key', `signature key already used by member ${i}`);
+  }
+  if (ctx.tree.findEncryptionKey([leaf.encryptionKey]) !== undefined) {
+    throw new ValidationError('duplicate-encryption-key', 'encryption key already in the tree');
+  }
+  if (leaf.leafNodeSource === LeafNodeSource.key_package && ctx.config.checkLifetimes !== false) {
+    const now = ctx.config.now?.();
+    if (now === undefined) throw new ValidationError('no-clock', 'lifetimes are checked but the configuration gives no clock (config.now)');
+    if (now < leaf.lifetime.notBefore || now > leaf.lifetime.notAfter) throw new ValidationError('lifetime-expired', 'leaf node lifetime does not cover the current time');
+  }
+  const validator = ctx.config.validateCredential;
+  if (validator !== undefined && !(await validator(leaf.credential, leaf.signatureKey))) {
+    throw new ValidationError('credential-rejected', 'the application rejected the credential');
+  }
+}
+
+/** §10.1 key package validation (the leaf node's policy checks included). */
+export async function validateKeyPackage(ctx: LeafCheckContext, kp: KeyPackage): Promise<void> {
+  if (kp.version !== ProtocolVersion.mls10) throw new ValidationError('unsupported-version', 'key package version is not mls10');
+  if (kp.cipherSuite !== ctx.suite.id) throw new ValidationError('cipher-suite-mismatch', 'key package cipher suite differs from the group');
+  if (!(await verifyWithLabel(ctx.suite, kp.leafNode.signatureKey, 'KeyPackageTBS', encodeKeyPackageTbs(kp), kp.signature))) {
+    throw new ValidationError('invalid-key-package-signature', 'key package signature does not verify');
+  }
+  if (bytesEqual(kp.initKey, kp.leafNode.encryptionKey)) throw new ValidationError('init-key-reused', 'init_key equals the leaf encryption key');
+  await validateLeafNode(ctx, kp.leafNode, LeafNodeSource.key_package, undefined);
+}

@@ -1,0 +1,2 @@
+// passive-client-handling-commit.json: the shared passive-client runner (passive-client.ts).
+export { default } from './passive-client.js';

@@ -1,0 +1,2 @@
+// passive-client-random.json: the shared passive-client runner (passive-client.ts).
+export { default } from './passive-client.js';
