@@ -18,7 +18,7 @@ import { type LeafIndex, type NodeIndex } from '../util/brand.js';
 import { bytesEqual } from '../util/bytes.js';
 import { Secret } from '../util/secret.js';
 import { signLeafNode, verifyLeafNodeSignature } from './leaf-signature.js';
-import { directPath, isInSubtree, leafToNode } from './math.js';
+import { commonAncestor, directPath, isInSubtree, leafToNode } from './math.js';
 import { parentHashInput as parentHashInputBytes, type PublicTree, type TreeEditor } from './public-tree.js';
 import { TreePrivateKeys, type HpkePrivateKey } from './private.js';
 
@@ -295,4 +295,50 @@ export async function decryptUpdatePath(
     secret = next;
   }
   return { commitSecret: new Secret(secret), privateKeys: new TreePrivateKeys(own.leafIndex, newKeys), pathSecret, pathSecretNode: step.node };
+}
+
+/**
+ * §12.4.3.1: the path secret a member added by this commit receives in its Welcome's
+ * GroupSecrets — that of the lowest node of the committer's filtered direct path
+ * above the new leaf. Undefined when the committer sent no path covering it.
+ */
+export function pathSecretForNewMember(path: GeneratedPath, newLeaf: LeafIndex): PathSecret | undefined {
+  const x = leafToNode(newLeaf);
+  return path.steps.find((s) => isInSubtree(x, s.copathChild))?.pathSecret;
+}
+
+/**
+ * §12.4.3.1 joining: our leaf's private key, plus — when the GroupSecrets carry a
+ * path secret — the keys of the lowest common ancestor of our leaf and the
+ * committer's (`signer`) and of every non-blank node above it, each derived from
+ * the next path secret and checked against the node's public key.
+ */
+export async function joinerPrivateKeys(
+  tree: PublicTree,
+  ownLeaf: LeafIndex,
+  leafPrivateKey: Uint8Array,
+  signer: LeafIndex,
+  pathSecret?: Uint8Array,
+): Promise<TreePrivateKeys> {
+  const suite = tree.suite;
+  const keys = new Map<NodeIndex, HpkePrivateKey>([[leafToNode(ownLeaf), new Secret(leafPrivateKey.slice())]]);
+  if (pathSecret !== undefined) {
+    if (signer === ownLeaf) throw new ValidationError('bad-path-secret', 'a joiner cannot be the committer');
+    const start = commonAncestor(leafToNode(ownLeaf), leafToNode(signer));
+    const nodes = [start, ...directPath(start, tree.leafCount)].filter((x) => !tree.isBlank(x));
+    if (nodes[0] !== start) throw new ValidationError('bad-path-secret', `the common ancestor ${start} of the joiner and the committer is blank`);
+    let secret: Uint8Array = pathSecret.slice();
+    for (const x of nodes) {
+      const kp = await deriveNodeKeyPair(suite, secret);
+      if (!bytesEqual(kp.publicKey, tree.slot(x)!.encryptionKey)) {
+        throw new ValidationError('path-key-mismatch', `the path secret does not give the public key of node ${x}`);
+      }
+      keys.set(x, kp.privateKey);
+      const next = await nextPathSecret(suite, secret);
+      secret.fill(0);
+      secret = next;
+    }
+    secret.fill(0);
+  }
+  return new TreePrivateKeys(ownLeaf, keys);
 }

@@ -23,8 +23,10 @@ export async function validateRatchetTree(tree: PublicTree, p: TreeValidationPar
     throw new ValidationError('tree-hash-mismatch', 'the ratchet tree does not have the announced tree hash');
   }
   tree.verifyStructure();
-  await tree.verifyParentHashes();
+  // Leaves first: a forged leaf also breaks the parent hashes above it, and the
+  // leaf's own error says more.
   await verifyLeafSignatures(tree, p.groupId);
+  await tree.verifyParentHashes();
 }
 
 /** §7.2: every non-blank leaf's signature verifies under its own signature key. */
