@@ -9,7 +9,7 @@ import { decodeRatchetTree } from '../../src/messages/ratchet-tree.js';
 import { processMessage } from '../../src/group/process.js';
 import { joinFromWelcome } from '../../src/group/welcome.js';
 import { decodeMLSMessage } from '../../src/group/wire.js';
-import { bytesEqual } from '../../src/util/bytes.js';
+import { bytesEqual, toHex } from '../../src/util/bytes.js';
 import { expectBytes, hex, PASSED, suiteOrSkip, type VectorKind } from './harness.js';
 
 /** Suites whose signature key is an ECDSA scalar on the KEM's curve (P-256, P-521, P-384). */
@@ -62,7 +62,7 @@ const kind: VectorKind<Case> = {
       keyPackage,
       privateKeys: { initPrivateKey: initPriv, encryptionPrivateKey: encPriv, signaturePrivateKey: sigPriv },
       ratchetTree: c.ratchet_tree === null ? undefined : decode(decodeRatchetTree, hex(c.ratchet_tree)),
-      config: { checkLifetimes: false, externalPsk: (id) => psks.get(Buffer.from(id).toString('hex')) },
+      config: { checkLifetimes: false, externalPsk: (id) => psks.get(toHex(id)) },
     });
     expectBytes(state.keys.epochAuthenticator.bytes, c.initial_epoch_authenticator, 'initial epoch authenticator');
     for (const [i, epoch] of c.epochs.entries()) {
