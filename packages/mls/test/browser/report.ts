@@ -15,6 +15,9 @@ export const BROWSER_KINDS = [
   'tree-validation',
   'message-protection',
   'welcome',
+  // A whole passive member: join from a Welcome, then process every epoch's commit.
+  'passive-client-welcome',
+  'passive-client-handling-commit',
 ] as const;
 
 export type CaseResult = { readonly kind: string; readonly index: number; readonly label: string } & (
