@@ -2,13 +2,13 @@
 // its promises about encryption at rest: a wrong passphrase is a typed error, a record
 // moved to another row does not open, and no sent text or key is in the profile files.
 import Database from 'better-sqlite3';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clientStoreConformance } from '@parley/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../src/errors.js';
-import { openSqliteStore, PROFILE_DATABASE, type KdfParams } from '../src/node/sqlite-store.js';
+import { changeSqliteStorePassphrase, openSqliteStore, PROFILE_DATABASE, type KdfParams } from '../src/node/sqlite-store.js';
 import type { ClientStore, MessageRecord } from '../src/store/client-store.js';
 import { SecretBytes } from '../src/util/secret.js';
 
@@ -73,6 +73,31 @@ describe('SQLite ClientStore at rest', () => {
     expect((err as StoreError).code).toBe('wrong-passphrase');
     expect(String(err)).not.toContain('not it');
     expect(await (await open(dir)).getCursor('inbox')).toBe('7');
+  });
+
+  it('changes the passphrase without rewriting records; the old one stops working', async () => {
+    const dir = profile();
+    const s = await open(dir);
+    await s.commit({ cursors: { inbox: '9' }, messages: [text('m1', 'kept across the change')] });
+    await s.close();
+    const wrong: unknown = await changeSqliteStorePassphrase({ directory: dir, passphrase: 'guess', newPassphrase: 'new one', kdf }).catch((e: unknown) => e);
+    expect((wrong as StoreError).code).toBe('wrong-passphrase');
+    await changeSqliteStorePassphrase({ directory: dir, passphrase, newPassphrase: 'a new passphrase', kdf });
+    const old: unknown = await openSqliteStore({ directory: dir, passphrase, kdf }).catch((e: unknown) => e);
+    expect((old as StoreError).code).toBe('wrong-passphrase');
+    const again = await open(dir, 'a new passphrase');
+    expect(await again.getCursor('inbox')).toBe('9');
+    expect((await again.getMessage('conversation-with-bob', 'm1'))?.body).toEqual({ type: 'text', text: 'kept across the change' });
+  });
+
+  it('keeps the profile readable by its owner only', async () => {
+    const dir = profile();
+    const s = await open(dir);
+    await s.commit({ cursors: { inbox: '1' } });
+    for (const f of readdirSync(dir)) expect(statSync(join(dir, f)).mode & 0o077).toBe(0);
+    const fresh = join(dir, 'nested');
+    await (await open(fresh)).close();
+    expect(statSync(fresh).mode & 0o777).toBe(0o700);
   });
 
   it('uses the scrypt parameters the profile was created with', async () => {

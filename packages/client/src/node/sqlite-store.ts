@@ -2,11 +2,13 @@
 // synchronous=FULL so a committed batch survives a crash of the process or the machine),
 // with every value encrypted at rest.
 //
-// Keys. scrypt(passphrase, salt) → 32-byte master key; HKDF-SHA256 splits it into a record
-// key (AES-256-GCM) and an index key (HMAC-SHA256). The random 16-byte salt and the scrypt
-// parameters are stored beside the data; a "check value" (a constant sealed under the
-// record key) turns a wrong passphrase into StoreError('wrong-passphrase') instead of a
-// mysterious decryption failure later.
+// Keys. A random 32-byte data key is created with the profile; HKDF-SHA256 splits it into
+// a record key (AES-256-GCM) and an index key (HMAC-SHA256). The data key is stored sealed
+// (AES-256-GCM) under scrypt(passphrase, salt), with the random 16-byte salt and the
+// scrypt parameters beside it. The sealed data key is also the passphrase check value: if
+// it does not open, the passphrase is wrong (StoreError('wrong-passphrase')), rather than
+// a mysterious decryption failure later. Changing the passphrase re-seals only the data
+// key (changeSqliteStorePassphrase).
 //
 // Records. Each value is sealed separately: nonce (12 random bytes) || AES-256-GCM
 // ciphertext || tag, with associated data naming the table and the row's key (for
@@ -21,14 +23,14 @@
 //     cursor names are never written; equal ids give equal hashes, so one can count the
 //     messages of one (unknown) conversation;
 //   - each message's local order number (an integer), and the sizes of sealed values;
-//   - the file format version, the scrypt salt and parameters, the sealed check value.
+//   - the file format version, the scrypt salt and parameters, the sealed data key.
 // Not prevented: an attacker with write access replacing the whole file by an older copy
 // (a rollback), and anything an attacker learns by watching the process while it runs.
 // JavaScript cannot promise to wipe keys from memory; close() zeroes the buffers it owns.
 
 import Database from 'better-sqlite3';
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, scrypt as scryptCallback, type ScryptOptions } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClientUsageError, StoreError } from '../errors.js';
 import type { ClientStore, GroupId, ListMessagesOptions } from '../store/client-store.js';
@@ -37,7 +39,6 @@ import { RecordSpaceStore, type Namespace, type RecordSpace, type RecordSpaceBac
 /** The database file inside a profile directory. */
 export const PROFILE_DATABASE = 'parley.db';
 const FORMAT = 1;
-const CHECK_PLAINTEXT = Buffer.from('parley-store check value v1', 'utf8');
 
 /** scrypt cost (RFC 7914). N = 2^17, r = 8, p = 1 is OWASP's recommendation (~128 MiB, a few hundred ms). */
 export interface KdfParams {
@@ -72,15 +73,39 @@ function checkKdf(k: KdfParams): void {
   }
 }
 
-/** Holds the two derived keys; seals and opens values. */
+/** nonce (12 random bytes) || AES-256-GCM ciphertext || tag (16 bytes). */
+function sealWith(key: Buffer, aad: Buffer, plaintext: Uint8Array): Buffer {
+  const nonce = randomBytes(12);
+  const c = createCipheriv('aes-256-gcm', key, nonce);
+  c.setAAD(aad);
+  const head = c.update(plaintext);
+  const tail = c.final();
+  return Buffer.concat([nonce, head, tail, c.getAuthTag()]);
+}
+
+/** Undefined when the value does not authenticate under `key` and `aad`. */
+function openWith(key: Buffer, aad: Buffer, sealed: Uint8Array): Uint8Array | undefined {
+  if (sealed.length < 28) return undefined;
+  const d = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));
+  d.setAAD(aad);
+  d.setAuthTag(sealed.subarray(sealed.length - 16));
+  try {
+    const head = d.update(sealed.subarray(12, sealed.length - 16));
+    return new Uint8Array(Buffer.concat([head, d.final()]));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Holds the two keys derived from the data key; seals and opens records. */
 class RecordCipher {
   constructor(
     private readonly recordKey: Buffer,
     private readonly indexKey: Buffer,
   ) {}
 
-  static fromMaster(master: Buffer): RecordCipher {
-    const derive = (info: string): Buffer => Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), info, 32));
+  static fromDataKey(dataKey: Buffer): RecordCipher {
+    const derive = (info: string): Buffer => Buffer.from(hkdfSync('sha256', dataKey, Buffer.alloc(0), info, 32));
     return new RecordCipher(derive('parley-store v1 record key'), derive('parley-store v1 index key'));
   }
 
@@ -90,30 +115,11 @@ class RecordCipher {
   }
 
   seal(aad: Buffer, plaintext: Uint8Array): Buffer {
-    const nonce = randomBytes(12);
-    const c = createCipheriv('aes-256-gcm', this.recordKey, nonce);
-    c.setAAD(aad);
-    const head = c.update(plaintext);
-    const tail = c.final();
-    return Buffer.concat([nonce, head, tail, c.getAuthTag()]);
-  }
-
-  /** Undefined when the value does not authenticate under this key and `aad`. */
-  tryOpen(aad: Buffer, sealed: Uint8Array): Uint8Array | undefined {
-    if (sealed.length < 28) return undefined;
-    const d = createDecipheriv('aes-256-gcm', this.recordKey, sealed.subarray(0, 12));
-    d.setAAD(aad);
-    d.setAuthTag(sealed.subarray(sealed.length - 16));
-    try {
-      const head = d.update(sealed.subarray(12, sealed.length - 16));
-      return new Uint8Array(Buffer.concat([head, d.final()]));
-    } catch {
-      return undefined;
-    }
+    return sealWith(this.recordKey, aad, plaintext);
   }
 
   open(aad: Buffer, sealed: Uint8Array): Uint8Array {
-    const plain = this.tryOpen(aad, sealed);
+    const plain = openWith(this.recordKey, aad, sealed);
     if (plain === undefined) throw new StoreError('corrupt-record', 'a stored record failed authentication (tampered or moved)');
     return plain;
   }
@@ -247,6 +253,78 @@ function passphraseBytes(p: string | Uint8Array): Uint8Array {
   return p;
 }
 
+interface StoredKdf extends KdfParams {
+  readonly alg: 'scrypt';
+  readonly salt: string;
+}
+
+const DATA_KEY_AAD = Buffer.from('parley-store v1\u0000data key', 'utf8');
+
+/** A fresh salt, and the data key sealed under scrypt(passphrase, salt): the two meta rows that a passphrase sets. */
+async function wrapDataKey(password: Uint8Array, params: KdfParams, dataKey: Buffer): Promise<{ kdf: Buffer; wrapped: Buffer }> {
+  const salt = randomBytes(16);
+  const kek = await scrypt(password, salt, params);
+  try {
+    const stored: StoredKdf = { alg: 'scrypt', N: params.N, r: params.r, p: params.p, salt: salt.toString('base64') };
+    return { kdf: Buffer.from(JSON.stringify(stored), 'utf8'), wrapped: sealWith(kek, DATA_KEY_AAD, dataKey) };
+  } finally {
+    kek.fill(0);
+  }
+}
+
+/** The data key, or StoreError('wrong-passphrase'). */
+async function unwrapDataKey(password: Uint8Array, kdfRow: Buffer, wrapped: Buffer): Promise<Buffer> {
+  let kdf: StoredKdf;
+  try {
+    kdf = JSON.parse(kdfRow.toString('utf8')) as StoredKdf;
+  } catch {
+    throw new StoreError('unsupported-format', 'this profile has an unreadable key derivation record');
+  }
+  if (kdf.alg !== 'scrypt' || typeof kdf.salt !== 'string') throw new StoreError('unsupported-format', 'this profile uses an unknown key derivation');
+  checkKdf(kdf);
+  const kek = await scrypt(password, Buffer.from(kdf.salt, 'base64'), kdf);
+  try {
+    const dataKey = openWith(kek, DATA_KEY_AAD, wrapped);
+    if (dataKey?.length !== 32) throw new StoreError('wrong-passphrase', 'wrong passphrase for this profile');
+    return Buffer.from(dataKey);
+  } finally {
+    kek.fill(0);
+  }
+}
+
+interface Meta {
+  readonly db: Database.Database;
+  get(name: string): Buffer | undefined;
+  put(entries: Record<string, Buffer>): void;
+}
+
+function openDatabase(directory: string): Meta {
+  mkdirSync(directory, { recursive: true, mode: 0o700 });
+  const file = join(directory, PROFILE_DATABASE);
+  const db = new Database(file);
+  try {
+    // Only the owner reads the file; SQLite gives the -wal and -shm files the same mode.
+    chmodSync(file, 0o600);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.exec(SCHEMA);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  const get = db.prepare<[string], { value: Buffer }>('SELECT value FROM meta WHERE name = ?');
+  const put = db.prepare<[string, Buffer]>('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)');
+  return {
+    db,
+    get: (name) => get.get(name)?.value,
+    put: (entries) => {
+      db.transaction(() => {
+        for (const [name, value] of Object.entries(entries)) put.run(name, value);
+      }).immediate();
+    },
+  };
+}
+
 /**
  * Opens (or creates) the encrypted store of a profile directory. Throws
  * StoreError('wrong-passphrase') if the profile exists and the passphrase is not its own.
@@ -255,47 +333,51 @@ export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<
   const password = passphraseBytes(options.passphrase);
   const requested = options.kdf ?? DEFAULT_KDF;
   checkKdf(requested);
-  mkdirSync(options.directory, { recursive: true, mode: 0o700 });
-  const db = new Database(join(options.directory, PROFILE_DATABASE));
-  let cipher: RecordCipher | undefined;
+  const meta = openDatabase(options.directory);
+  let dataKey: Buffer | undefined;
   try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
-    db.exec(SCHEMA);
-    const meta = db.prepare<[string], { value: Buffer }>('SELECT value FROM meta WHERE name = ?');
-    const stored = meta.get('kdf');
-    if (stored === undefined) {
-      const salt = randomBytes(16);
-      const master = await scrypt(password, salt, requested);
-      cipher = RecordCipher.fromMaster(master);
-      master.fill(0);
-      const check = cipher.seal(Buffer.from('parley-store v1\u0000check', 'utf8'), CHECK_PLAINTEXT);
-      const kdf = Buffer.from(JSON.stringify({ alg: 'scrypt', N: requested.N, r: requested.r, p: requested.p, salt: salt.toString('base64') }), 'utf8');
-      const put = db.prepare<[string, Buffer]>('INSERT INTO meta (name, value) VALUES (?, ?)');
-      db.transaction(() => {
-        put.run('format', Buffer.from(String(FORMAT), 'utf8'));
-        put.run('kdf', kdf);
-        put.run('check', check);
-      }).immediate();
+    const kdf = meta.get('kdf');
+    const wrapped = meta.get('data-key');
+    if (kdf === undefined || wrapped === undefined) {
+      if (meta.get('format') !== undefined) throw new StoreError('unsupported-format', 'this profile is missing its key records');
+      dataKey = randomBytes(32);
+      const rows = await wrapDataKey(password, requested, dataKey);
+      meta.put({ format: Buffer.from(String(FORMAT), 'utf8'), kdf: rows.kdf, 'data-key': rows.wrapped });
     } else {
-      const format = meta.get('format')?.value.toString('utf8');
-      if (format !== String(FORMAT)) throw new StoreError('unsupported-format', 'this profile was written by an unknown version of Parley');
-      const kdf = JSON.parse(stored.value.toString('utf8')) as { alg: string; N: number; r: number; p: number; salt: string };
-      if (kdf.alg !== 'scrypt') throw new StoreError('unsupported-format', 'this profile uses an unknown key derivation');
-      checkKdf(kdf);
-      const master = await scrypt(password, Buffer.from(kdf.salt, 'base64'), kdf);
-      cipher = RecordCipher.fromMaster(master);
-      master.fill(0);
-      const check = meta.get('check')?.value;
-      if (check === undefined || cipher.tryOpen(Buffer.from('parley-store v1\u0000check', 'utf8'), check) === undefined) {
-        throw new StoreError('wrong-passphrase', 'wrong passphrase for this profile');
-      }
+      if (meta.get('format')?.toString('utf8') !== String(FORMAT)) throw new StoreError('unsupported-format', 'this profile was written by an unknown version of Parley');
+      dataKey = await unwrapDataKey(password, kdf, wrapped);
     }
-    return new RecordSpaceStore(new SqliteSpace(db, cipher));
+    const cipher = RecordCipher.fromDataKey(dataKey);
+    return new RecordSpaceStore(new SqliteSpace(meta.db, cipher));
   } catch (e) {
-    cipher?.destroy();
-    db.close();
+    meta.db.close();
     throw e;
+  } finally {
+    dataKey?.fill(0);
+  }
+}
+
+/**
+ * Changes a profile's passphrase: re-seals the data key under a key derived from the new
+ * passphrase (with a fresh salt), in one transaction; no record is rewritten. Throws
+ * StoreError('wrong-passphrase') if `passphrase` is not the current one.
+ */
+export async function changeSqliteStorePassphrase(options: OpenSqliteStoreOptions & { readonly newPassphrase: string | Uint8Array }): Promise<void> {
+  const password = passphraseBytes(options.passphrase);
+  const next = passphraseBytes(options.newPassphrase);
+  const params = options.kdf ?? DEFAULT_KDF;
+  checkKdf(params);
+  const meta = openDatabase(options.directory);
+  let dataKey: Buffer | undefined;
+  try {
+    const kdf = meta.get('kdf');
+    const wrapped = meta.get('data-key');
+    if (kdf === undefined || wrapped === undefined) throw new StoreError('not-found', 'there is no profile in this directory');
+    dataKey = await unwrapDataKey(password, kdf, wrapped);
+    const rows = await wrapDataKey(next, params, dataKey);
+    meta.put({ kdf: rows.kdf, 'data-key': rows.wrapped });
+  } finally {
+    dataKey?.fill(0);
+    meta.db.close();
   }
 }
