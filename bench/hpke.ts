@@ -3,8 +3,12 @@
 // (WebCrypto), in the same process, interleaved, median of several runs. This is the
 // measurement behind the choice recorded in packages/mls/src/crypto/hpke/hpke.ts.
 //
+// It then prints what the Node backend adds on top of bare node:crypto for the
+// primitives on an MLS hot path (Ed25519 sign/verify, X25519), keys given as bytes.
+//
 //   npm run bench:hpke [-- --runs 7 --ms 1000]
 
+import { diffieHellman, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { Aes128Gcm, CipherSuite as HpkeLibSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
 import { nodeCryptoProvider } from '@parley/mls/crypto-node';
 
@@ -100,4 +104,43 @@ for (const [name] of contenders) {
   const xs = results.get(name)!;
   const m = median(xs);
   console.log(`${name.padEnd(34)} median ${m.toFixed(0).padStart(7)} /s   runs ${xs.map((x) => x.toFixed(0)).join(' ')}   ours/this ${(ourMedian / m).toFixed(2)}x`);
+}
+
+// The backend's overhead over bare node:crypto (KeyObjects held by the caller).
+const ed = generateKeyPairSync('ed25519');
+const x1 = generateKeyPairSync('x25519');
+const x2 = generateKeyPairSync('x25519');
+const message = new Uint8Array(200).fill(1);
+const rawSignature = sign(null, message, ed.privateKey);
+const signer = await suite.signature.generateKeyPair();
+const signature = await suite.signature.sign(signer.privateKey, message);
+const dhPeer = await suite.hpke.generateKeyPair();
+const { MontgomeryDh } = await import('../packages/mls/src/crypto/node/dh.js');
+const x25519 = new MontgomeryDh('X25519');
+const primitives: [string, Pair, Pair][] = [
+  ['Ed25519 sign', async () => void sign(null, message, ed.privateKey), async () => {
+      await suite.signature.sign(signer.privateKey, message);
+    }],
+  [
+    'Ed25519 verify',
+    async () => {
+      if (!verify(null, message, ed.publicKey, rawSignature)) throw new Error('bad signature');
+    },
+    async () => {
+      if (!(await suite.signature.verify(signer.publicKey, message, signature))) throw new Error('bad signature');
+    },
+  ],
+  ['X25519', async () => void diffieHellman({ privateKey: x1.privateKey, publicKey: x2.publicKey }), async () => {
+      await x25519.dh(recipient.privateKey, dhPeer.publicKey);
+    }],
+];
+console.log('\nbackend overhead: bare node:crypto vs the provider (keys as bytes), medians per second');
+for (const [name, bare, provider] of primitives) {
+  const b: number[] = [];
+  const p: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    b.push(await rate(bare));
+    p.push(await rate(provider));
+  }
+  console.log(`${name.padEnd(16)} node:crypto ${median(b).toFixed(0).padStart(7)}   provider ${median(p).toFixed(0).padStart(7)}   provider/bare ${(median(p) / median(b)).toFixed(2)}`);
 }

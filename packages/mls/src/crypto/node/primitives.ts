@@ -12,7 +12,7 @@ import {
   type DecipherChaCha20Poly1305,
   type DecipherGCM,
 } from 'node:crypto';
-import { CryptoError } from '../../errors.js';
+import { CryptoError, UsageError } from '../../errors.js';
 import type { HpkeAead, HpkeKdf } from '../hpke/primitives.js';
 import { AEADS, HASH_LENGTH, type AeadId, type HashName, type KdfId } from '../suites.js';
 import { u8 } from './bytes.js';
@@ -49,7 +49,7 @@ export class NodeKdf implements HpkeKdf {
 
   /** HKDF-Expand(PRK, info, L): T(i) = HMAC(PRK, T(i-1) || info || i). */
   async expand(prk: Uint8Array, info: Uint8Array, length: number): Promise<Uint8Array> {
-    if (!Number.isInteger(length) || length < 0 || length > 255 * this.nh) throw new CryptoError('bad-length', 'HKDF-Expand length out of range');
+    if (!Number.isInteger(length) || length < 0 || length > 255 * this.nh) throw new UsageError('bad-length', 'HKDF-Expand length out of range');
     const counter = new Uint8Array(1);
     if (length <= this.nh) {
       counter[0] = 1;
