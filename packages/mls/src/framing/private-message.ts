@@ -1,0 +1,163 @@
+// RFC 9420 §6.3 Encoding and decoding a PrivateMessage: content encrypted under the
+// sender's ratchet key from the secret tree (§9), its nonce XORed with a fresh reuse
+// guard (§6.3.1), padded with zeros, and the sender data (leaf, generation, guard)
+// encrypted under a key drawn from sender_data_secret and a ciphertext sample (§6.3.2).
+
+import { decode, encode, Writer } from '../codec/index.js';
+import { CryptoError, DecodeError, UsageError, ValidationError } from '../errors.js';
+import {
+  type AuthenticatedContent,
+  ContentType,
+  decodePrivateMessageContent,
+  decodeSenderData,
+  encodePrivateContentAad,
+  encodePrivateMessageContent,
+  encodeSenderData,
+  encodeSenderDataAad,
+  type FramedContent,
+  type PrivateMessage,
+  SenderType,
+  WireFormat,
+} from '../messages/framing.js';
+import { type RatchetType, type SecretTree, senderDataKeyNonce } from '../schedule/secret-tree.js';
+import type { SenderDataSecret } from '../schedule/secrets.js';
+import { checkGroupAndEpoch, type FramingEpoch, senderKey, type SignatureKeyResolver, type VerifiedContent, verifyContentSignature } from './authentication.js';
+
+/** The epoch's secrets a PrivateMessage needs. */
+export interface PrivateMessageKeys {
+  readonly secretTree: SecretTree;
+  readonly senderDataSecret: SenderDataSecret;
+}
+
+export interface PrivateMessageOptions {
+  /**
+   * The plaintext (PrivateMessageContent) is padded with zeros to a multiple of this
+   * many bytes, so ciphertext lengths reveal less about the content. 0 or 1: no padding.
+   * Default 32.
+   */
+  readonly paddingBlock?: number;
+}
+
+export const DEFAULT_PADDING_BLOCK = 32;
+
+const REUSE_GUARD_LENGTH = 4;
+
+function ratchetType(contentType: ContentType): RatchetType {
+  return contentType === ContentType.application ? 'application' : 'handshake';
+}
+
+/** The nonce of §6.3.1: the ratchet nonce with its first four bytes XORed with the reuse guard. */
+function guardedNonce(nonce: Uint8Array, reuseGuard: Uint8Array): Uint8Array {
+  const out = nonce.slice();
+  for (let i = 0; i < REUSE_GUARD_LENGTH; i++) out[i]! ^= reuseGuard[i]!;
+  return out;
+}
+
+/**
+ * Encrypts signed content (from `authenticateContent` with wire format
+ * mls_private_message) from a member as a PrivateMessage, consuming the next
+ * generation of the sender's ratchet.
+ */
+export async function protectPrivateMessage(
+  epoch: FramingEpoch,
+  authenticated: AuthenticatedContent,
+  keys: PrivateMessageKeys,
+  options: PrivateMessageOptions = {},
+): Promise<PrivateMessage> {
+  const { suite } = epoch;
+  const { content, auth } = authenticated;
+  if (authenticated.wireFormat !== WireFormat.mls_private_message) {
+    throw new UsageError('wrong-wire-format', 'the content was signed for another wire format');
+  }
+  if (content.sender.senderType !== SenderType.member) throw new UsageError('not-a-member', 'only members send PrivateMessages (§6.3.2)');
+  checkGroupAndEpoch(epoch, content.groupId, content.epoch);
+  const block = options.paddingBlock ?? DEFAULT_PADDING_BLOCK;
+  if (!Number.isInteger(block) || block < 0 || block > 0xffff) throw new UsageError('bad-option', 'paddingBlock must be an integer in 0..65535');
+
+  const w = new Writer(256);
+  encodePrivateMessageContent(w, { ...content, auth, paddingLength: 0 });
+  if (block > 1) {
+    const rem = w.length % block;
+    if (rem !== 0) w.raw(new Uint8Array(block - rem));
+  }
+  const plaintext = w.finish();
+
+  const leaf = content.sender.leafIndex;
+  const aad = encodePrivateContentAad(content.groupId, content.epoch, content.contentType, content.authenticatedData);
+  const reuseGuard = suite.randomBytes(REUSE_GUARD_LENGTH);
+  const { generation, ciphertext } = await keys.secretTree.withNextKey(leaf, ratchetType(content.contentType), async (k) => ({
+    generation: k.generation,
+    ciphertext: await suite.aead.seal(k.key.bytes, guardedNonce(k.nonce.bytes, reuseGuard), aad, plaintext),
+  }));
+
+  const senderData = encode(encodeSenderData, { leafIndex: leaf, generation, reuseGuard });
+  const sd = await senderDataKeyNonce(suite, keys.senderDataSecret, ciphertext);
+  const encryptedSenderData = await suite.aead.seal(sd.key.bytes, sd.nonce.bytes, encodeSenderDataAad(content.groupId, content.epoch, content.contentType), senderData);
+  sd.key.destroy();
+  sd.nonce.destroy();
+  return { groupId: content.groupId, epoch: content.epoch, contentType: content.contentType, authenticatedData: content.authenticatedData, encryptedSenderData, ciphertext };
+}
+
+async function open(what: 'sender-data' | 'content', run: () => Promise<Uint8Array>): Promise<Uint8Array> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof CryptoError) throw new ValidationError(`undecryptable-${what}`, `the ${what} does not decrypt`, { cause: error });
+    throw error;
+  }
+}
+
+/**
+ * Decrypts and checks a received PrivateMessage: group and epoch, sender data, the
+ * sender is a member (non-blank leaf), the content ratchet key of that generation
+ * (replays and generations outside the window are refused by the secret tree),
+ * zero padding, and the signature. Refuses with ValidationError `wrong-group`,
+ * `wrong-epoch`, `undecryptable-sender-data`, `unknown-sender`, `generation-reused`,
+ * `generation-expired`, `generation-too-far`, `undecryptable-content`,
+ * `nonzero-padding` or `invalid-signature`.
+ */
+export async function unprotectPrivateMessage(
+  epoch: FramingEpoch,
+  message: PrivateMessage,
+  keys: PrivateMessageKeys,
+  resolveKey: SignatureKeyResolver,
+): Promise<VerifiedContent> {
+  const { suite } = epoch;
+  checkGroupAndEpoch(epoch, message.groupId, message.epoch);
+
+  const sd = await senderDataKeyNonce(suite, keys.senderDataSecret, message.ciphertext);
+  const sdAad = encodeSenderDataAad(message.groupId, message.epoch, message.contentType);
+  const senderDataBytes = await open('sender-data', () => suite.aead.open(sd.key.bytes, sd.nonce.bytes, sdAad, message.encryptedSenderData));
+  sd.key.destroy();
+  sd.nonce.destroy();
+  const senderData = decode(decodeSenderData, senderDataBytes);
+  const sender = { senderType: SenderType.member, leafIndex: senderData.leafIndex } as const;
+
+  // §6.3.2: the leaf must be a member (non-blank) before any ratchet work is done for it.
+  if (senderData.leafIndex >= keys.secretTree.nLeaves) throw new ValidationError('unknown-sender', 'the sender leaf is outside the tree');
+  const signatureKey = senderKey(resolveKey, sender, undefined);
+
+  const aad = encodePrivateContentAad(message.groupId, message.epoch, message.contentType, message.authenticatedData);
+  const plaintext = await keys.secretTree.withKey(senderData.leafIndex, ratchetType(message.contentType), senderData.generation, (k) =>
+    open('content', () => suite.aead.open(k.key.bytes, guardedNonce(k.nonce.bytes, senderData.reuseGuard), aad, message.ciphertext)),
+  );
+
+  let body;
+  try {
+    body = decode(decodePrivateMessageContent(message.contentType), plaintext);
+  } catch (error) {
+    if (error instanceof DecodeError && error.code === 'nonzero-padding') {
+      throw new ValidationError('nonzero-padding', 'PrivateMessageContent padding is not all zero', { cause: error });
+    }
+    throw error;
+  }
+  const { auth, paddingLength: _padding, ...contentBody } = body;
+  const content = {
+    groupId: message.groupId,
+    epoch: message.epoch,
+    sender,
+    authenticatedData: message.authenticatedData,
+    ...contentBody,
+  } as FramedContent;
+  return verifyContentSignature(epoch, { wireFormat: WireFormat.mls_private_message, content, auth }, signatureKey);
+}
