@@ -16,7 +16,7 @@ import {
 } from '../messages/framing.js';
 import type { MembershipKey } from '../schedule/secrets.js';
 import { constantTimeEqual } from '../util/bytes.js';
-import { encodeGroupInfoTbs, type GroupInfo, type GroupInfoTbs } from './wire.js';
+import { encodeGroupInfoTbs, type GroupInfo, type UnsignedGroupInfo } from '../messages/welcome.js';
 
 const FRAMED_CONTENT_TBS = 'FramedContentTBS';
 
@@ -70,7 +70,7 @@ export function proposalRef(suite: CipherSuite, wireFormat: WireFormat, content:
 
 const GROUP_INFO_TBS = 'GroupInfoTBS';
 
-export async function signGroupInfo(suite: CipherSuite, signatureKey: Uint8Array, tbs: GroupInfoTbs): Promise<GroupInfo> {
+export async function signGroupInfo(suite: CipherSuite, signatureKey: Uint8Array, tbs: UnsignedGroupInfo): Promise<GroupInfo> {
   const signature = await signWithLabel(suite, signatureKey, GROUP_INFO_TBS, encodeGroupInfoTbs(tbs));
   return { ...tbs, signature };
 }

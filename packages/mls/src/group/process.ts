@@ -22,7 +22,7 @@ import { unprotectPrivateMessage } from './private-message.js';
 import { applyProposals, type ProposalWithSender } from './proposals.js';
 import type { GroupState } from './state.js';
 import { validateLeafPolicy } from './validation.js';
-import { decodeMLSMessage, type MLSMessage } from './wire.js';
+import { decodeMLSMessage, type MLSMessage } from '../messages/mls-message.js';
 
 export type GroupEvent =
   | { readonly type: 'application'; readonly sender: LeafIndex; readonly data: Uint8Array; readonly authenticatedData: Uint8Array; readonly epoch: bigint }

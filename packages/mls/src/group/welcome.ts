@@ -28,7 +28,8 @@ import { Secret } from '../util/secret.js';
 import { verifyGroupInfo } from './content-auth.js';
 import { epochFromJoiner, pskSecretFor } from './epoch.js';
 import type { GroupConfig, GroupState } from './state.js';
-import { decodeGroupInfo, decodeGroupSecrets, decodeMLSMessage, type Welcome } from './wire.js';
+import { decodeMLSMessage } from '../messages/mls-message.js';
+import { decodeGroupInfo, decodeGroupSecrets, type Welcome } from '../messages/welcome.js';
 
 /** The private keys that go with one of our key packages (see generateKeyPackage). */
 export interface KeyPackagePrivateKeys {
@@ -112,7 +113,7 @@ export async function joinFromWelcome(p: JoinFromWelcomeParams): Promise<GroupSt
   if (nodes === undefined) throw new UsageError('missing-ratchet-tree', 'the Welcome carries no ratchet tree and none was given');
   const tree = PublicTree.fromNodes(suite, nodes);
 
-  const signerLeaf = tree.leaf(info.signer as never);
+  const signerLeaf = tree.leaf(info.signer);
   if (signerLeaf === undefined) throw new ValidationError('unknown-signer', 'the GroupInfo signer is not a member');
   if (!(await verifyGroupInfo(suite, signerLeaf.signatureKey, info))) throw new ValidationError('invalid-group-info-signature', 'the GroupInfo signature does not verify');
   await validateRatchetTree(tree, { groupId: gc.groupId, treeHash: gc.treeHash });
@@ -138,11 +139,11 @@ export async function joinFromWelcome(p: JoinFromWelcomeParams): Promise<GroupSt
   if (ownLeaf === undefined) throw new ValidationError('own-leaf-missing', 'our key package leaf is not in the tree');
   const keys = new Map<NodeIndex, HpkePrivateKey>([[leafToNode(ownLeaf), new Secret(p.privateKeys.encryptionPrivateKey.slice())]]);
   if (secrets.pathSecret !== undefined) {
-    const ancestor = commonAncestor(leafToNode(ownLeaf), leafToNode(info.signer as never));
-    const path = tree.filteredDirectPath(info.signer as never);
+    const ancestor = commonAncestor(leafToNode(ownLeaf), leafToNode(info.signer));
+    const path = tree.filteredDirectPath(info.signer);
     const start = path.indexOf(ancestor);
     if (start < 0) throw new ValidationError('bad-path-secret', 'the common ancestor is not on the signer’s filtered direct path');
-    let secret: Uint8Array = secrets.pathSecret.slice();
+    let secret: Uint8Array = secrets.pathSecret.pathSecret.slice();
     for (let i = start; i < path.length; i++) {
       const kpair = await deriveNodeKeyPair(suite, secret);
       const node = tree.parentNode(path[i]!);

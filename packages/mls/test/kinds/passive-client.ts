@@ -8,7 +8,7 @@ import { WireFormat } from '../../src/messages/framing.js';
 import { decodeRatchetTree } from '../../src/messages/ratchet-tree.js';
 import { processMessage } from '../../src/group/process.js';
 import { joinFromWelcome } from '../../src/group/welcome.js';
-import { decodeMLSMessage } from '../../src/group/wire.js';
+import { decodeMLSMessage } from '../../src/messages/mls-message.js';
 import { bytesEqual, toHex } from '../../src/util/bytes.js';
 import { expectBytes, hex, PASSED, suiteOrSkip, type VectorKind } from './harness.js';
 

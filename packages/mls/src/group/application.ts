@@ -1,0 +1,34 @@
+// RFC 9420 §6.3 application messages (one signature per send, one verification per
+// receive, through processMessage), §8.5 exporter and §8.7 epoch authenticator.
+
+import { encode } from '../codec/index.js';
+import { ProtocolVersion } from '../messages/common.js';
+import { ContentType, WireFormat } from '../messages/framing.js';
+import { encodeMLSMessage } from '../messages/mls-message.js';
+import { mlsExporter } from '../schedule/key-schedule.js';
+import { protectPrivateMessage } from './private-message.js';
+import type { GroupState } from './state.js';
+
+/**
+ * Encrypts application data as a PrivateMessage (MLSMessage bytes). The state is
+ * returned unchanged as a value; the epoch's secret tree has moved our ratchet on.
+ */
+export async function encryptApplication(state: GroupState, data: Uint8Array, authenticatedData: Uint8Array = new Uint8Array(0)): Promise<{ state: GroupState; message: Uint8Array }> {
+  const privateMessage = await protectPrivateMessage(state, { contentType: ContentType.application, applicationData: data }, authenticatedData);
+  return { state, message: encode(encodeMLSMessage, { version: ProtocolVersion.mls10, wireFormat: WireFormat.mls_private_message, privateMessage }) };
+}
+
+/** §8.5 MLS-Exporter(label, context, length) of the current epoch. */
+export function exportSecret(state: GroupState, label: string, context: Uint8Array, length: number): Promise<Uint8Array> {
+  return mlsExporter(state.suite, state.keys.exporterSecret, label, context, length);
+}
+
+/** §8.7 the epoch authenticator (a copy: members compare it out of band). */
+export function epochAuthenticator(state: GroupState): Uint8Array {
+  return state.keys.epochAuthenticator.bytes.slice();
+}
+
+/** Current epoch number. */
+export function epochOf(state: GroupState): bigint {
+  return state.groupContext.epoch;
+}

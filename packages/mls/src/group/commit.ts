@@ -1,0 +1,282 @@
+// RFC 9420 §12.1 proposing, §12.4.1 creating a commit (with its Welcome, §12.4.3.1,
+// and a GroupInfo, §12.4.3), staged until the server accepts it and then merged.
+
+import { encode } from '../codec/index.js';
+import { encryptWithLabel, makeKeyPackageRef } from '../crypto/labeled.js';
+import { UsageError } from '../errors.js';
+import type { Commit } from '../messages/commit.js';
+import { encodeExternalPub, ExtensionType, type Extension } from '../messages/extension.js';
+import { ContentType, SenderType, WireFormat, type FramedContent, type PublicMessage } from '../messages/framing.js';
+import { encodeGroupContext } from '../messages/group-context.js';
+import { encodeKeyPackage, type KeyPackage } from '../messages/key-package.js';
+import { LeafNodeSource } from '../messages/leaf-node.js';
+import { encodeMLSMessage } from '../messages/mls-message.js';
+import { ProtocolVersion } from '../messages/common.js';
+import { ProposalOrRefType, ProposalType, PSKType, ResumptionPSKUsage, type PreSharedKeyID, type Proposal, type ProposalOrRef } from '../messages/proposal.js';
+import { encodeRatchetTree } from '../messages/ratchet-tree.js';
+import { encodeGroupInfo, encodeGroupSecrets, type EncryptedGroupSecrets, type GroupInfo } from '../messages/welcome.js';
+import { externalKeyPair, welcomeKeyNonce } from '../schedule/key-schedule.js';
+import { asSecret, type CommitSecret } from '../schedule/secrets.js';
+import { signLeafNode } from '../tree/leaf-signature.js';
+import { commonAncestor, leafToNode } from '../tree/math.js';
+import { encryptUpdatePath, generateUpdatePath } from '../tree/treekem.js';
+import type { LeafIndex } from '../util/brand.js';
+import { bytesEqual } from '../util/bytes.js';
+import { Secret } from '../util/secret.js';
+import { advanceEpoch } from './advance.js';
+import { membershipTag, proposalRef, signContent, signGroupInfo } from './content-auth.js';
+import { applyProposals, type ProposalWithSender } from './proposals.js';
+import type { CachedProposal, GroupState } from './state.js';
+
+function ownSender(state: GroupState): { senderType: typeof SenderType.member; leafIndex: LeafIndex } {
+  return { senderType: SenderType.member, leafIndex: state.ownLeaf };
+}
+
+function publicMessageBytes(message: PublicMessage): Uint8Array {
+  return encode(encodeMLSMessage, { version: ProtocolVersion.mls10, wireFormat: WireFormat.mls_public_message, publicMessage: message });
+}
+
+/** Signs and MACs content from our leaf as a PublicMessage of the current epoch. */
+async function signPublic(state: GroupState, content: FramedContent, confirmationTag?: Uint8Array): Promise<PublicMessage> {
+  const signature = await signContent(state.suite, state.signaturePrivateKey.bytes, WireFormat.mls_public_message, content, state.groupContextBytes);
+  const auth = confirmationTag === undefined ? { signature } : { signature, confirmationTag };
+  const tag = await membershipTag(state.suite, state.keys.membershipKey, content, auth, state.groupContextBytes);
+  return { content, auth, membershipTag: tag };
+}
+
+/** A proposal sent by us: the next state caches it, `message` goes to the group. */
+export interface Proposed {
+  readonly state: GroupState;
+  readonly message: Uint8Array;
+  readonly ref: Uint8Array;
+}
+
+async function propose(state: GroupState, proposal: Proposal, updatePrivateKey?: Secret<'hpke-private-key'>, authenticatedData = new Uint8Array(0)): Promise<Proposed> {
+  const content: FramedContent = {
+    groupId: state.groupContext.groupId,
+    epoch: state.groupContext.epoch,
+    sender: ownSender(state),
+    authenticatedData,
+    contentType: ContentType.proposal,
+    proposal,
+  };
+  const message = await signPublic(state, content);
+  const ref = await proposalRef(state.suite, WireFormat.mls_public_message, content, message.auth);
+  const cached: CachedProposal = updatePrivateKey === undefined ? { ref, proposal, sender: content.sender } : { ref, proposal, sender: content.sender, updatePrivateKey };
+  return { state: { ...state, proposals: [...state.proposals, cached] }, message: publicMessageBytes(message), ref };
+}
+
+export function proposeAdd(state: GroupState, keyPackage: KeyPackage): Promise<Proposed> {
+  return propose(state, { proposalType: ProposalType.add, add: { keyPackage } });
+}
+
+export function proposeRemove(state: GroupState, removed: LeafIndex): Promise<Proposed> {
+  return propose(state, { proposalType: ProposalType.remove, remove: { removed } });
+}
+
+/** §12.1.2: a fresh leaf encryption key for our leaf, applied by someone else's commit. */
+export async function proposeUpdate(state: GroupState): Promise<Proposed> {
+  const current = state.tree.leaf(state.ownLeaf);
+  if (current === undefined) throw new UsageError('not-a-member', 'our leaf is blank');
+  const kp = await state.suite.hpke.generateKeyPair();
+  const { signature: _s, ...rest } = current;
+  const base = { ...rest, encryptionKey: kp.publicKey };
+  const unsigned =
+    base.leafNodeSource === LeafNodeSource.key_package || base.leafNodeSource === LeafNodeSource.commit
+      ? (() => {
+          const { lifetime: _l, parentHash: _p, ...r } = base as typeof base & { lifetime?: unknown; parentHash?: unknown };
+          return { ...r, leafNodeSource: LeafNodeSource.update } as const;
+        })()
+      : base;
+  const leafNode = await signLeafNode(state.suite, unsigned, state.signaturePrivateKey.bytes, { groupId: state.groupContext.groupId, leafIndex: state.ownLeaf });
+  return propose(state, { proposalType: ProposalType.update, update: { leafNode } }, new Secret(kp.privateKey));
+}
+
+/** §12.1.4: an external PSK (its value must be known to every member through config.externalPsk). */
+export function proposeExternalPsk(state: GroupState, pskId: Uint8Array): Promise<Proposed> {
+  const psk: PreSharedKeyID = { psktype: PSKType.external, pskId, pskNonce: state.suite.randomBytes(state.suite.kdf.nh) };
+  return propose(state, { proposalType: ProposalType.psk, psk: { psk } });
+}
+
+/** §12.1.4: the resumption PSK of an earlier epoch of this group. */
+export function proposeResumptionPsk(state: GroupState, epoch: bigint): Promise<Proposed> {
+  const psk: PreSharedKeyID = {
+    psktype: PSKType.resumption,
+    usage: ResumptionPSKUsage.application,
+    pskGroupId: state.groupContext.groupId,
+    pskEpoch: epoch,
+    pskNonce: state.suite.randomBytes(state.suite.kdf.nh),
+  };
+  return propose(state, { proposalType: ProposalType.psk, psk: { psk } });
+}
+
+export function proposeGroupContextExtensions(state: GroupState, extensions: readonly Extension[]): Promise<Proposed> {
+  return propose(state, { proposalType: ProposalType.group_context_extensions, groupContextExtensions: { extensions } });
+}
+
+/** A commit made by us, waiting for the server's acceptance before `mergeCommit`. */
+export interface StagedCommit {
+  readonly fromEpoch: bigint;
+  readonly groupId: Uint8Array;
+  readonly state: GroupState;
+}
+
+export interface CreateCommitOptions {
+  /** Proposals to include by value (from us). */
+  readonly proposals?: readonly Proposal[];
+  /** Cached proposals to include by reference; all cached proposals when absent. */
+  readonly proposalRefs?: readonly Uint8Array[];
+  /** Force (true) an UpdatePath; it is always included where §12.4 requires one. */
+  readonly withPath?: boolean;
+  /** Put the ratchet_tree extension in the Welcome's GroupInfo (default true). */
+  readonly ratchetTreeInWelcome?: boolean;
+  readonly authenticatedData?: Uint8Array;
+}
+
+export interface CreatedCommit {
+  readonly pending: StagedCommit;
+  /** MLSMessage (PublicMessage) to send to the group. */
+  readonly commitMessage: Uint8Array;
+  /** MLSMessage (Welcome) for the members added, if any. */
+  readonly welcome?: Uint8Array;
+  /** MLSMessage (GroupInfo) of the new epoch, with external_pub and the ratchet tree. */
+  readonly groupInfo: Uint8Array;
+}
+
+export async function createCommit(state: GroupState, options: CreateCommitOptions = {}): Promise<CreatedCommit> {
+  const { suite } = state;
+  const sender = ownSender(state);
+  const byValue = options.proposals ?? [];
+  for (const p of byValue) {
+    if (p.proposalType === ProposalType.update) throw new UsageError('inline-update', 'a commit refreshes our own leaf through its path, not an Update');
+  }
+  const refs = options.proposalRefs ?? state.proposals.map((p) => p.ref);
+  const cached = refs.map((r) => {
+    const c = state.proposals.find((p) => bytesEqual(p.ref, r));
+    if (c === undefined) throw new UsageError('unknown-proposal-ref', 'no cached proposal with this reference');
+    return c;
+  });
+  // Our own cached Updates cannot be committed by us (§12.2); the path refreshes our leaf instead.
+  const usable = cached.filter((c) => !(c.proposal.proposalType === ProposalType.update && c.sender.senderType === SenderType.member && c.sender.leafIndex === state.ownLeaf));
+  const list: ProposalWithSender[] = [
+    ...usable.map((c) => ({ proposal: c.proposal, sender: c.sender })),
+    ...byValue.map((proposal) => ({ proposal, sender: sender })),
+  ];
+  const proposalOrRefs: ProposalOrRef[] = [
+    ...usable.map((c) => ({ type: ProposalOrRefType.reference, reference: c.ref }) as const),
+    ...byValue.map((proposal) => ({ type: ProposalOrRefType.proposal, proposal }) as const),
+  ];
+  const applied = await applyProposals(
+    { suite, config: state.config, groupId: state.groupContext.groupId, extensions: state.groupContext.extensions, tree: state.tree, ownLeaf: state.ownLeaf },
+    list,
+    sender,
+  );
+  const withPath = options.withPath === true || applied.pathRequired;
+  const addedLeaves = new Set(applied.added.map((a) => Number(a.leafIndex)));
+
+  let tree = applied.tree;
+  let privateKeys = state.privateKeys.prune(applied.tree);
+  let commitSecret: CommitSecret | undefined;
+  let path: Commit['path'];
+  let pathSecrets: { node: number; secret: Uint8Array }[] = [];
+  if (withPath) {
+    const generated = await generateUpdatePath({ tree: applied.tree, leafIndex: state.ownLeaf, groupId: state.groupContext.groupId, signaturePrivateKey: state.signaturePrivateKey.bytes });
+    tree = generated.tree;
+    const provisional = encode(encodeGroupContext, {
+      ...state.groupContext,
+      epoch: state.groupContext.epoch + 1n,
+      treeHash: await tree.treeHash(),
+      extensions: applied.extensions,
+    });
+    path = await encryptUpdatePath(generated, provisional, addedLeaves);
+    privateKeys = generated.privateKeys;
+    // TODO(tree owner): treekem's CommitSecret and schedule's CommitSecret are different Secret tags.
+    commitSecret = asSecret<'commit_secret'>(generated.commitSecret.bytes);
+    pathSecrets = generated.steps.map((s) => ({ node: s.node, secret: s.pathSecret.bytes }));
+  }
+  const commit: Commit = { proposals: proposalOrRefs, path };
+  const content: FramedContent = {
+    groupId: state.groupContext.groupId,
+    epoch: state.groupContext.epoch,
+    sender,
+    authenticatedData: options.authenticatedData ?? new Uint8Array(0),
+    contentType: ContentType.commit,
+    commit,
+  };
+  const signature = await signContent(suite, state.signaturePrivateKey.bytes, WireFormat.mls_public_message, content, state.groupContextBytes);
+  const next = await advanceEpoch(state, {
+    tree,
+    extensions: applied.extensions,
+    psks: applied.psks,
+    commitSecret,
+    privateKeys,
+    ownLeaf: state.ownLeaf,
+    wireFormat: WireFormat.mls_public_message,
+    content,
+    signature,
+  });
+  const auth = { signature, confirmationTag: next.confirmationTag };
+  const mTag = await membershipTag(suite, state.keys.membershipKey, content, auth, state.groupContextBytes);
+  const commitMessage = publicMessageBytes({ content, auth, membershipTag: mTag });
+
+  const newState = next.state;
+  const ratchetTreeExt: Extension = { extensionType: ExtensionType.ratchet_tree, extensionData: encode(encodeRatchetTree, newState.tree.toNodes()) };
+  const external = await externalKeyPair(suite, newState.keys.externalSecret);
+  const externalPubExt: Extension = { extensionType: ExtensionType.external_pub, extensionData: encode(encodeExternalPub, { externalPub: external.publicKey }) };
+  const groupInfo = await signGroupInfo(suite, state.signaturePrivateKey.bytes, {
+    groupContext: newState.groupContext,
+    extensions: [externalPubExt, ratchetTreeExt],
+    confirmationTag: next.confirmationTag,
+    signer: state.ownLeaf,
+  });
+  const groupInfoBytes = encode(encodeMLSMessage, { version: ProtocolVersion.mls10, wireFormat: WireFormat.mls_group_info, groupInfo });
+
+  let welcome: Uint8Array | undefined;
+  if (applied.added.length > 0) {
+    const welcomeInfo: GroupInfo =
+      options.ratchetTreeInWelcome === false
+        ? await signGroupInfo(suite, state.signaturePrivateKey.bytes, { groupContext: newState.groupContext, extensions: [], confirmationTag: next.confirmationTag, signer: state.ownLeaf })
+        : await signGroupInfo(suite, state.signaturePrivateKey.bytes, {
+            groupContext: newState.groupContext,
+            extensions: [ratchetTreeExt],
+            confirmationTag: next.confirmationTag,
+            signer: state.ownLeaf,
+          });
+    const { key, nonce } = await welcomeKeyNonce(suite, next.schedule.welcomeSecret);
+    const encryptedGroupInfo = await suite.aead.seal(key.bytes, nonce.bytes, new Uint8Array(0), encode(encodeGroupInfo, welcomeInfo));
+    key.destroy();
+    nonce.destroy();
+    const fdp = newState.tree.filteredDirectPath(state.ownLeaf);
+    const secrets: EncryptedGroupSecrets[] = await Promise.all(
+      applied.added.map(async ({ leafIndex, keyPackage }) => {
+        let pathSecret: { pathSecret: Uint8Array } | undefined;
+        if (withPath) {
+          const ancestor = commonAncestor(leafToNode(state.ownLeaf), leafToNode(leafIndex));
+          const found = pathSecrets.find((s) => s.node === ancestor && fdp.includes(ancestor));
+          if (found !== undefined) pathSecret = { pathSecret: found.secret };
+        }
+        const groupSecrets = encode(encodeGroupSecrets, { joinerSecret: next.schedule.joinerSecret.bytes, pathSecret, psks: applied.psks });
+        const ct = await encryptWithLabel(suite, keyPackage.initKey, 'Welcome', encryptedGroupInfo, groupSecrets);
+        groupSecrets.fill(0);
+        return { newMember: await makeKeyPackageRef(suite, encode(encodeKeyPackage, keyPackage)), encryptedGroupSecrets: ct };
+      }),
+    );
+    welcome = encode(encodeMLSMessage, {
+      version: ProtocolVersion.mls10,
+      wireFormat: WireFormat.mls_welcome,
+      welcome: { cipherSuite: suite.id, secrets, encryptedGroupInfo },
+    });
+  }
+  next.schedule.joinerSecret.destroy();
+  next.schedule.welcomeSecret.destroy();
+  const pending: StagedCommit = { fromEpoch: state.groupContext.epoch, groupId: state.groupContext.groupId, state: newState };
+  return welcome === undefined ? { pending, commitMessage, groupInfo: groupInfoBytes } : { pending, commitMessage, welcome, groupInfo: groupInfoBytes };
+}
+
+/** Enters the epoch of our own commit once the server accepted it (§12.4.1: staged, then merged). */
+export function mergeCommit(state: GroupState, staged: StagedCommit): GroupState {
+  if (staged.fromEpoch !== state.groupContext.epoch || !bytesEqual(staged.groupId, state.groupContext.groupId)) {
+    throw new UsageError('stale-commit', 'the staged commit was made for another epoch or group');
+  }
+  return staged.state;
+}

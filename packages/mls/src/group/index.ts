@@ -1,0 +1,20 @@
+// RFC 9420 §10–§12: the group layer's public surface.
+export type { GroupConfig, GroupState, CredentialValidator, CachedProposal } from './state.js';
+export { generateKeyPackage, createGroup, LAST_RESORT_EXTENSION, type SignatureKeyPair, type GenerateKeyPackageParams, type CreateGroupParams } from './create.js';
+export { joinFromWelcome, type JoinFromWelcomeParams, type KeyPackagePrivateKeys } from './welcome.js';
+export {
+  proposeAdd,
+  proposeRemove,
+  proposeUpdate,
+  proposeExternalPsk,
+  proposeResumptionPsk,
+  proposeGroupContextExtensions,
+  createCommit,
+  mergeCommit,
+  type Proposed,
+  type StagedCommit,
+  type CreateCommitOptions,
+  type CreatedCommit,
+} from './commit.js';
+export { processMessage, type GroupEvent, type Processed } from './process.js';
+export { encryptApplication, exportSecret, epochAuthenticator, epochOf } from './application.js';
