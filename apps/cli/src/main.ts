@@ -1,20 +1,42 @@
-// `parley`: the command line. Each subcommand is filled by its issue; until then it says so.
+// `parley`: the command line. One module per subcommand under commands/; the terminal
+// client will add its own (`parley chat …`) beside `serve` and `admin`.
 
-export async function main(argv: readonly string[]): Promise<number> {
-  const [command] = argv;
+import { admin } from './commands/admin.js';
+import { serve } from './commands/serve.js';
+
+export interface Io {
+  readonly out: (s: string) => void;
+  readonly err: (s: string) => void;
+}
+
+const defaultIo: Io = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+};
+
+const USAGE = `usage: parley <command> [options]
+
+commands:
+  serve    start a Parley server (SQLite in --data, default ./data)
+  admin    administer a server's database directly (users, invites)
+
+Run 'parley <command> --help' for its options.
+`;
+
+export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+  const [command, ...rest] = argv;
   switch (command) {
     case 'serve':
-      process.stderr.write(
-        'parley serve: the server is not built yet (see issue 5). Nothing is running.\n',
-      );
-      return 1;
+      return serve(rest, io);
+    case 'admin':
+      return admin(rest, io);
     case undefined:
     case '--help':
     case 'help':
-      process.stdout.write('usage: parley <command>\n\ncommands:\n  serve    start a Parley server (not built yet)\n');
+      io.out(USAGE);
       return command === undefined ? 1 : 0;
     default:
-      process.stderr.write(`parley: unknown command '${command}'\n`);
+      io.err(`parley: unknown command '${command}'\n`);
       return 2;
   }
 }

@@ -120,7 +120,7 @@ export class MemoryStore implements Store {
   async listDevices(userId: string): Promise<DeviceRecord[]> {
     return [...this.devices.values()]
       .filter((d) => d.record.userId === userId)
-      .sort((a, b) => a.record.createdAt - b.record.createdAt || (a.record.id < b.record.id ? -1 : 1))
+      .sort((a, b) => (a.record.createdAt !== b.record.createdAt ? a.record.createdAt - b.record.createdAt : a.record.id < b.record.id ? -1 : 1))
       .map((d) => structuredClone(d.record));
   }
 

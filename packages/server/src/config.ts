@@ -1,0 +1,64 @@
+// Server configuration, with the defaults `parley serve` uses.
+
+import type { RegistrationPolicy } from '@parley/protocol';
+import type { ScryptParams } from './auth/password.js';
+import { DEFAULT_SCRYPT } from './auth/password.js';
+import type { RateLimit } from './ratelimit.js';
+
+export interface RateLimits {
+  readonly loginPerAddress: RateLimit;
+  readonly loginPerAccount: RateLimit;
+  readonly registerPerAddress: RateLimit;
+  readonly sendPerAccount: RateLimit;
+  readonly sendPerAddress: RateLimit;
+}
+
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Directory of the database and the attachments. */
+  readonly dataDir: string;
+  readonly registration: { readonly policy: RegistrationPolicy; readonly domains: readonly string[] };
+  /** How long an unacknowledged message is kept. */
+  readonly retentionMs: number;
+  readonly sessionTtlMs: number;
+  readonly limits: {
+    readonly jsonBody: number;
+    readonly message: number;
+    readonly attachment: number;
+    readonly keyPackagesPerDevice: number;
+  };
+  readonly rateLimits: RateLimits | null;
+  readonly scrypt: ScryptParams;
+  readonly heartbeatMs: number;
+  /** A WebSocket whose unsent bytes exceed this is disconnected (it catches up on reconnect). */
+  readonly wsMaxBufferedBytes: number;
+  readonly synchronous: 'full' | 'normal';
+  readonly pruneIntervalMs: number;
+}
+
+const DAY = 24 * 60 * 60 * 1000;
+
+export function defaultConfig(overrides: Partial<ServerConfig> & Pick<ServerConfig, 'dataDir'>): ServerConfig {
+  return {
+    host: '127.0.0.1',
+    port: 8080,
+    registration: { policy: 'invite', domains: [] },
+    retentionMs: 30 * DAY,
+    sessionTtlMs: 90 * DAY,
+    limits: { jsonBody: 1 << 20, message: 256 << 10, attachment: 100 << 20, keyPackagesPerDevice: 1000 },
+    rateLimits: {
+      loginPerAddress: { rate: 1, burst: 20 },
+      loginPerAccount: { rate: 0.2, burst: 10 },
+      registerPerAddress: { rate: 0.1, burst: 10 },
+      sendPerAccount: { rate: 200, burst: 2000 },
+      sendPerAddress: { rate: 20_000, burst: 40_000 },
+    },
+    scrypt: DEFAULT_SCRYPT,
+    heartbeatMs: 30_000,
+    wsMaxBufferedBytes: 8 << 20,
+    synchronous: 'full',
+    pruneIntervalMs: 60_000,
+    ...overrides,
+  };
+}

@@ -1,0 +1,190 @@
+// Routes: registration, login, logout, the caller's identity key, and the admin API.
+
+import { createPublicKey } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RegisterRequest, SessionResponse } from '@parley/protocol';
+import { createInvite, createUser, publicUser } from '../accounts.js';
+import { burnPasswordCheck, verifyPassword } from '../auth/password.js';
+import { newToken, tokenHash } from '../auth/tokens.js';
+import { authenticate, bearer, limit, type Authenticated, type Ctx } from '../context.js';
+import { ApiError } from '../errors.js';
+import { b64, deviceId, fromB64, obj, username } from './schema.js';
+
+const password = { type: 'string', minLength: 1, maxLength: 1024 } as const;
+const email = { type: 'string', minLength: 3, maxLength: 254 } as const;
+const invite = { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' } as const;
+const sessionSchema = obj({ token: { type: 'string' }, userId: { type: 'string' }, deviceId: { type: ['string', 'null'] }, admin: { type: 'boolean' } });
+
+export async function issueSession(ctx: Ctx, userId: string, device: string | null, admin: boolean): Promise<SessionResponse> {
+  const token = newToken();
+  const now = ctx.now();
+  await ctx.store.createSession({ tokenHash: tokenHash(token), userId, deviceId: device, createdAt: now, expiresAt: now + ctx.config.sessionTtlMs });
+  return { token, userId, deviceId: device, admin };
+}
+
+export async function requireAuth(ctx: Ctx, req: FastifyRequest): Promise<Authenticated> {
+  return authenticate(ctx, bearer(req.headers.authorization));
+}
+
+async function requireAdmin(ctx: Ctx, req: FastifyRequest): Promise<Authenticated> {
+  const a = await requireAuth(ctx, req);
+  if (!a.user.admin) throw new ApiError('forbidden', 'administrators only');
+  return a;
+}
+
+/** A raw Ed25519 public key (RFC 8032), checked by importing it. */
+export function checkEd25519PublicKey(raw: Uint8Array): void {
+  if (raw.length !== 32) throw new ApiError('invalid-identity-key', 'an Ed25519 public key is 32 bytes');
+  try {
+    createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
+  } catch {
+    throw new ApiError('invalid-identity-key', 'not an Ed25519 public key');
+  }
+}
+
+export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
+  app.post<{ Body: RegisterRequest }>(
+    '/v1/accounts',
+    {
+      schema: {
+        summary: 'Register an account under the server’s registration policy; returns a session without a device',
+        tags: ['accounts'],
+        body: obj({ username, password, email, invite }, ['username', 'password']),
+        response: { 201: sessionSchema },
+      },
+    },
+    async (req, reply) => {
+      limit(ctx.limiters?.registerPerAddress, req.ip);
+      const { policy, domains } = ctx.config.registration;
+      const user = await createUser(ctx.store, ctx.config.scrypt, ctx.now(), req.body, { policy, domains });
+      req.log.info({ userId: user.id }, 'account registered');
+      return reply.code(201).send(await issueSession(ctx, user.id, null, user.admin));
+    },
+  );
+
+  app.post<{ Body: { username: string; password: string; deviceId?: string } }>(
+    '/v1/sessions',
+    {
+      schema: {
+        summary: 'Log in with a password; with deviceId, the session is for that existing device of the user',
+        tags: ['accounts'],
+        body: obj({ username, password, deviceId }, ['username', 'password']),
+        response: { 201: sessionSchema },
+      },
+    },
+    async (req, reply) => {
+      limit(ctx.limiters?.loginPerAddress, req.ip);
+      limit(ctx.limiters?.loginPerAccount, req.body.username);
+      const user = await ctx.store.getUser(req.body.username);
+      if (user === null) {
+        await burnPasswordCheck(req.body.password, ctx.config.scrypt);
+        throw new ApiError('invalid-credentials', 'wrong user name or password');
+      }
+      if (!(await verifyPassword(req.body.password, user.password))) throw new ApiError('invalid-credentials', 'wrong user name or password');
+      if (!user.active) throw new ApiError('account-deactivated', 'this account is deactivated');
+      let device: string | null = null;
+      if (req.body.deviceId !== undefined) {
+        const d = await ctx.store.getDevice(req.body.deviceId);
+        if (d?.userId !== user.id) throw new ApiError('unknown-device', 'no such device for this user');
+        device = d.id;
+      }
+      return reply.code(201).send(await issueSession(ctx, user.id, device, user.admin));
+    },
+  );
+
+  app.get('/v1/sessions/current', { schema: { summary: 'Who the session belongs to', tags: ['accounts'] } }, async (req) => {
+    const { user, session } = await requireAuth(ctx, req);
+    return { userId: user.id, deviceId: session.deviceId, admin: user.admin, expiresAt: session.expiresAt };
+  });
+
+  app.delete('/v1/sessions/current', { schema: { summary: 'Log out: revoke this session token', tags: ['accounts'] } }, async (req, reply) => {
+    const { session } = await requireAuth(ctx, req);
+    await ctx.store.deleteSession(session.tokenHash);
+    return reply.code(204).send();
+  });
+
+  app.put<{ Body: { identityKey: string } }>(
+    '/v1/users/me/identity-key',
+    {
+      schema: {
+        summary: 'Publish the user’s Ed25519 identity public key (once)',
+        tags: ['identity'],
+        body: obj({ identityKey: b64(32, 32) }),
+      },
+    },
+    async (req, reply) => {
+      const { user } = await requireAuth(ctx, req);
+      const key = fromB64(req.body.identityKey, 'identityKey');
+      checkEd25519PublicKey(key);
+      if (!(await ctx.store.setIdentityKey(user.id, key))) throw new ApiError('identity-key-already-set', 'the identity key is already published');
+      return reply.code(204).send();
+    },
+  );
+
+  // ---- admin ----------------------------------------------------------------------
+
+  app.get('/v1/admin/users', { schema: { summary: 'List users (admin)', tags: ['admin'] } }, async (req) => {
+    await requireAdmin(ctx, req);
+    return { users: (await ctx.store.listUsers()).map(publicUser) };
+  });
+
+  app.post<{ Body: { username: string; password: string; admin?: boolean; email?: string } }>(
+    '/v1/admin/users',
+    {
+      schema: {
+        summary: 'Create a user, bypassing the registration policy (admin)',
+        tags: ['admin'],
+        body: obj({ username, password, admin: { type: 'boolean' }, email }, ['username', 'password']),
+      },
+    },
+    async (req, reply) => {
+      await requireAdmin(ctx, req);
+      const user = await createUser(ctx.store, ctx.config.scrypt, ctx.now(), req.body);
+      return reply.code(201).send(publicUser(user));
+    },
+  );
+
+  for (const [action, active] of [['deactivate', false], ['activate', true]] as const) {
+    app.post<{ Params: { userId: string } }>(
+      `/v1/admin/users/:userId/${action}`,
+      { schema: { summary: `${action === 'deactivate' ? 'Deactivate a user and revoke every session' : 'Reactivate a user'} (admin)`, tags: ['admin'], params: obj({ userId: username }) } },
+      async (req, reply) => {
+        await requireAdmin(ctx, req);
+        if (!(await ctx.store.setUserActive(req.params.userId, active))) throw new ApiError('unknown-user', 'no such user');
+        if (!active) ctx.bus.publish({ type: 'user-deactivated', userId: req.params.userId });
+        return reply.code(204).send();
+      },
+    );
+  }
+
+  app.get('/v1/admin/invites', { schema: { summary: 'List invite codes (their hashes only are stored) (admin)', tags: ['admin'] } }, async (req) => {
+    await requireAdmin(ctx, req);
+    const invites = await ctx.store.listInvites();
+    return {
+      invites: invites.map((i) => ({
+        id: Buffer.from(i.codeHash.subarray(0, 8)).toString('hex'),
+        createdBy: i.createdBy,
+        createdAt: i.createdAt,
+        expiresAt: i.expiresAt,
+        maxUses: i.maxUses,
+        uses: i.uses,
+      })),
+    };
+  });
+
+  app.post<{ Body: { maxUses?: number; expiresInHours?: number } }>(
+    '/v1/admin/invites',
+    {
+      schema: {
+        summary: 'Create an invite code; the code is shown once (admin)',
+        tags: ['admin'],
+        body: obj({ maxUses: { type: 'integer', minimum: 1, maximum: 100_000 }, expiresInHours: { type: 'integer', minimum: 1, maximum: 24 * 365 } }, []),
+      },
+    },
+    async (req, reply) => {
+      const { user } = await requireAdmin(ctx, req);
+      const created = await createInvite(ctx.store, user.id, ctx.now(), req.body.maxUses ?? 1, (req.body.expiresInHours ?? 24 * 7) * 3_600_000);
+      return reply.code(201).send(created);
+    },
+  );
+}

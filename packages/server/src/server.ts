@@ -1,0 +1,96 @@
+// Starting and stopping a Parley server: open (and migrate) the store, build the HTTP
+// app and the WebSocket gateway, listen, prune on a timer; on close, stop accepting,
+// let in-flight requests finish, close the sockets, flush pending writes, close the DB.
+
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DestinationStream, Logger } from 'pino';
+import { InProcessBus, type Bus } from './bus.js';
+import type { ServerConfig } from './config.js';
+import { makeLimiters, type Ctx } from './context.js';
+import { Delivery } from './delivery.js';
+import { buildApp } from './http/app.js';
+import { createLogger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { EnvelopeInspector, type MlsInspector } from './mls/inspector.js';
+import { SqliteStore } from './store/sqlite.js';
+import type { Store } from './store/store.js';
+import { Gateway } from './ws/gateway.js';
+
+export interface StartOptions {
+  readonly store?: Store;
+  readonly bus?: Bus;
+  readonly inspector?: MlsInspector;
+  readonly logger?: Logger;
+  readonly logLevel?: string;
+  readonly logDestination?: DestinationStream;
+  readonly now?: () => number;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  readonly ctx: Ctx;
+  readonly gateway: Gateway;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const attachmentsDir = join(config.dataDir, 'attachments');
+  mkdirSync(attachmentsDir, { recursive: true });
+  const log = options.logger ?? createLogger(options.logLevel ?? 'info', options.logDestination);
+  const store = options.store ?? new SqliteStore(join(config.dataDir, 'parley.db'), { synchronous: config.synchronous });
+  const bus = options.bus ?? new InProcessBus();
+  const metrics = new Metrics();
+  const now = options.now ?? Date.now;
+  const ctx: Ctx = {
+    config,
+    store,
+    bus,
+    delivery: new Delivery(store, bus, metrics),
+    // PLACEHOLDER until @parley/mls/public exists: see mls/inspector.ts.
+    inspector: options.inspector ?? new EnvelopeInspector(),
+    metrics,
+    log,
+    limiters: makeLimiters(config, now),
+    now,
+    attachmentsDir,
+  };
+  const app = await buildApp(ctx);
+  const gateway = new Gateway(ctx);
+  app.server.on('upgrade', (req, socket, head) => {
+    gateway.handleUpgrade(req, socket, head);
+  });
+  await app.listen({ host: config.host, port: config.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+
+  const prune = setInterval(() => {
+    store.prune(now() - config.retentionMs).then(
+      (n) => {
+        metrics.pruned.inc(n);
+      },
+      (e: unknown) => {
+        log.warn({ err: e }, 'prune failed');
+      },
+    );
+  }, config.pruneIntervalMs);
+  prune.unref();
+
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closed ??= (async () => {
+      clearInterval(prune);
+      await gateway.close();
+      await app.close();
+      await ctx.delivery.drain();
+      await bus.close();
+      await store.close();
+      log.info('server stopped');
+    })());
+
+  log.info({ url: `http://${host}:${port}` }, 'server listening');
+  return { url: `http://${host}:${port}`, port, ctx, gateway, close };
+}

@@ -1,0 +1,427 @@
+// The WebSocket gateway (docs/protocol.md "WebSocket"): authenticated connections that
+// receive every stored message of their device's groups and inbox, pushed in order
+// from the device's cursor, and send application messages as binary frames.
+//
+// Each connection keeps, per stream (a group log or its inbox), the last seq it sent.
+// A pushed message that follows it is sent at once; a gap (reconnect, missed event)
+// triggers a catch-up read from the Store. So resumption, backlog and live delivery are
+// one mechanism. Backpressure: a connection whose unsent bytes exceed the bound is
+// closed (code 4008); its cursor is durable, it catches up when it reconnects.
+
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import {
+  FrameError,
+  PROTOCOL_VERSION,
+  decodeSendFrame,
+  encodeDeliverFrame,
+  parseClientControlFrame,
+  type ClientControlFrame,
+  type ServerControlFrame,
+  type Stream,
+} from '@parley/protocol';
+import type { BusEvent } from '../bus.js';
+import { authenticateDevice, bearer, limit, type AuthenticatedDevice, type Ctx } from '../context.js';
+import { ApiError } from '../errors.js';
+import type { StoredMessage } from '../store/store.js';
+
+const PAGE = 256;
+const AUTH_TIMEOUT_MS = 10_000;
+export const CLOSE_SLOW_CONSUMER = 4008;
+export const CLOSE_AUTH = 4001;
+export const CLOSE_REVOKED = 4003;
+export const CLOSE_BAD_FRAME = 4000;
+
+interface StreamState {
+  sent: number;
+  fetching: boolean;
+  pending: boolean;
+}
+
+const INBOX = '\u0000inbox';
+
+class Connection {
+  readonly streams = new Map<string, StreamState>();
+  alive = true;
+  closed = false;
+
+  constructor(
+    readonly gw: Gateway,
+    readonly ws: WebSocket,
+    readonly auth: AuthenticatedDevice,
+    readonly address: string,
+  ) {}
+
+  get deviceId(): string {
+    return this.auth.deviceId;
+  }
+
+  control(frame: ServerControlFrame): void {
+    if (!this.closed) this.ws.send(JSON.stringify(frame));
+  }
+
+  /** Sends bytes unless the buffer is over its bound, in which case the connection is dropped. */
+  sendBinary(bytes: Uint8Array): boolean {
+    if (this.closed) return false;
+    if (this.ws.bufferedAmount > this.gw.ctx.config.wsMaxBufferedBytes) {
+      this.gw.ctx.metrics.wsSlowDisconnects.inc();
+      this.close(CLOSE_SLOW_CONSUMER, 'slow consumer: reconnect to catch up');
+      return false;
+    }
+    this.ws.send(bytes);
+    this.gw.ctx.metrics.deliveries.inc();
+    return true;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ws.close(code, reason);
+    // A peer that does not answer the close handshake is cut.
+    setTimeout(() => { this.ws.terminate(); }, 2000).unref();
+  }
+
+  track(key: string, cursor: number): void {
+    if (!this.streams.has(key)) this.streams.set(key, { sent: cursor, fetching: false, pending: false });
+    this.catchUp(key);
+  }
+
+  /** A live message for one of this connection's streams. */
+  offer(key: string, m: StoredMessage, frame: () => Uint8Array): void {
+    const s = this.streams.get(key);
+    if (s === undefined || this.closed) return;
+    if (s.fetching) {
+      s.pending = true;
+      return;
+    }
+    if (m.seq <= s.sent) return;
+    if (m.seq === s.sent + 1) {
+      s.sent = m.seq;
+      if (m.sender !== this.deviceId || key === INBOX) this.sendBinary(frame());
+      return;
+    }
+    this.catchUp(key);
+  }
+
+  catchUp(key: string): void {
+    const s = this.streams.get(key);
+    if (s === undefined || s.fetching || this.closed) return;
+    s.fetching = true;
+    void this.fetchLoop(key, s).catch((e: unknown) => {
+      this.gw.ctx.log.warn({ err: e, deviceId: this.deviceId }, 'catch-up failed');
+      this.close(1011, 'internal error');
+    });
+  }
+
+  private async fetchLoop(key: string, s: StreamState): Promise<void> {
+    const { store } = this.gw.ctx;
+    for (;;) {
+      s.pending = false;
+      const page = key === INBOX ? await store.readInbox(this.deviceId, s.sent, PAGE) : await store.readGroup(key, s.sent, PAGE);
+      for (const m of page) {
+        if (this.closed) return;
+        if (m.seq <= s.sent) continue;
+        s.sent = m.seq;
+        if (key !== INBOX && m.sender === this.deviceId) continue;
+        if (!this.sendBinary(encodeFrame(key, m))) return;
+      }
+      if (page.length < PAGE && !s.pending) break;
+      // Let the socket drain before the next page, without holding the event loop.
+      while (!this.closed && this.ws.bufferedAmount > this.gw.ctx.config.wsMaxBufferedBytes / 2) await new Promise((r) => setTimeout(r, 5));
+    }
+    s.fetching = false;
+  }
+}
+
+function encodeFrame(key: string, m: StoredMessage): Uint8Array {
+  const stream: Stream = key === INBOX ? 'inbox' : 'group';
+  return encodeDeliverFrame({
+    stream,
+    streamId: stream === 'inbox' ? '' : key,
+    seq: m.seq,
+    messageId: m.id,
+    kind: m.kind,
+    groupId: m.groupId,
+    sender: m.sender,
+    createdAt: m.createdAt,
+    payload: m.data,
+  });
+}
+
+export class Gateway {
+  private readonly wss: WebSocketServer;
+  private readonly byDevice = new Map<string, Set<Connection>>();
+  private readonly byGroup = new Map<string, Set<Connection>>();
+  private readonly all = new Set<Connection>();
+  private readonly unsubscribe: () => void;
+  private readonly heartbeat: NodeJS.Timeout;
+  private closing = false;
+
+  constructor(readonly ctx: Ctx) {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: ctx.config.limits.message + 1024, perMessageDeflate: false });
+    this.unsubscribe = ctx.bus.subscribe((e) => {
+      this.onEvent(e);
+    });
+    this.heartbeat = setInterval(() => {
+      for (const c of this.all) {
+        if (!c.alive) {
+          c.ws.terminate();
+          continue;
+        }
+        c.alive = false;
+        c.ws.ping();
+      }
+    }, ctx.config.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  get connections(): number {
+    return this.all.size;
+  }
+
+  /** The http server's 'upgrade' event, for GET /v1/ws. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = req.url ?? '';
+    if (this.closing || !(url === '/v1/ws' || url.startsWith('/v1/ws?'))) {
+      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.accept(ws, req);
+    });
+  }
+
+  private accept(ws: WebSocket, req: IncomingMessage): void {
+    const address = req.socket.remoteAddress ?? '';
+    const fail = (code: string, message: string, close: number): void => {
+      ws.send(JSON.stringify({ type: 'error', code, message } satisfies ServerControlFrame));
+      ws.close(close, code);
+    };
+    ws.on('error', () => {
+      ws.terminate();
+    });
+    const start = (token: string | undefined): void => {
+      authenticateDevice(this.ctx, token).then(
+        (auth) => {
+          void this.ready(ws, auth, address);
+        },
+        (e: unknown) => {
+          if (e instanceof ApiError) fail(e.code, e.message, CLOSE_AUTH);
+          else fail('internal', 'internal error', 1011);
+        },
+      );
+    };
+    const header = bearer(req.headers.authorization);
+    if (header !== undefined) {
+      start(header);
+      return;
+    }
+    // Otherwise the first frame must be {type:'auth'} — never a token in the URL.
+    const timer = setTimeout(() => {
+      fail('unauthenticated', 'authenticate within 10 s', CLOSE_AUTH);
+    }, AUTH_TIMEOUT_MS);
+    ws.once('message', (data, isBinary) => {
+      clearTimeout(timer);
+      let frame: ClientControlFrame;
+      try {
+        if (isBinary) throw new FrameError('authenticate first');
+        frame = parseClientControlFrame(rawText(data));
+      } catch (e) {
+        fail('bad-request', e instanceof FrameError ? e.message : 'invalid frame', CLOSE_BAD_FRAME);
+        return;
+      }
+      if (frame.type !== 'auth') {
+        fail('unauthenticated', 'the first frame must be auth', CLOSE_AUTH);
+        return;
+      }
+      if (frame.version !== PROTOCOL_VERSION) {
+        fail('unsupported-protocol-version', `this server speaks version ${PROTOCOL_VERSION}`, CLOSE_BAD_FRAME);
+        return;
+      }
+      start(frame.token);
+    });
+  }
+
+  private async ready(ws: WebSocket, auth: AuthenticatedDevice, address: string): Promise<void> {
+    if (ws.readyState !== ws.OPEN) return;
+    const c = new Connection(this, ws, auth, address);
+    this.all.add(c);
+    this.ctx.metrics.wsConnections.inc();
+    addTo(this.byDevice, auth.deviceId, c);
+    ws.on('pong', () => {
+      c.alive = true;
+    });
+    ws.on('message', (data, isBinary) => {
+      this.onFrame(c, data, isBinary);
+    });
+    ws.on('close', () => {
+      c.closed = true;
+      this.drop(c);
+    });
+    c.control({ type: 'ready', deviceId: auth.deviceId, userId: auth.user.id, version: PROTOCOL_VERSION });
+    const [groups, inbox] = await Promise.all([this.ctx.store.groupsOfDevice(auth.deviceId), this.ctx.store.inboxCursor(auth.deviceId)]);
+    if (c.closed) return;
+    c.track(INBOX, inbox);
+    for (const g of groups) {
+      addTo(this.byGroup, g.groupId, c);
+      c.track(g.groupId, g.cursor);
+    }
+  }
+
+  private drop(c: Connection): void {
+    if (!this.all.delete(c)) return;
+    this.ctx.metrics.wsConnections.dec();
+    removeFrom(this.byDevice, c.deviceId, c);
+    for (const key of c.streams.keys()) if (key !== INBOX) removeFrom(this.byGroup, key, c);
+  }
+
+  private onFrame(c: Connection, data: RawData, isBinary: boolean): void {
+    try {
+      if (isBinary) {
+        this.onSend(c, rawBytes(data));
+        return;
+      }
+      const f = parseClientControlFrame(rawText(data));
+      switch (f.type) {
+        case 'ping':
+          c.control({ type: 'pong' });
+          return;
+        case 'auth':
+          throw new FrameError('already authenticated');
+        case 'ack':
+          void this.onAck(c, f).catch(() => {
+            c.control({ type: 'error', code: 'internal', message: 'ack failed' });
+          });
+          return;
+        case 'sync':
+          // Resumption from the client's own cursors: resend what follows them.
+          for (const g of f.groups ?? []) {
+            const s = c.streams.get(g.groupId);
+            if (s !== undefined && !s.fetching) {
+              s.sent = g.seq;
+              c.catchUp(g.groupId);
+            }
+          }
+          if (f.inbox !== undefined) {
+            const s = c.streams.get(INBOX);
+            if (s !== undefined && !s.fetching) {
+              s.sent = f.inbox;
+              c.catchUp(INBOX);
+            }
+          }
+          return;
+      }
+    } catch (e) {
+      if (e instanceof FrameError || e instanceof ApiError) c.control({ type: 'error', code: e.code, message: e.message });
+      else c.control({ type: 'error', code: 'internal', message: 'internal error' });
+    }
+  }
+
+  private async onAck(c: Connection, f: { groups?: readonly { groupId: string; seq: number }[]; inbox?: number }): Promise<void> {
+    for (const g of f.groups ?? []) await this.ctx.store.ackGroup(c.deviceId, g.groupId, g.seq);
+    if (f.inbox !== undefined) await this.ctx.store.ackInbox(c.deviceId, f.inbox);
+  }
+
+  private onSend(c: Connection, bytes: Uint8Array): void {
+    const f = decodeSendFrame(bytes, this.ctx.config.limits.message);
+    limit(this.ctx.limiters?.sendPerAccount, c.auth.user.id);
+    limit(this.ctx.limiters?.sendPerAddress, c.address);
+    this.ctx.delivery
+      .submit({ groupId: f.groupId, id: f.messageId.slice(), sender: c.deviceId, data: f.payload.slice(), createdAt: this.ctx.now() })
+      .then(
+        (r) => {
+          if (r.ok) c.control({ type: 'sent', ref: f.ref, groupId: f.groupId, seq: r.seq, duplicate: r.duplicate });
+          else c.control({ type: 'error', code: r.reason, message: r.reason === 'unknown-group' ? 'no such group' : 'not a member of the group', ref: f.ref });
+        },
+        () => {
+          c.control({ type: 'error', code: 'internal', message: 'the message was not stored', ref: f.ref });
+        },
+      );
+  }
+
+  private onEvent(e: BusEvent): void {
+    switch (e.type) {
+      case 'group-message': {
+        const conns = this.byGroup.get(e.message.groupId);
+        if (conns === undefined) return;
+        let frame: Uint8Array | undefined;
+        const get = (): Uint8Array => (frame ??= encodeFrame(e.message.groupId, e.message));
+        for (const c of conns) c.offer(e.message.groupId, e.message, get);
+        return;
+      }
+      case 'inbox-message': {
+        let frame: Uint8Array | undefined;
+        const get = (): Uint8Array => (frame ??= encodeFrame(INBOX, e.message));
+        for (const c of this.byDevice.get(e.deviceId) ?? []) c.offer(INBOX, e.message, get);
+        return;
+      }
+      case 'membership': {
+        for (const d of e.added) {
+          for (const c of this.byDevice.get(d) ?? []) {
+            void this.ctx.store.groupsOfDevice(d).then((gs) => {
+              const g = gs.find((x) => x.groupId === e.groupId);
+              if (g === undefined || c.closed) return;
+              addTo(this.byGroup, e.groupId, c);
+              c.track(e.groupId, g.cursor);
+              c.control({ type: 'membership', groupId: e.groupId, member: true });
+            });
+          }
+        }
+        for (const d of e.removed) {
+          for (const c of this.byDevice.get(d) ?? []) {
+            c.streams.delete(e.groupId);
+            removeFrom(this.byGroup, e.groupId, c);
+            c.control({ type: 'membership', groupId: e.groupId, member: false });
+          }
+        }
+        return;
+      }
+      case 'device-removed':
+        for (const c of this.byDevice.get(e.deviceId) ?? []) c.close(CLOSE_REVOKED, 'device removed');
+        return;
+      case 'user-deactivated':
+        for (const c of this.all) if (c.auth.user.id === e.userId) c.close(CLOSE_REVOKED, 'account deactivated');
+        return;
+    }
+  }
+
+  /** Closes every connection (1001 going away) and stops accepting new ones. */
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.heartbeat);
+    this.unsubscribe();
+    for (const c of this.all) c.close(1001, 'server shutting down');
+    const deadline = Date.now() + 2000;
+    while (this.all.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    for (const c of this.all) c.ws.terminate();
+    await new Promise<void>((r) => {
+      this.wss.close(() => {
+        r();
+      });
+    });
+  }
+}
+
+function addTo(map: Map<string, Set<Connection>>, key: string, c: Connection): void {
+  let s = map.get(key);
+  if (s === undefined) map.set(key, (s = new Set()));
+  s.add(c);
+}
+
+function removeFrom(map: Map<string, Set<Connection>>, key: string, c: Connection): void {
+  const s = map.get(key);
+  if (s === undefined) return;
+  s.delete(c);
+  if (s.size === 0) map.delete(key);
+}
+
+function rawBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function rawText(data: RawData): string {
+  return Buffer.from(rawBytes(data)).toString('utf8');
+}
