@@ -270,6 +270,7 @@ export function clientStoreConformance(name: string, makeHarness: () => Promise<
       await expectCode(store.commit({ cursors: { inbox: '1' }, messages: [message('g', '')] }), ClientUsageError, 'invalid-record');
       await expectCode(store.commit({ groupStates: [{ groupId: 'g', epoch: -1n, state: bytes(1, 1) }] }), ClientUsageError, 'invalid-record');
       await expectCode(store.commit({ messages: [message('g', 'm', { senderSeq: 1.5 })] }), ClientUsageError, 'invalid-record');
+      await expectCode(store.commit({ cursors: { 'in\u0000box': '1' } }), ClientUsageError, 'invalid-record');
       await expectCode(store.commit({ identity: { ...identity(), identityPrivateKey: bytes(32, 1) as unknown as SecretBytes<'identity-private-key'> } }), ClientUsageError, 'invalid-record');
       expect(await store.getCursor('inbox')).toBeUndefined();
       expect(await store.listMessages('g')).toEqual([]);

@@ -74,8 +74,21 @@ function checkKdf(k: KdfParams): void {
 }
 
 /** nonce (12 random bytes) || AES-256-GCM ciphertext || tag (16 bytes). */
+// Nonces are drawn from a pool refilled 4 KiB at a time: one call into the CSPRNG per 341 records.
+let noncePool = Buffer.alloc(0);
+let noncePoolAt = 0;
+function freshNonce(): Buffer {
+  if (noncePoolAt + 12 > noncePool.length) {
+    noncePool = randomBytes(4092);
+    noncePoolAt = 0;
+  }
+  const nonce = noncePool.subarray(noncePoolAt, noncePoolAt + 12);
+  noncePoolAt += 12;
+  return nonce;
+}
+
 function sealWith(key: Buffer, aad: Buffer, plaintext: Uint8Array): Buffer {
-  const nonce = randomBytes(12);
+  const nonce = freshNonce();
   const c = createCipheriv('aes-256-gcm', key, nonce);
   c.setAAD(aad);
   const head = c.update(plaintext);
@@ -109,9 +122,19 @@ class RecordCipher {
     return new RecordCipher(derive('parley-store v1 record key'), derive('parley-store v1 index key'));
   }
 
+  /** Recently computed row keys: group ids and sender keys recur on every message. */
+  private readonly indexCache = new Map<string, Buffer>();
+
   /** The row key written to disk for a clear key. */
   index(...parts: string[]): Buffer {
-    return createHmac('sha256', this.indexKey).update(parts.join('\u0000'), 'utf8').digest();
+    const clear = parts.join('\u0000');
+    let k = this.indexCache.get(clear);
+    if (k === undefined) {
+      k = createHmac('sha256', this.indexKey).update(clear, 'utf8').digest();
+      if (this.indexCache.size >= 4096) this.indexCache.clear();
+      this.indexCache.set(clear, k);
+    }
+    return k;
   }
 
   seal(aad: Buffer, plaintext: Uint8Array): Buffer {
@@ -125,6 +148,7 @@ class RecordCipher {
   }
 
   destroy(): void {
+    this.indexCache.clear();
     this.recordKey.fill(0);
     this.indexKey.fill(0);
   }

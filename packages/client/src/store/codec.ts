@@ -67,14 +67,6 @@ export function encodeGroupState(r: GroupStateRecord): Uint8Array {
   return out;
 }
 
-/** Only the group id of an encoded group state (listing groups decodes no state). */
-export function decodeGroupStateId(bytes: Uint8Array): string {
-  if (bytes.length < 13 || bytes[0] !== GROUP_STATE_FORMAT) throw new StoreError('corrupt-record', 'a stored group state does not decode');
-  const idLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getUint32(9);
-  if (13 + idLength > bytes.length) throw new StoreError('corrupt-record', 'a stored group state does not decode');
-  return decoder.decode(bytes.subarray(13, 13 + idLength));
-}
-
 export function decodeGroupState(bytes: Uint8Array): GroupStateRecord {
   if (bytes.length < 13 || bytes[0] !== GROUP_STATE_FORMAT) throw new StoreError('corrupt-record', 'a stored group state does not decode');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);

@@ -26,10 +26,10 @@ import type {
   UserId,
   WriteBatch,
 } from './client-store.js';
-import { decodeGroupState, decodeGroupStateId, decodeRecord, encodeGroupState, encodeRecord } from './codec.js';
+import { decodeGroupState, decodeRecord, encodeGroupState, encodeRecord } from './codec.js';
 
 /** Key-value namespaces. Keys are strings; values are encoded records. */
-export type Namespace = 'account' | 'identity' | 'group-state' | 'conversation' | 'cursor' | 'pending' | 'contact' | 'sender-seq';
+export type Namespace = 'account' | 'identity' | 'group-state' | 'group-id' | 'conversation' | 'cursor' | 'pending' | 'contact' | 'sender-seq';
 
 export interface StoredBytes {
   readonly order: number;
@@ -67,7 +67,8 @@ function usage(what: string): ClientUsageError {
   return new ClientUsageError('invalid-record', `invalid store record: ${what}`);
 }
 function checkId(v: unknown, what: string): void {
-  if (typeof v !== 'string' || v.length === 0) throw usage(`${what} must be a non-empty string`);
+  // NUL separates the parts of composite keys, so it may not occur inside an id.
+  if (typeof v !== 'string' || v.length === 0 || v.includes('\u0000')) throw usage(`${what} must be a non-empty string without NUL`);
 }
 function checkTime(v: unknown, what: string): void {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw usage(`${what} must be a time in ms`);
@@ -187,8 +188,15 @@ function applyUpdate(space: RecordSpace, u: MessageUpdate): void {
 function applyBatch(space: RecordSpace, b: WriteBatch): void {
   if (b.account !== undefined) space.put('account', SINGLETON, encodeRecord(b.account));
   if (b.identity !== undefined) space.put('identity', SINGLETON, encodeRecord(b.identity));
-  for (const g of b.groupStates ?? []) space.put('group-state', g.groupId, encodeGroupState(g));
-  for (const id of b.deleteGroupStates ?? []) space.delete('group-state', id);
+  for (const g of b.groupStates ?? []) {
+    // A small index beside the (possibly large) state, so listing groups decrypts no state.
+    if (space.get('group-id', g.groupId) === undefined) space.put('group-id', g.groupId, encodeRecord({ groupId: g.groupId }));
+    space.put('group-state', g.groupId, encodeGroupState(g));
+  }
+  for (const id of b.deleteGroupStates ?? []) {
+    space.delete('group-state', id);
+    space.delete('group-id', id);
+  }
   for (const c of b.conversations ?? []) space.put('conversation', c.groupId, encodeRecord(c));
   for (const m of b.messages ?? []) {
     if (space.messageGet(m.groupId, m.messageId) !== undefined) continue;
@@ -260,10 +268,7 @@ export class RecordSpaceStore implements ClientStore {
   }
 
   async listGroupIds(): Promise<GroupId[]> {
-    return this.#open()
-      .read((s) => s.values('group-state'))
-      .map(decodeGroupStateId)
-      .sort();
+    return (this.#values('group-id') as { groupId: GroupId }[]).map((r) => r.groupId).sort();
   }
 
   async getConversation(groupId: GroupId): Promise<ConversationRecord | undefined> {
