@@ -190,7 +190,7 @@ describe('a group of three, by Welcome', () => {
     const b = await joinFromWelcome({ provider, welcome: add.welcome!, keyPackage: bob.keyPackage, privateKeys: bob.privateKeys, config });
     const next = await createCommit(a);
     const tampered = next.commitMessage.slice();
-    tampered[tampered.length - 5] ^= 1;
+    tampered[tampered.length - 5] = tampered[tampered.length - 5]! ^ 1;
     await expect(processMessage(b, tampered)).rejects.toBeInstanceOf(ValidationError);
     const b2 = (await processMessage(b, next.commitMessage)).state;
     await expect(processMessage(b2, next.commitMessage)).rejects.toMatchObject({ code: 'wrong-epoch' });

@@ -47,7 +47,7 @@ export async function protectPrivateMessage(
     sender: { senderType: SenderType.member, leafIndex: state.ownLeaf },
     authenticatedData,
     ...body,
-  } as FramedContent;
+  };
   const signature = await signContent(suite, state.signaturePrivateKey.bytes, WireFormat.mls_private_message, content, state.groupContextBytes);
   const auth: FramedContentAuthData = confirmationTag === undefined ? { signature } : { signature, confirmationTag };
   const block = state.config.paddingBlock ?? 0;
