@@ -84,6 +84,22 @@ export async function deriveFromJoiner(
   return { welcomeSecret: asSecret(welcome), epochSecret: asSecret(epoch) };
 }
 
+/** welcome_secret = DeriveSecret(KDF.Extract(joiner_secret, psk_secret), "welcome"): a joiner needs it before it knows the GroupContext. */
+export async function deriveWelcomeSecret(suite: CipherSuite, joinerSecret: JoinerSecret, pskSecret: PskSecret): Promise<WelcomeSecret> {
+  const member = await suite.kdf.extract(joinerSecret.bytes, pskSecret.bytes);
+  const welcome = await deriveSecret(suite, member, 'welcome');
+  member.fill(0);
+  return asSecret(welcome);
+}
+
+/** epoch_secret = ExpandWithLabel(KDF.Extract(joiner_secret, psk_secret), "epoch", GroupContext, KDF.Nh). */
+export async function deriveEpochSecret(suite: CipherSuite, joinerSecret: JoinerSecret, pskSecret: PskSecret, groupContext: Uint8Array): Promise<EpochSecret> {
+  const member = await suite.kdf.extract(joinerSecret.bytes, pskSecret.bytes);
+  const epoch = await expandWithLabel(suite, member, 'epoch', groupContext, suite.kdf.nh);
+  member.fill(0);
+  return asSecret(epoch);
+}
+
 /** The secrets of Table 4, all DeriveSecret(epoch_secret, label). */
 export async function deriveEpochSecrets(suite: CipherSuite, epochSecret: EpochSecret): Promise<EpochSecrets> {
   const e = epochSecret.bytes;

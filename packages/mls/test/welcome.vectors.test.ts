@@ -1,0 +1,3 @@
+import { defineVectorTests } from './kinds/define.js';
+
+defineVectorTests('welcome');
