@@ -43,6 +43,28 @@ export interface RatchetKey {
   readonly nonce: AeadNonce;
 }
 
+/** A kept skipped key (persistence). */
+export interface SkippedKeyState {
+  readonly generation: number;
+  readonly key: Uint8Array;
+  readonly nonce: Uint8Array;
+}
+
+/** One hash ratchet (persistence); `secret` is absent once exhausted. */
+export interface RatchetState {
+  readonly secret: Uint8Array | undefined;
+  readonly generation: number;
+  readonly evictedThrough: number;
+  readonly skipped: readonly SkippedKeyState[];
+}
+
+/** What a SecretTree still holds (persistence); see SecretTree.exportState. */
+export interface SecretTreeState {
+  readonly nLeaves: number;
+  readonly nodes: readonly { readonly node: number; readonly secret: Uint8Array }[];
+  readonly ratchets: readonly { readonly leaf: number; readonly handshake: RatchetState; readonly application: RatchetState }[];
+}
+
 const MAX_GENERATION = 0xffff_ffff;
 const EMPTY = new Uint8Array(0);
 const LEFT = utf8Bytes('left');
@@ -162,6 +184,45 @@ export class SecretTree {
       destroyKey(key);
       return result;
     });
+  }
+
+  /**
+   * Persistence (added by the group layer for serializeState): what the tree still
+   * holds — frontier node secrets and per-leaf ratchets with their kept skipped keys.
+   * Deleted secrets are absent, so they stay deleted across a round trip. The result
+   * holds secret bytes (copies): the caller encodes it and must never log it.
+   */
+  exportState(): SecretTreeState {
+    const copyKey = (k: RatchetKey): SkippedKeyState => ({ generation: k.generation, key: k.key.bytes.slice(), nonce: k.nonce.bytes.slice() });
+    const ratchet = (r: HashRatchet): RatchetState => ({
+      secret: r.secret?.slice(),
+      generation: r.generation,
+      evictedThrough: r.evictedThrough,
+      skipped: [...r.skipped.values()].map(copyKey),
+    });
+    return {
+      nLeaves: this.nLeaves,
+      nodes: [...this.#nodes].map(([node, secret]) => ({ node, secret: secret.slice() })),
+      ratchets: [...this.#ratchets].map(([leaf, r]) => ({ leaf, handshake: ratchet(r.handshake), application: ratchet(r.application) })),
+    };
+  }
+
+  /** Rebuilds a tree from `exportState()`; takes ownership of the state's buffers. */
+  static restore(suite: CipherSuite, state: SecretTreeState, options: SecretTreeOptions = {}): SecretTree {
+    const opts = { ...DEFAULT_SECRET_TREE_OPTIONS, ...options };
+    const tree = new SecretTree(suite, new Uint8Array(suite.kdf.nh), state.nLeaves, opts);
+    tree.#nodes.clear();
+    for (const { node, secret } of state.nodes) tree.#nodes.set(node, secret);
+    const ratchet = (r: RatchetState): HashRatchet => {
+      const h = new HashRatchet(new Uint8Array(0));
+      h.secret = r.secret;
+      h.generation = r.generation;
+      h.evictedThrough = r.evictedThrough;
+      for (const k of r.skipped) h.skipped.set(k.generation, { generation: k.generation, key: asSecret(k.key), nonce: asSecret(k.nonce) });
+      return h;
+    };
+    for (const r of state.ratchets) tree.#ratchets.set(r.leaf, { handshake: ratchet(r.handshake), application: ratchet(r.application) });
+    return tree;
   }
 
   /** The next generation `leaf`'s ratchet would hand out (for tests and diagnostics). */
