@@ -18,3 +18,4 @@ export {
 } from './commit.js';
 export { processMessage, type GroupEvent, type Processed } from './process.js';
 export { encryptApplication, exportSecret, epochAuthenticator, epochOf } from './application.js';
+export { serializeState, deserializeState } from './persist.js';
