@@ -127,9 +127,13 @@ export async function unprotectPrivateMessage(
 
   const sd = await senderDataKeyNonce(suite, keys.senderDataSecret, message.ciphertext);
   const sdAad = encodeSenderDataAad(message.groupId, message.epoch, message.contentType);
-  const senderDataBytes = await open('sender-data', () => suite.aead.open(sd.key.bytes, sd.nonce.bytes, sdAad, message.encryptedSenderData));
-  sd.key.destroy();
-  sd.nonce.destroy();
+  let senderDataBytes: Uint8Array;
+  try {
+    senderDataBytes = await open('sender-data', () => suite.aead.open(sd.key.bytes, sd.nonce.bytes, sdAad, message.encryptedSenderData));
+  } finally {
+    sd.key.destroy();
+    sd.nonce.destroy();
+  }
   const senderData = decode(decodeSenderData, senderDataBytes);
   const sender = { senderType: SenderType.member, leafIndex: senderData.leafIndex } as const;
 
