@@ -28,6 +28,7 @@ import type { StoredMessage } from '../store/store.js';
 
 const PAGE = 256;
 const AUTH_TIMEOUT_MS = 10_000;
+const STALL_MS = 30_000;
 export const CLOSE_SLOW_CONSUMER = 4008;
 export const CLOSE_AUTH = 4001;
 export const CLOSE_REVOKED = 4003;
@@ -66,7 +67,10 @@ class Connection {
     if (this.closed) return false;
     if (this.ws.bufferedAmount > this.gw.ctx.config.wsMaxBufferedBytes) {
       this.gw.ctx.metrics.wsSlowDisconnects.inc();
-      this.close(CLOSE_SLOW_CONSUMER, 'slow consumer: reconnect to catch up');
+      // Its buffer is full: a close frame would queue behind it. Cut it; it catches up later.
+      this.closed = true;
+      this.ws.terminate();
+      this.gw.drop(this);
       return false;
     }
     this.ws.send(bytes);
@@ -78,6 +82,7 @@ class Connection {
     if (this.closed) return;
     this.closed = true;
     this.ws.close(code, reason);
+    this.gw.drop(this);
     // A peer that does not answer the close handshake is cut.
     setTimeout(() => { this.ws.terminate(); }, 2000).unref();
   }
@@ -124,11 +129,22 @@ class Connection {
         if (m.seq <= s.sent) continue;
         s.sent = m.seq;
         if (key !== INBOX && m.sender === this.deviceId) continue;
+        // Catch-up paces itself on the socket: it waits for the buffer to drain rather than
+        // overflow it, and gives up on a peer that stays stalled.
+        const stalledSince = Date.now();
+        while (!this.closed && this.ws.bufferedAmount > this.gw.ctx.config.wsMaxBufferedBytes / 2) {
+          if (Date.now() - stalledSince > STALL_MS) {
+            this.gw.ctx.metrics.wsSlowDisconnects.inc();
+            this.closed = true;
+            this.ws.terminate();
+            this.gw.drop(this);
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 5));
+        }
         if (!this.sendBinary(encodeFrame(key, m))) return;
       }
       if (page.length < PAGE && !s.pending) break;
-      // Let the socket drain before the next page, without holding the event loop.
-      while (!this.closed && this.ws.bufferedAmount > this.gw.ctx.config.wsMaxBufferedBytes / 2) await new Promise((r) => setTimeout(r, 5));
     }
     s.fetching = false;
   }
@@ -269,7 +285,8 @@ export class Gateway {
     }
   }
 
-  private drop(c: Connection): void {
+  /** Forgets a connection (idempotent). */
+  drop(c: Connection): void {
     if (!this.all.delete(c)) return;
     this.ctx.metrics.wsConnections.dec();
     removeFrom(this.byDevice, c.deviceId, c);

@@ -1,0 +1,30 @@
+// A real Parley server on loopback for tests: port 0, a fresh temp data directory,
+// real SQLite, real WebSockets; fast scrypt parameters and no rate limits unless asked.
+
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultConfig, startServer, type RunningServer, type ServerConfig, type StartOptions } from '@parley/server';
+
+export interface TestServer {
+  readonly url: string;
+  readonly wsUrl: string;
+  readonly dataDir: string;
+  readonly server: RunningServer;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(overrides: Partial<ServerConfig> = {}, options: StartOptions = {}): Promise<TestServer> {
+  const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'parley-server-'));
+  const config = defaultConfig({
+    port: 0,
+    registration: { policy: 'open', domains: [] },
+    scrypt: { N: 1024, r: 8, p: 1 },
+    rateLimits: null,
+    synchronous: 'normal',
+    ...overrides,
+    dataDir,
+  });
+  const server = await startServer(config, { logLevel: 'silent', ...options });
+  return { url: server.url, wsUrl: server.url.replace(/^http/, 'ws') + '/v1/ws', dataDir, server, close: () => server.close() };
+}
