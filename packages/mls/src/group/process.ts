@@ -81,7 +81,7 @@ function checkGroupAndEpoch(state: GroupState, content: { groupId: Uint8Array; e
 }
 
 /** The signature key that authenticates `content`'s sender (§6.1). */
-function senderSignatureKey(state: GroupState, content: FramedContent): Uint8Array {
+export function senderSignatureKey(state: Pick<GroupState, 'tree' | 'groupContext'>, content: FramedContent): Uint8Array {
   const s = content.sender;
   switch (s.senderType) {
     case SenderType.member: {
@@ -122,7 +122,7 @@ async function authenticatePublic(state: GroupState, content: FramedContent, aut
   }
 }
 
-const EXTERNAL_PROPOSAL_TYPES = new Set<number>([ProposalType.add, ProposalType.remove, ProposalType.psk, ProposalType.reinit, ProposalType.group_context_extensions]);
+export const EXTERNAL_PROPOSAL_TYPES = new Set<number>([ProposalType.add, ProposalType.remove, ProposalType.psk, ProposalType.reinit, ProposalType.group_context_extensions]);
 
 async function processContent(state: GroupState, wireFormat: WireFormat, content: FramedContent, auth: FramedContentAuthData): Promise<Processed> {
   if (content.contentType === ContentType.proposal) {
@@ -152,7 +152,7 @@ async function processContent(state: GroupState, wireFormat: WireFormat, content
 }
 
 /** Resolves a commit's ProposalOrRef list against the proposals cached this epoch. */
-export function resolveProposals(state: GroupState, commit: Commit, committer: Sender): ProposalWithSender[] {
+export function resolveProposals(state: Pick<GroupState, 'proposals'>, commit: Commit, committer: Sender): ProposalWithSender[] {
   return commit.proposals.map((p) => {
     if (p.type === ProposalOrRefType.proposal) return { proposal: p.proposal, sender: committer };
     const cached = state.proposals.find((c) => bytesEqual(c.ref, p.reference));
