@@ -14,7 +14,7 @@ import {
   zeroSecret,
 } from '../src/schedule/key-schedule.js';
 import { derivePskSecret } from '../src/schedule/psk.js';
-import { asSecret, type ExporterSecret } from '../src/schedule/secrets.js';
+import { asSecret, type ConfirmationKey, type ExporterSecret } from '../src/schedule/secrets.js';
 import { toHex } from '../src/util/bytes.js';
 import { defaultProvider } from './kinds/harness.js';
 
@@ -59,6 +59,13 @@ describe('key schedule', () => {
     expect(await mlsExporter(suite, exporter, 'parley test', new Uint8Array([2]), 32)).not.toEqual(base);
     expect((await mlsExporter(suite, exporter, 'parley test', new Uint8Array([1]), 16)).subarray(0, 16)).not.toEqual(base.subarray(0, 16));
     await expect(mlsExporter(suite, exporter, 'x', new Uint8Array(0), -1)).rejects.toBeInstanceOf(UsageError);
+  });
+
+  it('gives each secret its own type', () => {
+    const membership = asSecret<'membership_key'>(new Uint8Array(32));
+    // @ts-expect-error a membership key cannot be passed as a confirmation key
+    const swapped: ConfirmationKey = membership;
+    expect(swapped).toBe(membership);
   });
 
   it('never prints a secret', async () => {
