@@ -111,7 +111,7 @@ export async function processPublicMessage(state: PublicGroupState, bytes: Uint8
     const cached = { ref, proposal: content.proposal, sender: content.sender };
     return { state: { ...state, proposals: [...state.proposals, cached] }, event: { type: 'proposal', ...cached } };
   }
-  return processPublicCommit(state, content as FramedContent & { contentType: typeof ContentType.commit }, auth.signature, auth.confirmationTag);
+  return processPublicCommit(state, content, auth.signature, auth.confirmationTag);
 }
 
 async function processPublicCommit(
