@@ -1,6 +1,7 @@
 // RFC 9420 §9 secret tree: replay, out-of-order window and deletion behaviour that the
 // official vectors do not exercise.
 import { inspect } from 'node:util';
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CipherSuite } from '../src/crypto/provider.js';
 import { ValidationError } from '../src/errors.js';
@@ -107,6 +108,20 @@ describe('secret tree', () => {
     const tree = newTree();
     const gens = await Promise.all(Array.from({ length: 20 }, () => tree.withNextKey(A, 'handshake', (k) => Promise.resolve(k.generation))));
     expect(new Set(gens).size).toBe(20);
+  });
+
+  it('opens any delivery order inside the window exactly once (property)', async () => {
+    const reference = newTree();
+    const expected: Uint8Array[] = [];
+    for (let g = 0; g < 16; g++) expected.push(await receive(reference, g));
+    await fc.assert(
+      fc.asyncProperty(fc.shuffledSubarray([...Array(16).keys()], { minLength: 1 }), async (order) => {
+        const tree = newTree({ maxSkippedKeys: 16 });
+        for (const g of order) expect(await receive(tree, g)).toEqual(expected[g]);
+        for (const g of order) await expectCode(receive(tree, g), 'generation-reused');
+      }),
+      { numRuns: 25 },
+    );
   });
 
   it('refuses a leaf outside the tree', async () => {
