@@ -74,7 +74,7 @@ export async function advanceEpoch(state: GroupState, change: EpochChange): Prom
       epoch: state.groupContext.epoch,
       senderDataSecret: state.keys.senderDataSecret,
       secretTree: state.keys.secretTree,
-      groupContextBytes: state.groupContextBytes,
+      groupContext: state.groupContext,
       signatureKeys,
     });
     retained.push(...state.retained.slice(0, keep - 1));

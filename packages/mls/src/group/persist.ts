@@ -2,7 +2,7 @@
 // language, versioned) of the current epoch — GroupContext, ratchet tree, our private
 // keys, the epoch's remaining secrets and secret tree — plus, for each retained past
 // epoch, only what late application messages need (sender-data secret, the secret
-// tree's remaining keys, the GroupContext bytes and the members' signature keys).
+// tree's remaining keys, the GroupContext and the members' signature keys).
 // Secrets deleted before serialising are absent, so they stay deleted after restore.
 // The bytes hold secrets: store them encrypted (the client's store does).
 
@@ -78,7 +78,8 @@ export function serializeState(state: GroupState): Uint8Array {
   });
   w.vector(state.resumptionPsks, (ww, r) => ww.u64(r.epoch).opaque(r.psk.bytes));
   w.vector(state.retained, (ww, e) => {
-    ww.u64(e.epoch).opaque(e.senderDataSecret.bytes).opaque(e.groupContextBytes);
+    ww.u64(e.epoch).opaque(e.senderDataSecret.bytes);
+    encodeGroupContext(ww, e.groupContext);
     writeSecretTree(ww, e.secretTree);
     ww.vector([...e.signatureKeys], (www, [i, key]) => www.u32(i).opaque(key));
   });
@@ -119,10 +120,10 @@ export function deserializeState(bytes: Uint8Array, provider: CryptoProvider, co
     const retained: RetainedEpoch[] = r.vector((rr) => {
       const epoch = rr.u64();
       const senderDataSecret = asSecret<'sender_data_secret'>(rr.opaque());
-      const groupContextBytes = rr.opaque();
+      const retainedContext = decodeGroupContext(rr);
       const secretTree = SecretTree.restore(suite, readSecretTree(rr), config.secretTree);
       const signatureKeys = new Map(rr.vector((x) => [x.u32(), x.opaque()] as [number, Uint8Array]));
-      return { epoch, senderDataSecret, groupContextBytes, secretTree, signatureKeys };
+      return { epoch, senderDataSecret, groupContext: retainedContext, secretTree, signatureKeys };
     });
     const groupContextBytes = new Writer(256);
     encodeGroupContext(groupContextBytes, groupContext);

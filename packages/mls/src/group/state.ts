@@ -48,7 +48,7 @@ export interface GroupConfig {
   readonly secretTree?: SecretTreeOptions;
   /** How many past epochs keep their secret tree for late application messages. Default 2. */
   readonly retainedEpochs?: number;
-  /** PrivateMessage padding: content is padded to a multiple of this many bytes. Default 0 (none). */
+  /** PrivateMessage padding: content is padded to a multiple of this many bytes. Default 32 (src/framing). */
   readonly paddingBlock?: number;
 }
 
@@ -70,7 +70,7 @@ export interface RetainedEpoch {
   readonly epoch: bigint;
   readonly senderDataSecret: SenderDataSecret;
   readonly secretTree: SecretTree;
-  readonly groupContextBytes: Uint8Array;
+  readonly groupContext: GroupContext;
   /** The members' signature keys of that epoch, by leaf index. */
   readonly signatureKeys: ReadonlyMap<number, Uint8Array>;
 }
