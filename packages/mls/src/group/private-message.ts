@@ -49,7 +49,7 @@ export async function unprotectPrivateMessage(state: GroupState, m: PrivateMessa
     throw new ValidationError('wrong-epoch', `the message is for epoch ${m.epoch}, the group is at ${state.groupContext.epoch}`);
   }
   const verified = await unprotect(framingEpoch(state.suite, old.groupContext), m, old, (sender) =>
-    sender.senderType === SenderType.member ? old.signatureKeys.get(sender.leafIndex as LeafIndex) : undefined,
+    sender.senderType === SenderType.member ? old.signatureKeys.get(sender.leafIndex) : undefined,
   );
   return { content: verified.content, auth: verified.auth, epoch: m.epoch };
 }
