@@ -6,7 +6,6 @@ import { authenticateContent, framingEpoch, type FramingEpoch } from '../framing
 import { protectPrivateMessage as protect, unprotectPrivateMessage as unprotect } from '../framing/private-message.js';
 import { ValidationError } from '../errors.js';
 import { ContentType, SenderType, WireFormat, type ContentBody, type FramedContent, type FramedContentAuthData, type PrivateMessage } from '../messages/framing.js';
-import type { LeafIndex } from '../util/brand.js';
 import type { GroupState } from './state.js';
 
 function currentEpoch(state: GroupState): FramingEpoch {
