@@ -1,0 +1,100 @@
+// Crash safety: the server runs as a child process; clients send; the server is killed
+// with SIGKILL mid-stream and restarted on the same data. Every message whose send was
+// acknowledged must reach every recipient device, exactly once after de-duplication by id.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
+import { b64, http, newDevice, newUser, WsClient, type TestDevice } from '@parley/testing';
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+
+async function spawnServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(join(root, 'node_modules/.bin/tsx'), ['--conditions=parley:source', join(root, 'packages/server/test/crash-server.ts'), dataDir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString('utf8');
+      const m = /LISTENING (\S+)/.exec(out);
+      if (m !== null) resolve(m[1]!);
+    });
+    child.once('exit', (code) => {
+      reject(new Error(`server exited early (${code})`));
+    });
+  });
+  return { child, url };
+}
+
+it('delivers every acknowledged message to every recipient after a SIGKILL and a restart', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'parley-crash-'));
+  let { child, url } = await spawnServer(dataDir);
+  const ws = (): string => url.replace(/^http/, 'ws') + '/v1/ws';
+
+  const devices: TestDevice[] = [];
+  for (let i = 0; i < 3; i++) devices.push(await newDevice(url, await newUser(url)));
+  const [a, b, c] = devices as [TestDevice, TestDevice, TestDevice];
+  const group = `grp-${randomBytes(6).toString('hex')}`;
+  expect((await http(url, 'POST', '/v1/groups', { groupId: group, epoch: 0, groupInfo: b64(new Uint8Array(8)) }, a.token)).status).toBe(201);
+  expect(
+    (await http(url, 'POST', `/v1/groups/${group}/commits`, { epoch: 0, commit: b64(new Uint8Array(8)), groupInfo: b64(new Uint8Array(8)), welcome: b64(new Uint8Array(8)), addedDevices: [b.deviceId, c.deviceId] }, a.token)).status,
+  ).toBe(201);
+
+  const clients = new Map<string, WsClient>();
+  for (const d of devices) clients.set(d.deviceId, await WsClient.connect(ws(), d.token));
+  const acked = new Map<string, string>(); // message id (hex) -> sender device
+
+  // Two senders stream messages without waiting; the server is killed while they do.
+  let stop = false;
+  const sender = async (d: TestDevice): Promise<void> => {
+    const client = clients.get(d.deviceId)!;
+    while (!stop) {
+      const batch = Array.from({ length: 20 }, () => {
+        const id = new Uint8Array(randomBytes(16));
+        return client.send(group, new Uint8Array(randomBytes(250)), id).then((f) => {
+          if (f.type === 'sent') acked.set(Buffer.from(id).toString('hex'), d.deviceId);
+        });
+      });
+      await Promise.race([Promise.all(batch), new Promise((r) => setTimeout(r, 1000))]);
+    }
+  };
+  const senders = [sender(a), sender(b)];
+  const deadline = Date.now() + 20_000;
+  while (acked.size < 400 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  stop = true;
+  await Promise.all(senders);
+  const ackedAtKill = acked.size;
+  expect(ackedAtKill).toBeGreaterThanOrEqual(100);
+
+  // Restart on the same data; every device reconnects from its durable cursor.
+  ({ child, url } = await spawnServer(dataDir));
+  try {
+    const received = new Map<string, string[]>();
+    for (const d of devices) received.set(d.deviceId, clients.get(d.deviceId)!.delivered.filter((f) => f.kind === 'application').map((f) => Buffer.from(f.messageId).toString('hex')));
+    const again = new Map<string, WsClient>();
+    for (const d of devices) again.set(d.deviceId, await WsClient.connect(ws(), d.token));
+    for (const d of devices) {
+      const expected = [...acked].filter(([, from]) => from !== d.deviceId).map(([id]) => id);
+      const client = again.get(d.deviceId)!;
+      const have = (): Set<string> => new Set([...received.get(d.deviceId)!, ...client.delivered.filter((f) => f.kind === 'application').map((f) => Buffer.from(f.messageId).toString('hex'))]);
+      await client.until(() => expected.every((id) => have().has(id)), 30_000);
+      // Nothing a device sent comes back to it, and no id is unknown.
+      const own = [...have()].filter((id) => acked.get(id) === d.deviceId);
+      expect(own).toEqual([]);
+      // After de-duplication by id, each acknowledged message appears once, in the log's order.
+      const seqs = client.delivered.filter((f) => f.kind === 'application').map((f) => f.seq);
+      expect([...seqs].sort((x, y) => x - y)).toEqual(seqs);
+      expect(new Set(seqs).size).toBe(seqs.length);
+    }
+    for (const cl of [...clients.values(), ...again.values()]) cl.ws.terminate();
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+});
