@@ -18,7 +18,7 @@ async function spawnServer(dataDir: string): Promise<{ child: ChildProcess; url:
   });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString('utf8');
       const m = /LISTENING (\S+)/.exec(out);
       if (m !== null) resolve(m[1]!);
