@@ -328,15 +328,25 @@ export class PublicTree {
     return new TreeEditor(this.suite, this.#slots.slice(), this.#hashes.slice());
   }
 
-  /** The first node whose encryption key equals one of `keys`, if any. */
+  /**
+   * The first node whose encryption key equals one of `keys`, if any. One pass over
+   * the tree with a 4-byte prefix filter, so checking a commit's path keys costs
+   * about one comparison per node even in large groups.
+   */
   findEncryptionKey(keys: readonly Uint8Array[]): NodeIndex | undefined {
+    const prefixes = new Set<number>(keys.map(prefix32));
     for (let x = 0; x < this.#slots.length; x++) {
       const slot = this.#slots[x];
-      if (slot === undefined) continue;
+      if (slot === undefined || !prefixes.has(prefix32(slot.encryptionKey))) continue;
       for (const k of keys) if (bytesEqual(slot.encryptionKey, k)) return nodeIndex(x);
     }
     return undefined;
   }
+}
+
+/** The first four bytes of a key as a number (shorter keys are padded with zeros). */
+function prefix32(key: Uint8Array): number {
+  return (((key[0] ?? 0) << 24) | ((key[1] ?? 0) << 16) | ((key[2] ?? 0) << 8) | (key[3] ?? 0)) >>> 0;
 }
 
 /** The parent hash a LeafNode carries (only when its source is `commit`). */
