@@ -1,0 +1,67 @@
+// `parley admin` on a database directly, and `parley serve` as a real process that
+// migrates, prints its address, serves, and stops cleanly on SIGTERM.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
+import { main, type Io } from '../src/main.js';
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+
+function capture(): Io & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { stdout, stderr, out: (s) => stdout.push(s), err: (s) => stderr.push(s) };
+}
+
+it('parley admin creates an administrator, users and invites on the database directly', async () => {
+  const data = mkdtempSync(join(tmpdir(), 'parley-cli-'));
+  const pwFile = join(data, 'pw');
+  writeFileSync(pwFile, 'a-long-admin-password\n');
+  const io = capture();
+  expect(await main(['admin', 'create-user', 'root', '--admin', '--password-file', pwFile, '--data', data], io)).toBe(0);
+  expect(io.stdout.join('')).toContain('created user root (admin)');
+  expect(await main(['admin', 'create-user', 'root', '--password-file', pwFile, '--data', data], io)).toBe(1);
+  expect(io.stderr.join('')).toContain('username-taken');
+  expect(await main(['admin', 'create-invite', '--max-uses', '2', '--data', data], io)).toBe(0);
+  expect(io.stdout.at(-1)).toMatch(/^[A-Za-z0-9_-]{43}\n$/);
+  expect(await main(['admin', 'deactivate-user', 'root', '--data', data], io)).toBe(0);
+  const list = capture();
+  expect(await main(['admin', 'list-users', '--data', data], list)).toBe(0);
+  expect(list.stdout.join('')).toBe('root\tadmin\tdeactivated\t\n');
+  const inv = capture();
+  await main(['admin', 'list-invites', '--data', data], inv);
+  expect(inv.stdout.join('')).toContain('uses 0/2');
+  expect(await main(['admin', 'bogus', '--data', data], capture())).toBe(1);
+  expect(await main(['nope'], capture())).toBe(2);
+  // The password never reaches the output.
+  expect(io.stdout.join('') + io.stderr.join('')).not.toContain('a-long-admin-password');
+});
+
+it('parley serve prints its address, serves, and stops cleanly on SIGTERM', async () => {
+  const data = mkdtempSync(join(tmpdir(), 'parley-serve-'));
+  const child = spawn(
+    join(root, 'node_modules/.bin/tsx'),
+    ['--conditions=parley:source', '-e', `import('${join(root, 'apps/cli/src/main.ts')}').then(async (m) => { process.exitCode = await m.main(process.argv.slice(1)); })`, 'serve', '--port', '0', '--data', data, '--log-level', 'silent'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString('utf8');
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m !== null) resolve(m[1]!);
+    });
+    child.once('exit', () => {
+      reject(new Error(`exited: ${out}`));
+    });
+  });
+  const health = await fetch(`${url}/healthz`);
+  expect(health.status).toBe(200);
+  child.kill('SIGTERM');
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  expect(code).toBe(0);
+  expect(out).toContain('SIGTERM, stopping');
+});
