@@ -1,0 +1,442 @@
+// MLS engine benchmark (issue 4 item 8): Parley's group layer next to ts-mls (npm,
+// default crypto provider) in the same process, Node backend, suite 1
+// (MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519). Each figure is the median of several
+// runs, Parley and ts-mls interleaved run by run, with the ratio Parley / ts-mls
+// (for times, ts-mls / Parley, so a ratio above 1 always means Parley is better).
+//
+//   protect / unprotect   100-byte application messages per second, groups of 10 and 1,000
+//   add N                 one commit adding N members (N = 10, 100, 1,000), and one new
+//                         member processing its Welcome (with the ratchet_tree extension)
+//   update commit         a member creates an empty commit with a path (§12.4.1) and another
+//                         member processes it, groups of 100, 1,000 and 10,000; the groups
+//                         are built by one add commit, so parent nodes are blank and the
+//                         committer encrypts to about N-1 leaves (the worst case for it)
+//   state bytes           serialised state of a member of a 1,000-member group
+//
+//   npm run bench:mls [-- --json] [-- --quick] [-- --runs 5] [-- --no-tsmls-10k]
+//
+// --json prints one JSON object per line. --quick makes a short run (fewer runs, shorter
+// windows, no 10,000-member groups). ts-mls at 10,000 members is measured when its
+// group can be built within the budget (see TS_MLS_10K_BUDGET_MS); otherwise Parley only.
+
+import {
+  createApplicationMessage,
+  createCommit as tsCreateCommit,
+  createGroup as tsCreateGroup,
+  decodeMlsMessage,
+  defaultCapabilities,
+  emptyPskIndex,
+  encodeGroupState,
+  encodeMlsMessage,
+  generateKeyPackage as tsGenerateKeyPackage,
+  getCiphersuiteFromName,
+  getCiphersuiteImpl,
+  joinGroup as tsJoinGroup,
+  processMessage as tsProcessMessage,
+  acceptAll,
+  type CiphersuiteImpl,
+  type ClientState,
+  type KeyPackage as TsKeyPackage,
+  type MLSMessage as TsMLSMessage,
+  type PrivateKeyPackage,
+} from 'ts-mls';
+import { nodeCryptoProvider } from '@parley/mls/crypto-node';
+import {
+  createCommit,
+  createGroup,
+  encryptApplication,
+  generateKeyPackage,
+  joinFromWelcome,
+  mergeCommit,
+  processMessage,
+  serializeState,
+  type GroupState,
+} from '../packages/mls/src/group/index.js';
+import type { KeyPackagePrivateKeys } from '../packages/mls/src/group/welcome.js';
+import { CredentialType } from '../packages/mls/src/messages/credential.js';
+import type { KeyPackage } from '../packages/mls/src/messages/key-package.js';
+import { ProposalType } from '../packages/mls/src/messages/proposal.js';
+
+// ------------------------------------------------------------------------- options
+
+const argv = process.argv.slice(2);
+const JSON_OUT = argv.includes('--json');
+const QUICK = argv.includes('--quick');
+function numArg(name: string, fallback: number): number {
+  const i = argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(argv[i + 1]) : NaN;
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+}
+const RUNS = numArg('runs', QUICK ? 3 : 5);
+const WINDOW_MS = numArg('ms', QUICK ? 300 : 1000);
+const UPDATE_SIZES = QUICK ? [100, 1000] : [100, 1000, 10_000];
+const ADD_SIZES = [10, 100, 1000];
+const TS_MLS_10K = !argv.includes('--no-tsmls-10k');
+/** If building ts-mls's 1,000-member group takes longer than this / 10 ms, 10,000 is skipped for it. */
+const TS_MLS_10K_BUDGET_MS = 120_000;
+
+const SUITE = 1;
+const provider = nodeCryptoProvider;
+const suite = provider.suite(SUITE);
+const tsImpl: CiphersuiteImpl = await getCiphersuiteImpl(getCiphersuiteFromName('MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519'));
+const TEXT = new Uint8Array(100).fill(0x61);
+const enc = new TextEncoder();
+
+// ------------------------------------------------------------------------- helpers
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+async function timed<T>(f: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const t0 = performance.now();
+  const value = await f();
+  return { ms: performance.now() - t0, value };
+}
+
+function lifetime() {
+  const now = BigInt(Math.floor(Date.now() / 1000));
+  return { notBefore: now - 3600n, notAfter: now + 20n * 86_400n };
+}
+const parleyConfig = { now: () => BigInt(Math.floor(Date.now() / 1000)) };
+
+function tsDecode(bytes: Uint8Array): TsMLSMessage {
+  const d = decodeMlsMessage(bytes, 0);
+  if (d === undefined) throw new Error('ts-mls: undecodable message');
+  return d[0];
+}
+
+interface Row {
+  readonly metric: string;
+  readonly size: number;
+  readonly unit: string;
+  readonly better: 'higher' | 'lower';
+  readonly parley: number;
+  readonly tsmls: number | null;
+  /** > 1 means Parley is better. */
+  readonly ratio: number | null;
+  readonly parleyRuns: readonly number[];
+  readonly tsmlsRuns: readonly number[] | null;
+  readonly note?: string;
+}
+const rows: Row[] = [];
+
+function report(metric: string, size: number, unit: string, better: 'higher' | 'lower', parleyRuns: number[], tsRuns: number[] | null, note?: string): void {
+  const p = median(parleyRuns);
+  const t = tsRuns === null || tsRuns.length === 0 ? null : median(tsRuns);
+  const ratio = t === null ? null : better === 'higher' ? p / t : t / p;
+  const round = (x: number): number => Math.round(x * 100) / 100;
+  const row: Row = {
+    metric,
+    size,
+    unit,
+    better,
+    parley: round(p),
+    tsmls: t === null ? null : round(t),
+    ratio: ratio === null ? null : round(ratio),
+    parleyRuns: parleyRuns.map(round),
+    tsmlsRuns: tsRuns === null ? null : tsRuns.map(round),
+    ...(note === undefined ? {} : { note }),
+  };
+  rows.push(row);
+  if (JSON_OUT) {
+    process.stdout.write(`${JSON.stringify(row)}\n`);
+  } else {
+    const fmt = (x: number | null): string => (x === null ? '—' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2));
+    const r = row.ratio === null ? '' : `  x${row.ratio.toFixed(2)} ${row.ratio >= 1 ? 'Parley better' : 'ts-mls better'}`;
+    process.stdout.write(`${`${metric} @${size}`.padEnd(28)} ${fmt(row.parley).padStart(12)} ${fmt(row.tsmls).padStart(12)}  ${unit}${r}${note === undefined ? '' : `  (${note})`}\n`);
+  }
+}
+
+function progress(msg: string): void {
+  if (!JSON_OUT) process.stderr.write(`  … ${msg}\n`);
+}
+
+// ------------------------------------------------------------------------- Parley side
+
+interface ParleyKp {
+  readonly keyPackage: KeyPackage;
+  readonly privateKeys: KeyPackagePrivateKeys;
+}
+
+async function parleyKeyPackage(name: string): Promise<ParleyKp> {
+  const signatureKey = await suite.signature.generateKeyPair();
+  return generateKeyPackage({ suite, signatureKey, credential: { credentialType: CredentialType.basic, identity: enc.encode(name) }, lifetime: lifetime() });
+}
+
+async function parleyCreator(name: string): Promise<GroupState> {
+  const signatureKey = await suite.signature.generateKeyPair();
+  return createGroup({
+    provider,
+    suite: SUITE,
+    groupId: enc.encode(`bench-${name}-${Math.random()}`),
+    signatureKey,
+    credential: { credentialType: CredentialType.basic, identity: enc.encode(name) },
+    lifetime: lifetime(),
+    config: parleyConfig,
+  });
+}
+
+async function parleyKeyPackages(n: number): Promise<ParleyKp[]> {
+  const out: ParleyKp[] = [];
+  for (let i = 0; i < n; i++) out.push(await parleyKeyPackage(`member-${i}`));
+  return out;
+}
+
+/** One add commit of kps by `a`; returns the creator's state after merge and the Welcome. */
+async function parleyAdd(a: GroupState, kps: readonly ParleyKp[]): Promise<{ a: GroupState; welcome: Uint8Array }> {
+  const c = await createCommit(a, { proposals: kps.map((k) => ({ proposalType: ProposalType.add, add: { keyPackage: k.keyPackage } }) as const) });
+  if (c.welcome === undefined) throw new Error('parley: no welcome');
+  return { a: mergeCommit(a, c.pending), welcome: c.welcome };
+}
+
+/** A group of `size` members in which members 0 (creator) and 1 hold state. */
+async function parleyGroup(size: number): Promise<{ a: GroupState; b: GroupState }> {
+  const kps = await parleyKeyPackages(size - 1);
+  const { a, welcome } = await parleyAdd(await parleyCreator('alice'), kps);
+  const b = await joinFromWelcome({ provider, welcome, keyPackage: kps[0]!.keyPackage, privateKeys: kps[0]!.privateKeys, config: parleyConfig });
+  return { a, b };
+}
+
+// ------------------------------------------------------------------------- ts-mls side
+
+interface TsKp {
+  readonly publicPackage: TsKeyPackage;
+  readonly privatePackage: PrivateKeyPackage;
+}
+
+function tsKeyPackage(name: string): Promise<TsKp> {
+  return tsGenerateKeyPackage({ credentialType: 'basic', identity: enc.encode(name) }, defaultCapabilities(), lifetime(), [], tsImpl);
+}
+
+async function tsKeyPackages(n: number): Promise<TsKp[]> {
+  const out: TsKp[] = [];
+  for (let i = 0; i < n; i++) out.push(await tsKeyPackage(`member-${i}`));
+  return out;
+}
+
+async function tsCreator(name: string): Promise<ClientState> {
+  const kp = await tsKeyPackage(name);
+  return tsCreateGroup(enc.encode(`bench-${name}-${Math.random()}`), kp.publicPackage, kp.privatePackage, [], tsImpl);
+}
+
+async function tsAdd(a: ClientState, kps: readonly TsKp[]): Promise<{ a: ClientState; welcome: Uint8Array }> {
+  const r = await tsCreateCommit(
+    { state: a, cipherSuite: tsImpl },
+    { extraProposals: kps.map((k) => ({ proposalType: 'add' as const, add: { keyPackage: k.publicPackage } })), ratchetTreeExtension: true },
+  );
+  if (r.welcome === undefined) throw new Error('ts-mls: no welcome');
+  return { a: r.newState, welcome: encodeMlsMessage({ version: 'mls10', wireformat: 'mls_welcome', welcome: r.welcome }) };
+}
+
+async function tsJoin(welcome: Uint8Array, kp: TsKp): Promise<ClientState> {
+  const m = tsDecode(welcome);
+  if (m.wireformat !== 'mls_welcome') throw new Error('ts-mls: not a welcome');
+  return tsJoinGroup(m.welcome, kp.publicPackage, kp.privatePackage, emptyPskIndex, tsImpl);
+}
+
+async function tsGroup(size: number): Promise<{ a: ClientState; b: ClientState }> {
+  const kps = await tsKeyPackages(size - 1);
+  const { a, welcome } = await tsAdd(await tsCreator('alice'), kps);
+  return { a, b: await tsJoin(welcome, kps[0]!) };
+}
+
+async function tsReceive(state: ClientState, bytes: Uint8Array): Promise<{ state: ClientState; app: boolean }> {
+  const m = tsDecode(bytes);
+  if (m.wireformat !== 'mls_private_message' && m.wireformat !== 'mls_public_message') throw new Error('ts-mls: not a group message');
+  const r = await tsProcessMessage(m, state, emptyPskIndex, acceptAll, tsImpl);
+  return { state: r.newState, app: r.kind === 'applicationMessage' };
+}
+
+// ------------------------------------------------------------------------- benches
+
+/** Protect for WINDOW_MS, then unprotect the same messages in order at the other member. */
+async function protectParley(g: { a: GroupState; b: GroupState }): Promise<{ protect: number; unprotect: number }> {
+  const msgs: Uint8Array[] = [];
+  let a = g.a;
+  const t0 = performance.now();
+  while (performance.now() - t0 < WINDOW_MS) {
+    const r = await encryptApplication(a, TEXT);
+    a = r.state;
+    msgs.push(r.message);
+  }
+  const protect = msgs.length / ((performance.now() - t0) / 1000);
+  let b = g.b;
+  const t1 = performance.now();
+  for (const m of msgs) {
+    const r = await processMessage(b, m);
+    if (r.event.type !== 'application' || r.event.data.length !== TEXT.length) throw new Error('parley: unprotect failed');
+    b = r.state;
+  }
+  const unprotect = msgs.length / ((performance.now() - t1) / 1000);
+  g.a = a;
+  g.b = b;
+  return { protect, unprotect };
+}
+
+async function protectTs(g: { a: ClientState; b: ClientState }): Promise<{ protect: number; unprotect: number }> {
+  const msgs: Uint8Array[] = [];
+  let a = g.a;
+  const t0 = performance.now();
+  while (performance.now() - t0 < WINDOW_MS) {
+    const r = await createApplicationMessage(a, TEXT, tsImpl);
+    a = r.newState;
+    msgs.push(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_private_message', privateMessage: r.privateMessage }));
+  }
+  const protect = msgs.length / ((performance.now() - t0) / 1000);
+  let b = g.b;
+  const t1 = performance.now();
+  for (const m of msgs) {
+    const r = await tsReceive(b, m);
+    if (!r.app) throw new Error('ts-mls: unprotect failed');
+    b = r.state;
+  }
+  const unprotect = msgs.length / ((performance.now() - t1) / 1000);
+  g.a = a;
+  g.b = b;
+  return { protect, unprotect };
+}
+
+async function benchProtect(size: number, pg: { a: GroupState; b: GroupState }, tg: { a: ClientState; b: ClientState }): Promise<void> {
+  const pp: number[] = [];
+  const pu: number[] = [];
+  const tp: number[] = [];
+  const tu: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const p = await protectParley(pg);
+    pp.push(p.protect);
+    pu.push(p.unprotect);
+    const t = await protectTs(tg);
+    tp.push(t.protect);
+    tu.push(t.unprotect);
+  }
+  report('protect', size, 'msg/s', 'higher', pp, tp);
+  report('unprotect', size, 'msg/s', 'higher', pu, tu);
+}
+
+async function benchAdd(n: number): Promise<void> {
+  const runs = n >= 1000 ? Math.max(3, RUNS - 2) : RUNS;
+  const pc: number[] = [];
+  const pw: number[] = [];
+  const tc: number[] = [];
+  const tw: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    progress(`add ${n}: run ${r + 1}/${runs}`);
+    {
+      const kps = await parleyKeyPackages(n);
+      const a0 = await parleyCreator('alice');
+      const c = await timed(() => parleyAdd(a0, kps));
+      pc.push(c.ms);
+      const last = kps[n - 1]!;
+      const w = await timed(() => joinFromWelcome({ provider, welcome: c.value.welcome, keyPackage: last.keyPackage, privateKeys: last.privateKeys, config: parleyConfig }));
+      if (w.value.tree.memberCount !== n + 1) throw new Error('parley: wrong member count after join');
+      pw.push(w.ms);
+    }
+    {
+      const kps = await tsKeyPackages(n);
+      const a0 = await tsCreator('alice');
+      const c = await timed(() => tsAdd(a0, kps));
+      tc.push(c.ms);
+      const w = await timed(() => tsJoin(c.value.welcome, kps[n - 1]!));
+      if (w.value.groupContext.epoch !== 1n) throw new Error('ts-mls: join failed');
+      tw.push(w.ms);
+    }
+  }
+  report('add commit (create)', n, 'ms', 'lower', pc, tc);
+  report('add welcome (process)', n, 'ms', 'lower', pw, tw);
+}
+
+/** b commits an update with a path, a processes it; both advance. */
+async function updateParley(g: { a: GroupState; b: GroupState }): Promise<{ create: number; process: number }> {
+  const c = await timed(async () => {
+    const made = await createCommit(g.b, { withPath: true });
+    return { b: mergeCommit(g.b, made.pending), bytes: made.commitMessage };
+  });
+  const p = await timed(() => processMessage(g.a, c.value.bytes));
+  if (p.value.event.type !== 'commit') throw new Error('parley: update not processed as a commit');
+  g.a = p.value.state;
+  g.b = c.value.b;
+  return { create: c.ms, process: p.ms };
+}
+
+async function updateTs(g: { a: ClientState; b: ClientState }): Promise<{ create: number; process: number }> {
+  const c = await timed(async () => {
+    const r = await tsCreateCommit({ state: g.b, cipherSuite: tsImpl }, {});
+    return { b: r.newState, bytes: encodeMlsMessage(r.commit) };
+  });
+  const p = await timed(() => tsReceive(g.a, c.value.bytes));
+  if (p.value.state.groupContext.epoch !== c.value.b.groupContext.epoch) throw new Error('ts-mls: update not processed');
+  g.a = p.value.state;
+  g.b = c.value.b;
+  return { create: c.ms, process: p.ms };
+}
+
+async function benchUpdate(size: number, withTs: boolean, pg: { a: GroupState; b: GroupState }, tg: { a: ClientState; b: ClientState } | undefined): Promise<void> {
+  const runs = size >= 10_000 ? Math.max(3, RUNS - 2) : RUNS;
+  const pc: number[] = [];
+  const pp: number[] = [];
+  const tc: number[] = [];
+  const tp: number[] = [];
+  // One warm-up commit each (fills the committer's own path once).
+  await updateParley(pg);
+  if (withTs && tg !== undefined) await updateTs(tg);
+  for (let r = 0; r < runs; r++) {
+    progress(`update @${size}: run ${r + 1}/${runs}`);
+    const p = await updateParley(pg);
+    pc.push(p.create);
+    pp.push(p.process);
+    if (withTs && tg !== undefined) {
+      const t = await updateTs(tg);
+      tc.push(t.create);
+      tp.push(t.process);
+    }
+  }
+  const note = withTs ? undefined : 'Parley only: ts-mls too slow to build this group within the budget';
+  report('update commit (create)', size, 'ms', 'lower', pc, withTs ? tc : null, note);
+  report('update commit (process)', size, 'ms', 'lower', pp, withTs ? tp : null, note);
+}
+
+// ------------------------------------------------------------------------- run
+
+const started = performance.now();
+if (!JSON_OUT) {
+  process.stdout.write(`MLS engine bench, suite ${SUITE}, Node ${process.version}, runs ${RUNS}, window ${WINDOW_MS} ms${QUICK ? ' (quick)' : ''}\n`);
+  process.stdout.write(`${'metric'.padEnd(28)} ${'Parley'.padStart(12)} ${'ts-mls'.padStart(12)}\n`);
+}
+
+// Groups of 10.
+progress('building groups of 10');
+{
+  const pg = await parleyGroup(10);
+  const tg = await tsGroup(10);
+  await benchProtect(10, pg, tg);
+}
+
+// Add N members + process Welcome.
+for (const n of ADD_SIZES) await benchAdd(n);
+
+// Groups of 100 and 1,000: update commits; at 1,000 also protect and state bytes.
+let tsBuild1000Ms = 0;
+for (const size of UPDATE_SIZES) {
+  progress(`building groups of ${size}`);
+  const pg = await parleyGroup(size);
+  let tg: { a: ClientState; b: ClientState } | undefined;
+  let withTs = true;
+  if (size >= 10_000 && (!TS_MLS_10K || tsBuild1000Ms * 10 > TS_MLS_10K_BUDGET_MS)) {
+    withTs = false;
+  } else {
+    const t = await timed(() => tsGroup(size));
+    tg = t.value;
+    if (size === 1000) tsBuild1000Ms = t.ms;
+  }
+  if (size === 1000 && tg !== undefined) {
+    await benchProtect(1000, pg, tg);
+    // State bytes of a non-creator member after some traffic (retained epochs included).
+    report('state bytes per member', 1000, 'bytes', 'lower', [serializeState(pg.b).length, serializeState(pg.a).length], [encodeGroupState(tg.b).length, encodeGroupState(tg.a).length], 'median of the two members holding state');
+  }
+  await benchUpdate(size, withTs, pg, tg);
+}
+
+if (!JSON_OUT) process.stdout.write(`done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
