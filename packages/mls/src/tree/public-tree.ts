@@ -20,7 +20,7 @@ import { encodeLeafNode, LeafNodeSource, type LeafNode } from '../messages/leaf-
 import { encodeParentNode, NodeType, type Node, type ParentNode } from '../messages/ratchet-tree.js';
 import { type LeafIndex, leafIndex, type NodeIndex, nodeIndex } from '../util/brand.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
-import { directPath, isInSubtree, isLeaf, left, leafToNode, MAX_LEAVES, nodeToLeaf, nodeWidth, parent, right, root, sibling } from './math.js';
+import { directPath, isInSubtree, isLeaf, left, leafToNode, level, MAX_LEAVES, nodeToLeaf, nodeWidth, parent, right, root, sibling } from './math.js';
 
 /** A slot of the array: a LeafNode at even indices, a ParentNode at odd ones, or blank. */
 export type TreeSlot = LeafNode | ParentNode | undefined;
@@ -206,19 +206,30 @@ export class PublicTree {
     return this.nodeTreeHash(this.root);
   }
 
-  /** §7.8 tree hash of the subtree rooted at `x`, memoised. */
+  /**
+   * §7.8 tree hash of the subtree rooted at `x`, memoised. Missing hashes are filled
+   * bottom-up, level by level, so a fresh tree costs one digest per node and no
+   * recursion; after an edit only the cleared path is recomputed.
+   */
   async nodeTreeHash(x: NodeIndex): Promise<Uint8Array> {
     const cached = this.#hashes[x];
     if (cached !== undefined) return cached;
-    let hash: Uint8Array;
-    if (isLeaf(x)) {
-      hash = await this.suite.hash.digest(leafHashInput(x, this.#slots[x] as LeafNode | undefined));
-    } else {
-      const [l, r] = await Promise.all([this.nodeTreeHash(left(x)!), this.nodeTreeHash(right(x)!)]);
-      hash = await this.suite.hash.digest(parentHashInputForTreeHash(this.#slots[x] as ParentNode | undefined, l, r));
+    const k = level(x);
+    const lo = x - (2 ** k - 1);
+    const hi = x + (2 ** k - 1);
+    for (let l = 0; l <= k; l++) {
+      const step = 2 ** (l + 1);
+      for (let y = lo + 2 ** l - 1; y <= hi; y += step) {
+        if (this.#hashes[y] !== undefined) continue;
+        const n = nodeIndex(y);
+        this.#hashes[y] = await this.suite.hash.digest(
+          l === 0
+            ? leafHashInput(n, this.#slots[y] as LeafNode | undefined)
+            : parentHashInputForTreeHash(this.#slots[y] as ParentNode | undefined, this.#hashes[left(n)!]!, this.#hashes[right(n)!]!),
+        );
+      }
     }
-    this.#hashes[x] = hash;
-    return hash;
+    return this.#hashes[x]!;
   }
 
   /**
