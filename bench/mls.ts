@@ -406,6 +406,34 @@ if (!JSON_OUT) {
   process.stdout.write(`${'metric'.padEnd(28)} ${'Parley'.padStart(12)} ${'ts-mls'.padStart(12)}\n`);
 }
 
+// The floor under this run's conditions: one Ed25519 signature per protect, one
+// verification per unprotect (node:crypto through Parley's Node backend). The machine is
+// shared, so compare application-message rates with these rather than with fixed numbers.
+{
+  const kp = await suite.signature.generateKeyPair();
+  const sig = await suite.signature.sign(kp.privateKey, TEXT);
+  const signs: number[] = [];
+  const verifies: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    let n = 0;
+    let t0 = performance.now();
+    while (performance.now() - t0 < WINDOW_MS / 2) {
+      await suite.signature.sign(kp.privateKey, TEXT);
+      n++;
+    }
+    signs.push(n / ((performance.now() - t0) / 1000));
+    n = 0;
+    t0 = performance.now();
+    while (performance.now() - t0 < WINDOW_MS / 2) {
+      if (!(await suite.signature.verify(kp.publicKey, TEXT, sig))) throw new Error('verify failed');
+      n++;
+    }
+    verifies.push(n / ((performance.now() - t0) / 1000));
+  }
+  report('floor: Ed25519 sign', 1, 'op/s', 'higher', signs, null, 'node:crypto, this run');
+  report('floor: Ed25519 verify', 1, 'op/s', 'higher', verifies, null, 'node:crypto, this run');
+}
+
 // Groups of 10.
 progress('building groups of 10');
 {
