@@ -3,7 +3,7 @@
 // confirmation tag — shared by the committer (§12.4.1) and every receiver (§12.4.2).
 
 import { encode } from '../codec/index.js';
-import { ValidationError } from '../errors.js';
+import { InternalError, ValidationError } from '../errors.js';
 import { encodeFramedContent, type FramedContent, type WireFormat } from '../messages/framing.js';
 import { encodeGroupContext, type GroupContext } from '../messages/group-context.js';
 import type { Extension } from '../messages/extension.js';
@@ -42,7 +42,10 @@ export interface NextEpoch {
   readonly confirmationTag: Uint8Array;
 }
 
-export async function advanceEpoch(state: GroupState, change: EpochChange): Promise<NextEpoch> {
+/** The state a commit starts from; `keys` is absent for an external joiner (§12.4.3.2), who knows no secret of the old epoch. */
+export type EpochBefore = Omit<GroupState, 'keys'> & { readonly keys: GroupState['keys'] | undefined };
+
+export async function advanceEpoch(state: EpochBefore, change: EpochChange): Promise<NextEpoch> {
   const { suite } = state;
   const confirmedInput = confirmedTranscriptHashInput(change.wireFormat, encode(encodeFramedContent, change.content), change.signature);
   const confirmed = await nextConfirmedTranscriptHash(suite, state.interimTranscriptHash, confirmedInput);
@@ -56,7 +59,8 @@ export async function advanceEpoch(state: GroupState, change: EpochChange): Prom
   const groupContextBytes = encode(encodeGroupContext, groupContext);
   const pskSecret = await pskSecretFor(suite, change.psks, state.config, state);
   const commitSecret = change.commitSecret ?? asSecret<'commit_secret'>(zeroSecret(suite));
-  const initSecret = change.initSecretOverride !== undefined ? asSecret<'init_secret'>(change.initSecretOverride) : state.keys.initSecret;
+  const initSecret = change.initSecretOverride !== undefined ? asSecret<'init_secret'>(change.initSecretOverride) : state.keys?.initSecret;
+  if (initSecret === undefined) throw new InternalError('no-init-secret', 'an external commit needs the init secret from its ExternalInit');
   const schedule = await runKeySchedule(suite, { initSecret, commitSecret, pskSecret, groupContext: groupContextBytes });
   pskSecret.destroy();
   const tag = await confirmationTag(suite, schedule.confirmationKey, confirmed);
@@ -67,7 +71,7 @@ export async function advanceEpoch(state: GroupState, change: EpochChange): Prom
   const keys = epochKeysFrom(suite, schedule, change.tree.leafCount, state.config);
   const retained: RetainedEpoch[] = [];
   const keep = retainedEpochCount(state.config);
-  if (keep > 0) {
+  if (keep > 0 && state.keys !== undefined) {
     const signatureKeys = new Map<number, Uint8Array>();
     for (const [i, leaf] of state.tree.leaves()) signatureKeys.set(i, leaf.signatureKey);
     retained.push({
@@ -92,7 +96,7 @@ export async function advanceEpoch(state: GroupState, change: EpochChange): Prom
     confirmationTag: tag,
     keys,
     proposals: [],
-    resumptionPsks: [{ epoch: state.groupContext.epoch, psk: state.keys.resumptionPsk }, ...state.resumptionPsks].slice(0, 8),
+    resumptionPsks: state.keys === undefined ? [] : [{ epoch: state.groupContext.epoch, psk: state.keys.resumptionPsk }, ...state.resumptionPsks].slice(0, 8),
     retained,
   };
   return { state: next, schedule, confirmationTag: tag };

@@ -49,12 +49,12 @@ export function pskSecretFor(
   suite: CipherSuite,
   ids: readonly PreSharedKeyID[],
   config: GroupConfig,
-  state?: Pick<GroupState, 'groupContext' | 'resumptionPsks' | 'keys'>,
+  state?: Pick<GroupState, 'groupContext' | 'resumptionPsks'> & { readonly keys: GroupState['keys'] | undefined },
 ): ReturnType<typeof resolvePskSecret> {
   return resolvePskSecret(suite, ids, (id) => {
     if (id.psktype === PSKType.external) return config.externalPsk?.(id.pskId);
     if (state === undefined || !bytesEqual(id.pskGroupId, state.groupContext.groupId)) return undefined;
-    if (id.pskEpoch === state.groupContext.epoch) return state.keys.resumptionPsk.bytes;
+    if (id.pskEpoch === state.groupContext.epoch) return state.keys?.resumptionPsk.bytes;
     return state.resumptionPsks.find((r) => r.epoch === id.pskEpoch)?.psk.bytes;
   });
 }

@@ -19,3 +19,4 @@ export {
 export { processMessage, type GroupEvent, type Processed } from './process.js';
 export { encryptApplication, exportSecret, epochAuthenticator, epochOf } from './application.js';
 export { serializeState, deserializeState } from './persist.js';
+export { joinExternal, type JoinExternalParams } from './external.js';
