@@ -4,7 +4,7 @@
 
 import { verifyWithLabel } from '../crypto/labeled.js';
 import type { CipherSuite } from '../crypto/provider.js';
-import { ValidationError } from '../errors.js';
+import { UsageError, ValidationError } from '../errors.js';
 import { ProtocolVersion } from '../messages/common.js';
 import { decodeRequiredCapabilities, ExtensionType, type Extension, type RequiredCapabilities } from '../messages/extension.js';
 import { encodeKeyPackageTbs, type KeyPackage } from '../messages/key-package.js';
@@ -101,7 +101,7 @@ export async function validateLeafPolicy(ctx: LeafCheckContext, leaf: LeafNode, 
   }
   if (leaf.leafNodeSource === LeafNodeSource.key_package && ctx.config.checkLifetimes !== false) {
     const now = ctx.config.now?.();
-    if (now === undefined) throw new ValidationError('no-clock', 'lifetimes are checked but the configuration gives no clock (config.now)');
+    if (now === undefined) throw new UsageError('no-clock', 'lifetimes are checked but the configuration gives no clock (config.now)');
     if (now < leaf.lifetime.notBefore || now > leaf.lifetime.notAfter) throw new ValidationError('lifetime-expired', 'leaf node lifetime does not cover the current time');
   }
   const validator = ctx.config.validateCredential;

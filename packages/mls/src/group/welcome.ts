@@ -11,7 +11,7 @@ import { ExtensionType } from '../messages/extension.js';
 import { WireFormat } from '../messages/framing.js';
 import { encodeGroupContext } from '../messages/group-context.js';
 import { encodeKeyPackage, type KeyPackage } from '../messages/key-package.js';
-import { encodeLeafNode, LeafNodeSource } from '../messages/leaf-node.js';
+import { encodeLeafNode } from '../messages/leaf-node.js';
 import { PSKType, ResumptionPSKUsage } from '../messages/proposal.js';
 import { decodeRatchetTree, type Node } from '../messages/ratchet-tree.js';
 import { welcomeKeyNonce } from '../schedule/key-schedule.js';
@@ -117,12 +117,11 @@ export async function joinFromWelcome(p: JoinFromWelcomeParams): Promise<GroupSt
   if (signerLeaf === undefined) throw new ValidationError('unknown-signer', 'the GroupInfo signer is not a member');
   if (!(await verifyGroupInfo(suite, signerLeaf.signatureKey, info))) throw new ValidationError('invalid-group-info-signature', 'the GroupInfo signature does not verify');
   await validateRatchetTree(tree, { groupId: gc.groupId, treeHash: gc.treeHash });
+  // §7.3 makes the lifetime check of a joined tree's leaves only RECOMMENDED: a member
+  // added months ago may hold a key-package leaf that has expired since, and refusing
+  // the tree would lock every newcomer out until that member updates. Lifetimes are
+  // checked where a leaf enters the group (Add, Update, commit path), not here.
   for (const [, leaf] of tree.leaves()) {
-    if (leaf.leafNodeSource === LeafNodeSource.key_package && config.checkLifetimes !== false) {
-      const now = config.now?.();
-      if (now === undefined) throw new ValidationError('no-clock', 'lifetimes are checked but the configuration gives no clock (config.now)');
-      if (now < leaf.lifetime.notBefore || now > leaf.lifetime.notAfter) throw new ValidationError('lifetime-expired', 'a leaf node lifetime does not cover the current time');
-    }
     if (config.validateCredential !== undefined && !(await config.validateCredential(leaf.credential, leaf.signatureKey))) {
       throw new ValidationError('credential-rejected', 'the application rejected a member credential');
     }
