@@ -147,6 +147,8 @@ export function storeConformance(name: string, open: () => Promise<{ store: Stor
       await store.ackGroup('alice-dev-1', 'group-0001', 99);
       await store.ackGroup('alice-dev-1', 'group-0001', 1);
       expect((await store.groupsOfDevice('alice-dev-1')).map((m) => m.cursor)).toEqual([3]);
+      await store.ackBatch([{ deviceId: 'bob-dev-01', groupId: 'group-0001', seq: 3 }, { deviceId: 'bob-dev-01', groupId: 'group-0001', seq: 1 }]);
+      expect((await store.groupsOfDevice('bob-dev-01')).map((m) => m.cursor)).toEqual([3]);
 
       // Everything alice acked that bob needs no more is deletable; bob's own message needs only alice.
       expect(await store.prune(0)).toBe(3);

@@ -252,6 +252,10 @@ export class MemoryStore implements Store {
     g.members.set(deviceId, Math.min(seq, g.lastSeq));
   }
 
+  async ackBatch(acks: readonly { deviceId: string; groupId: string; seq: number }[]): Promise<void> {
+    for (const a of acks) await this.ackGroup(a.deviceId, a.groupId, a.seq);
+  }
+
   async readInbox(deviceId: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
     return (this.devices.get(deviceId)?.inbox ?? []).filter((m) => m.seq > afterSeq).slice(0, limit);
   }

@@ -378,6 +378,12 @@ export class SqliteStore implements Store {
     this.s.ackGroup.run(seq, deviceId, groupId, seq);
   }
 
+  async ackBatch(acks: readonly { deviceId: string; groupId: string; seq: number }[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const a of acks) this.s.ackGroup.run(a.seq, a.deviceId, a.groupId, a.seq);
+    })();
+  }
+
   async readInbox(deviceId: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
     return (this.s.readInbox.all(deviceId, afterSeq, limit) as Row[]).map(messageFrom);
   }

@@ -213,6 +213,8 @@ export interface Store {
   readGroup(groupId: string, afterSeq: number, limit: number): Promise<StoredMessage[]>;
   /** Moves a member's cursor forward (never back, never past the log's end). */
   ackGroup(deviceId: string, groupId: string, seq: number): Promise<void>;
+  /** Many acknowledgements in one durable write (the gateway coalesces them). */
+  ackBatch(acks: readonly { readonly deviceId: string; readonly groupId: string; readonly seq: number }[]): Promise<void>;
   readInbox(deviceId: string, afterSeq: number, limit: number): Promise<StoredMessage[]>;
   inboxCursor(deviceId: string): Promise<number>;
   ackInbox(deviceId: string, seq: number): Promise<void>;

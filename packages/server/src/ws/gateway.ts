@@ -173,6 +173,8 @@ export class Gateway {
   private readonly unsubscribe: () => void;
   private readonly heartbeat: NodeJS.Timeout;
   private closing = false;
+  private readonly pendingAcks = new Map<string, { deviceId: string; groupId: string; seq: number }>();
+  private ackFlush: NodeJS.Timeout | undefined;
 
   constructor(readonly ctx: Ctx) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: ctx.config.limits.message + 1024, perMessageDeflate: false });
@@ -336,8 +338,31 @@ export class Gateway {
   }
 
   private async onAck(c: Connection, f: { groups?: readonly { groupId: string; seq: number }[]; inbox?: number }): Promise<void> {
-    for (const g of f.groups ?? []) await this.ctx.store.ackGroup(c.deviceId, g.groupId, g.seq);
+    // Group acknowledgements are coalesced into one write per tick: losing one in a crash
+    // only means a redelivery, which clients de-duplicate.
+    for (const g of f.groups ?? []) {
+      const key = `${c.deviceId}\u0000${g.groupId}`;
+      const prev = this.pendingAcks.get(key);
+      if (prev === undefined || prev.seq < g.seq) this.pendingAcks.set(key, { deviceId: c.deviceId, groupId: g.groupId, seq: g.seq });
+    }
+    if (this.pendingAcks.size > 0 && this.ackFlush === undefined) {
+      this.ackFlush = setTimeout(() => {
+        void this.flushAcks();
+      }, 20);
+    }
     if (f.inbox !== undefined) await this.ctx.store.ackInbox(c.deviceId, f.inbox);
+  }
+
+  private async flushAcks(): Promise<void> {
+    this.ackFlush = undefined;
+    if (this.pendingAcks.size === 0) return;
+    const batch = [...this.pendingAcks.values()];
+    this.pendingAcks.clear();
+    try {
+      await this.ctx.store.ackBatch(batch);
+    } catch (e) {
+      this.ctx.log.warn({ err: e }, 'ack write failed');
+    }
   }
 
   private onSend(c: Connection, bytes: Uint8Array): void {
@@ -407,6 +432,8 @@ export class Gateway {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.heartbeat);
+    if (this.ackFlush !== undefined) clearTimeout(this.ackFlush);
+    await this.flushAcks();
     this.unsubscribe();
     for (const c of this.all) c.close(1001, 'server shutting down');
     const deadline = Date.now() + 2000;
