@@ -4,10 +4,9 @@
 import { admin } from './commands/admin.js';
 import { serve } from './commands/serve.js';
 
-export interface Io {
-  readonly out: (s: string) => void;
-  readonly err: (s: string) => void;
-}
+import type { Io } from './io.js';
+
+export type { Io } from './io.js';
 
 const defaultIo: Io = {
   out: (s) => process.stdout.write(s),

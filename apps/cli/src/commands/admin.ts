@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiError, DEFAULT_SCRYPT, SqliteStore, createInvite, createUser, publicUser } from '@parley/server';
-import type { Io } from '../main.js';
+import type { Io } from '../io.js';
 
 const HELP = `usage: parley admin <subcommand> --data <dir>
 

@@ -2,7 +2,7 @@
 
 import { parseArgs } from 'node:util';
 import { defaultConfig, startServer } from '@parley/server';
-import type { Io } from '../main.js';
+import type { Io } from '../io.js';
 
 const HELP = `usage: parley serve [--port 8080] [--host 127.0.0.1] [--data ./data]
                     [--registration open|invite|domains] [--allowed-domains a.gouv.fr,b.gouv.fr]
