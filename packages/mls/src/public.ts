@@ -25,7 +25,8 @@ import { mergeUpdatePath } from './tree/treekem.js';
 import { validateRatchetTree } from './tree/validate.js';
 import { leafIndex, type LeafIndex } from './util/brand.js';
 import { bytesEqual } from './util/bytes.js';
-import { proposalRef, verifyContent, verifyGroupInfo } from './group/content-auth.js';
+import { verifyContentSignature } from './framing/authentication.js';
+import { proposalRef, verifyGroupInfo } from './group/content-auth.js';
 import { EXTERNAL_PROPOSAL_TYPES, resolveProposals, senderSignatureKey } from './group/process.js';
 import { applyProposals } from './group/proposals.js';
 import type { CachedProposal, GroupConfig } from './group/state.js';
@@ -100,9 +101,7 @@ export async function processPublicMessage(state: PublicGroupState, bytes: Uint8
     throw new ValidationError('missing-membership-tag', 'a member sender needs a membership tag');
   }
   const key = senderSignatureKey(state, content);
-  if (!(await verifyContent(suite, key, WireFormat.mls_public_message, content, state.groupContextBytes, auth.signature))) {
-    throw new ValidationError('invalid-signature', 'the message signature does not verify');
-  }
+  await verifyContentSignature(state, { wireFormat: WireFormat.mls_public_message, content, auth }, key);
   if (content.contentType === ContentType.proposal) {
     if (content.sender.senderType === SenderType.external && !EXTERNAL_PROPOSAL_TYPES.has(content.proposal.proposalType)) {
       throw new ValidationError('invalid-proposal-sender', `an external sender cannot propose type ${content.proposal.proposalType}`);

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { encode } from '../src/codec/index.js';
 import { nodeCryptoProvider } from '../src/crypto/node/index.js';
 import { ValidationError } from '../src/errors.js';
-import { membershipTag, signContent } from '../src/group/content-auth.js';
+import { membershipTag, signFramedContent } from '../src/framing/authentication.js';
 import {
   createCommit,
   createGroup,
@@ -48,10 +48,10 @@ async function forge(from: GroupState, commit: Commit, tweak: { groupId?: Uint8A
     contentType: ContentType.commit,
     commit,
   };
-  const signature = await signContent(suite, from.signaturePrivateKey.bytes, WireFormat.mls_public_message, content, from.groupContextBytes);
+  const signature = await signFramedContent(from, WireFormat.mls_public_message, content, from.signaturePrivateKey.bytes);
   if (tweak.badSignature === true) signature[0] = signature[0]! ^ 1;
   const auth = { signature, confirmationTag: new Uint8Array(32) };
-  const tag = await membershipTag(suite, from.keys.membershipKey, content, auth, from.groupContextBytes);
+  const tag = await membershipTag(from, from.keys.membershipKey, content, auth);
   if (tweak.badTag === true) tag[0] = tag[0]! ^ 1;
   return encode(encodeMLSMessage, { version: ProtocolVersion.mls10, wireFormat: WireFormat.mls_public_message, publicMessage: { content, auth, membershipTag: tag } });
 }

@@ -24,7 +24,8 @@ import type { LeafIndex } from '../util/brand.js';
 import { bytesEqual } from '../util/bytes.js';
 import { Secret } from '../util/secret.js';
 import { advanceEpoch } from './advance.js';
-import { membershipTag, proposalRef, signContent, signGroupInfo } from './content-auth.js';
+import { membershipTag, signFramedContent } from '../framing/authentication.js';
+import { proposalRef, signGroupInfo } from './content-auth.js';
 import { applyProposals, type ProposalWithSender } from './proposals.js';
 import type { CachedProposal, GroupState } from './state.js';
 
@@ -38,9 +39,9 @@ function publicMessageBytes(message: PublicMessage): Uint8Array {
 
 /** Signs and MACs content from our leaf as a PublicMessage of the current epoch. */
 async function signPublic(state: GroupState, content: FramedContent, confirmationTag?: Uint8Array): Promise<PublicMessage> {
-  const signature = await signContent(state.suite, state.signaturePrivateKey.bytes, WireFormat.mls_public_message, content, state.groupContextBytes);
+  const signature = await signFramedContent(state, WireFormat.mls_public_message, content, state.signaturePrivateKey.bytes);
   const auth = confirmationTag === undefined ? { signature } : { signature, confirmationTag };
-  const tag = await membershipTag(state.suite, state.keys.membershipKey, content, auth, state.groupContextBytes);
+  const tag = await membershipTag(state, state.keys.membershipKey, content, auth);
   return { content, auth, membershipTag: tag };
 }
 
@@ -203,7 +204,7 @@ export async function createCommit(state: GroupState, options: CreateCommitOptio
     contentType: ContentType.commit,
     commit,
   };
-  const signature = await signContent(suite, state.signaturePrivateKey.bytes, WireFormat.mls_public_message, content, state.groupContextBytes);
+  const signature = await signFramedContent(state, WireFormat.mls_public_message, content, state.signaturePrivateKey.bytes);
   const next = await advanceEpoch(state, {
     tree,
     extensions: applied.extensions,
@@ -216,7 +217,7 @@ export async function createCommit(state: GroupState, options: CreateCommitOptio
     signature,
   });
   const auth = { signature, confirmationTag: next.confirmationTag };
-  const mTag = await membershipTag(suite, state.keys.membershipKey, content, auth, state.groupContextBytes);
+  const mTag = await membershipTag(state, state.keys.membershipKey, content, auth);
   const commitMessage = publicMessageBytes({ content, auth, membershipTag: mTag });
 
   const newState = next.state;

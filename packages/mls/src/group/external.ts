@@ -25,7 +25,8 @@ import { leafIndex, type LeafIndex } from '../util/brand.js';
 import { utf8Bytes } from '../util/bytes.js';
 import { Secret } from '../util/secret.js';
 import { advanceEpoch, type EpochBefore } from './advance.js';
-import { signContent, verifyGroupInfo } from './content-auth.js';
+import { signFramedContent } from '../framing/authentication.js';
+import { verifyGroupInfo } from './content-auth.js';
 import type { Capabilities } from '../messages/capabilities.js';
 import type { SignatureKeyPair } from './create.js';
 import { applyProposals } from './proposals.js';
@@ -105,7 +106,7 @@ export async function joinExternal(p: JoinExternalParams): Promise<{ state: Grou
   const commit: Commit = { proposals: proposals.map((proposal) => ({ type: ProposalOrRefType.proposal, proposal })), path };
   const content: FramedContent = { groupId: gc.groupId, epoch: gc.epoch, sender, authenticatedData: new Uint8Array(0), contentType: ContentType.commit, commit };
   const groupContextBytes = encode(encodeGroupContext, gc);
-  const signature = await signContent(suite, p.signatureKey.privateKey, WireFormat.mls_public_message, content, groupContextBytes);
+  const signature = await signFramedContent({ suite, groupContext: gc, groupContextBytes }, WireFormat.mls_public_message, content, p.signatureKey.privateKey);
   const before: EpochBefore = {
     suite,
     config,

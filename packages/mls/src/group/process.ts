@@ -17,7 +17,8 @@ import { leafToNode } from '../tree/math.js';
 import type { LeafIndex } from '../util/brand.js';
 import { bytesEqual } from '../util/bytes.js';
 import { advanceEpoch } from './advance.js';
-import { proposalRef, verifyContent, verifyMembershipTag } from './content-auth.js';
+import { verifyContentSignature, verifyMembershipTag } from '../framing/authentication.js';
+import { proposalRef } from './content-auth.js';
 import { unprotectPrivateMessage } from './private-message.js';
 import { applyProposals, type ProposalWithSender } from './proposals.js';
 import type { GroupState } from './state.js';
@@ -110,16 +111,12 @@ export function senderSignatureKey(state: Pick<GroupState, 'tree' | 'groupContex
 }
 
 async function authenticatePublic(state: GroupState, content: FramedContent, auth: FramedContentAuthData, tag: Uint8Array | undefined): Promise<void> {
-  const { suite } = state;
   if (content.sender.senderType === SenderType.member) {
-    if (tag === undefined || !(await verifyMembershipTag(suite, state.keys.membershipKey, content, auth, state.groupContextBytes, tag))) {
-      throw new ValidationError('invalid-membership-tag', 'the membership tag does not verify');
-    }
+    if (tag === undefined) throw new ValidationError('missing-membership-tag', 'a member sender needs a membership tag');
+    await verifyMembershipTag(state, state.keys.membershipKey, content, auth, tag);
   }
   const key = senderSignatureKey(state, content);
-  if (!(await verifyContent(suite, key, WireFormat.mls_public_message, content, state.groupContextBytes, auth.signature))) {
-    throw new ValidationError('invalid-signature', 'the message signature does not verify');
-  }
+  await verifyContentSignature(state, { wireFormat: WireFormat.mls_public_message, content, auth }, key);
 }
 
 export const EXTERNAL_PROPOSAL_TYPES = new Set<number>([ProposalType.add, ProposalType.remove, ProposalType.psk, ProposalType.reinit, ProposalType.group_context_extensions]);
