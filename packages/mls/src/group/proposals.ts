@@ -11,6 +11,7 @@ import { ProposalType, PSKType, ResumptionPSKUsage, type PreSharedKeyID, type Pr
 import { encodePreSharedKeyID } from '../messages/proposal.js';
 import { encode } from '../codec/index.js';
 import type { PublicTree } from '../tree/public-tree.js';
+import { applyProposalsToTree, type SentProposal } from '../tree/proposals.js';
 import type { HpkePrivateKey } from '../tree/private.js';
 import type { LeafIndex } from '../util/brand.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
@@ -144,24 +145,22 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
     for (const [, leaf] of ctx.tree.leaves()) checkRequiredCapabilities(leaf, required);
   }
 
-  const editor = ctx.tree.edit();
   let ownUpdateKey: HpkePrivateKey | undefined;
+  const treeChanges: SentProposal[] = [];
   for (const { leaf, p } of updates) {
     const node = (p.proposal as Extract<Proposal, { proposalType: 2 }>).update.leafNode;
+    if (ctx.tree.leaf(leaf) === undefined) fail('update-of-blank-leaf', `leaf ${leaf} is blank`);
     await validateLeafNode(leafCtx, node, LeafNodeSource.update, leaf, leaf);
-    const current = ctx.tree.leaf(leaf);
-    if (current === undefined) fail('update-of-blank-leaf', `leaf ${leaf} is blank`);
-    editor.updateLeaf(leaf, node);
+    treeChanges.push({ proposal: p.proposal, sender: leaf });
     if (leaf === ctx.ownLeaf) {
       if (p.updatePrivateKey === undefined) fail('unknown-own-update', 'a commit applies an Update in our name that we did not propose');
       ownUpdateKey = p.updatePrivateKey;
     }
   }
-  for (const leaf of removes) editor.removeLeaf(leaf);
+  for (const removed of removes) treeChanges.push({ proposal: { proposalType: ProposalType.remove, remove: { removed } } });
 
-  const afterRemoves = editor.finish();
-  const addEditor = afterRemoves.edit();
-  const added: { leafIndex: LeafIndex; keyPackage: KeyPackage }[] = [];
+  // Adds are checked against the tree they join: after the Updates and Removes.
+  const afterRemoves = applyProposalsToTree(ctx.tree, treeChanges).tree;
   const addCtx = { ...leafCtx, tree: afterRemoves };
   for (let i = 0; i < adds.length; i++) {
     const kp = adds[i]!;
@@ -171,10 +170,12 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
       if (bytesEqual(other.signatureKey, kp.leafNode.signatureKey)) fail('duplicate-signature-key', 'two Adds carry the same signature key');
       if (bytesEqual(other.encryptionKey, kp.leafNode.encryptionKey)) fail('duplicate-encryption-key', 'two Adds carry the same encryption key');
     }
-    added.push({ leafIndex: addEditor.addLeaf(kp.leafNode), keyPackage: kp });
+    treeChanges.push({ proposal: { proposalType: ProposalType.add, add: { keyPackage: kp } } });
   }
+  const result = applyProposalsToTree(ctx.tree, treeChanges);
+  const added = result.addedLeaves.map((leafIndex, i) => ({ leafIndex, keyPackage: adds[i]! }));
   return {
-    tree: addEditor.finish(),
+    tree: result.tree,
     extensions,
     added,
     psks,
