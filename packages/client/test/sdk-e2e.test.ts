@@ -153,6 +153,21 @@ describe('two users chat through a real server', () => {
     await alice.sendText(conv, secrets[4]!);
     expect(textOf(await got5)).toBe(secrets[4]);
 
+    // A new conversation after Bob's restart: the server hands out his OLDEST key package,
+    // uploaded before the restart, so its private keys must have come back from the profile.
+    const bobJoinsAgain = next(bob, (e) => e.type === 'conversation');
+    const conv2 = await alice.openDirect(bob.userId);
+    const joined2 = await bobJoinsAgain;
+    expect(joined2.type === 'conversation' && joined2.conversation.groupId).toBe(conv2);
+    expect(conv2).not.toBe(conv);
+    const got6 = next(bob, (e) => e.type === 'message' && e.message.groupId === conv2);
+    const inSecond = `in the second conversation ${run}`;
+    secrets.push(inSecond);
+    const sent6 = await alice.sendText(conv2, inSecond);
+    expect(sent6.senderSeq).toBe(1); // sequence numbers are per conversation
+    expect(textOf(await got6)).toBe(inSecond);
+    expect((await bob.conversations()).map((c) => c.groupId).sort()).toEqual([conv, conv2].sort());
+
     const aliceHistory = await alice.history(conv);
     expect(aliceHistory.map((m) => (m.body.type === 'text' ? m.body.text : ''))).toEqual([secrets[0], secrets[1], secrets[2], whileAway, secrets[3], secrets[4]]);
 

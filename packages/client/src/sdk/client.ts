@@ -40,7 +40,7 @@ import type { ClientCrypto } from '../crypto/client-crypto.js';
 import { ClientUsageError } from '../errors.js';
 import { checkDeviceCertificate, createDevice, generateIdentityKey } from '../identity/identity.js';
 import type { ClientStore, ConversationRecord, GroupId, IdentityRecord, ListMessagesOptions, MessageRecord, SenderRef, StoredMessage, WriteBatch } from '../store/client-store.js';
-import { bytesEqual, fromBase64 } from '../util/bytes.js';
+import { bytesEqual, fromBase64, toBase64 } from '../util/bytes.js';
 import { HttpApi, ServerError, toBase64Url, type FetchLike, type WireMessage } from '../transport/http.js';
 import { WsConnection, type WebSocketFactory } from '../transport/ws.js';
 import { EventHub, type ParleyEvent, type ParleyListener } from './events.js';
@@ -62,6 +62,13 @@ export interface ParleyClientOptions {
 }
 
 const INBOX = 'inbox';
+/**
+ * The key packages this device uploaded and has not used yet, with their private keys.
+ * Kept in the store (encrypted at rest) so that a Welcome still opens after a restart.
+ * INTERIM: the ClientStore has no key-package namespace yet, so they ride in a cursor
+ * record; they move to a proper namespace when the store grows one.
+ */
+const HELD_KEY_PACKAGES = 'key-packages';
 const groupCursor = (g: GroupId): string => `group:${g}`;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -100,12 +107,27 @@ interface HeldKeyPackage {
   readonly privateKeys: KeyPackagePrivateKeys;
 }
 
+function encodeHeld(held: readonly HeldKeyPackage[]): string {
+  return JSON.stringify(
+    held.map((h) => [toBase64(encode(encodeKeyPackage, h.keyPackage)), toBase64(h.privateKeys.initPrivateKey), toBase64(h.privateKeys.encryptionPrivateKey)]),
+  );
+}
+
+function decodeHeld(value: string | undefined, signaturePrivateKey: Uint8Array): HeldKeyPackage[] {
+  if (value === undefined) return [];
+  const rows = JSON.parse(value) as [string, string, string][];
+  return rows.map(([kp, init, enc]) => ({
+    keyPackage: decode(decodeKeyPackage, fromBase64(kp)),
+    privateKeys: { initPrivateKey: fromBase64(init), encryptionPrivateKey: fromBase64(enc), signaturePrivateKey },
+  }));
+}
+
 export class ParleyClient {
   private readonly api: HttpApi;
   private readonly hub = new EventHub();
   private readonly states = new Map<GroupId, GroupState>();
-  /** Key packages uploaded by this process whose Welcome has not come yet. */
-  private readonly held: HeldKeyPackage[] = [];
+  /** Key packages uploaded and not used yet (mirrors the store's HELD_KEY_PACKAGES). */
+  private held: HeldKeyPackage[] = [];
   private readonly config: GroupConfig;
   private queue: Promise<unknown> = Promise.resolve();
   private ws: WsConnection | undefined;
@@ -159,8 +181,7 @@ export class ParleyClient {
     const api = new HttpApi(options.serverUrl, options.fetch);
     const session = await api.login(account.userId, password, account.deviceId);
     const client = new ParleyClient(options, account.userId, account.deviceId, identity, session.token);
-    // Key packages generated before the restart lost their private keys with the process
-    // (the store has no place for them yet): upload fresh ones.
+    client.held = decodeHeld(await options.store.getCursor(HELD_KEY_PACKAGES), identity.deviceSignaturePrivateKey.bytes);
     await client.replenishKeyPackages();
     return client;
   }
@@ -228,8 +249,11 @@ export class ParleyClient {
     const suite = this.options.provider.suite(this.identity.cipherSuite);
     const made: HeldKeyPackage[] = [];
     for (let i = 0; i < missing; i++) made.push(await generateKeyPackage({ suite, credential: this.credential, signatureKey: this.signatureKey }));
+    // Private keys are durable before their public halves are handed out.
+    const held = [...this.held, ...made];
+    await this.options.store.commit({ cursors: { [HELD_KEY_PACKAGES]: encodeHeld(held) } });
+    this.held = held;
     await this.api.uploadKeyPackages(made.map((k) => encode(encodeKeyPackage, k.keyPackage)));
-    this.held.push(...made);
     return missing;
   }
 
@@ -474,10 +498,15 @@ export class ParleyClient {
       await this.settle('inbox', m, {});
       return;
     }
-    this.held.splice(used, 1);
+    const remaining = this.held.filter((_, i) => i !== used);
     const groupId = decoder.decode(joined.groupContext.groupId);
     const conversation: ConversationRecord = { groupId, kind: 'direct', createdAt: this.now };
-    await this.settle('inbox', m, { groupStates: [this.stateRecord(groupId, joined)], conversations: [conversation] });
+    await this.settle('inbox', m, {
+      groupStates: [this.stateRecord(groupId, joined)],
+      conversations: [conversation],
+      cursors: { [HELD_KEY_PACKAGES]: encodeHeld(remaining) },
+    });
+    this.held = remaining;
     this.states.set(groupId, joined);
     this.hub.emit({ type: 'conversation', conversation });
     // What the group log holds for us from our epoch on (e.g. messages sent right after the add).
