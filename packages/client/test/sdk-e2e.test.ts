@@ -14,6 +14,8 @@ import { nodeWebSocketFactory } from '../src/node-transport/ws.js';
 import { ParleyClient } from '../src/sdk/client.js';
 import type { ParleyEvent } from '../src/sdk/events.js';
 import type { ClientStore } from '../src/store/client-store.js';
+import { createMemoryStore } from '../src/store/memory-store.js';
+import type { FetchLike } from '../src/transport/http.js';
 
 const kdf: KdfParams = { N: 1 << 10, r: 8, p: 1 };
 const passphrase = 'profile passphrase for the test';
@@ -186,4 +188,60 @@ describe('two users chat through a real server', () => {
     }
     expect(serverBytes.includes(Buffer.from(conv, 'utf8'))).toBe(true);
   }, 60_000);
+});
+
+describe('what the server does wrong is visible', () => {
+  function memoryOptions(fetchImpl?: FetchLike): Parameters<typeof ParleyClient.register>[0] {
+    return {
+      serverUrl: server.url,
+      store: createMemoryStore(),
+      crypto: nodeClientCrypto,
+      provider: nodeCryptoProvider,
+      webSocket: nodeWebSocketFactory,
+      keyPackages: 2,
+      ...(fetchImpl !== undefined ? { fetch: fetchImpl } : {}),
+    };
+  }
+
+  it('a message the server withholds shows up as a gap in the sender sequence', async () => {
+    let withhold = false;
+    // Alice's HTTP goes through a "server" that can silently swallow an application message.
+    const lossy: FetchLike = (input, init) => {
+      if (withhold && init.method === 'POST' && input.endsWith('/messages')) {
+        withhold = false;
+        return Promise.resolve({ status: 201, text: () => Promise.resolve('{"seq":1,"duplicate":false}') });
+      }
+      return fetch(input, init);
+    };
+    const alice = await ParleyClient.register(memoryOptions(lossy), `carla${run}`, 'carla password');
+    const bob = await ParleyClient.register(memoryOptions(), `dave${run}`, 'dave password');
+    await bob.connect();
+    const joined = next(bob, (e) => e.type === 'conversation');
+    const conv = await alice.openDirect(bob.userId);
+    await joined;
+
+    const first = next(bob, (e) => e.type === 'message');
+    await alice.sendText(conv, 'one');
+    const e1 = await first;
+    expect(e1.type === 'message' && [e1.message.senderSeq, e1.gap]).toEqual([1, false]);
+
+    withhold = true;
+    await alice.sendText(conv, 'two (withheld)');
+    const third = next(bob, (e) => e.type === 'message');
+    await alice.sendText(conv, 'three');
+    const e3 = await third;
+    expect(e3.type === 'message' && [e3.message.senderSeq, e3.gap, e3.replay, textOf(e3)]).toEqual([3, true, false, 'three']);
+    expect((await bob.history(conv)).map((m) => m.senderSeq)).toEqual([1, 3]);
+    await alice.close();
+    await bob.close();
+  });
+
+  it('server refusals arrive as typed errors with the server code; misuse as usage errors', async () => {
+    const erin = await ParleyClient.register(memoryOptions(), `erin${run}`, 'erin password');
+    await expect(ParleyClient.register(memoryOptions(), `erin${run}`, 'another password')).rejects.toMatchObject({ name: 'ServerError', code: 'username-taken', status: 409 });
+    await expect(erin.openDirect(`nobody${run}`)).rejects.toMatchObject({ code: 'unknown-user' });
+    await expect(erin.openDirect(erin.userId)).rejects.toMatchObject({ code: 'self-conversation' });
+    await expect(erin.sendText('no-such-conversation', 'x')).rejects.toMatchObject({ code: 'unknown-conversation' });
+    await erin.close();
+  });
 });
