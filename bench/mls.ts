@@ -151,7 +151,7 @@ function report(metric: string, size: number, unit: string, better: 'higher' | '
 }
 
 function progress(msg: string): void {
-  if (!JSON_OUT) process.stderr.write(`  … ${msg}\n`);
+  process.stderr.write(`  … ${msg}\n`);
 }
 
 // ------------------------------------------------------------------------- Parley side
