@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeClientCrypto } from '../src/node/crypto.js';
 import { openSqliteStore, type KdfParams } from '../src/node/sqlite-store.js';
 import { nodeWebSocketFactory } from '../src/node-transport/ws.js';
+import { generateIdentityKey, issueDeviceCertificate, decodeDeviceCertificate } from '../src/identity/identity.js';
 import { ParleyClient } from '../src/sdk/client.js';
 import type { ParleyEvent } from '../src/sdk/events.js';
 import type { ClientStore } from '../src/store/client-store.js';
@@ -243,5 +244,34 @@ describe('what the server does wrong is visible', () => {
     await expect(erin.openDirect(erin.userId)).rejects.toMatchObject({ code: 'self-conversation' });
     await expect(erin.sendText('no-such-conversation', 'x')).rejects.toMatchObject({ code: 'unknown-conversation' });
     await erin.close();
+  });
+
+  it('a Welcome from a member whose device certificate its identity key did not sign is refused', async () => {
+    const mOptions = memoryOptions();
+    const mallory = await ParleyClient.register(mOptions, `mallory${run}`, 'mallory password');
+    // Mallory swaps her device certificate for one signed by a key that is not her identity key.
+    const identity = await mOptions.store.getIdentity();
+    if (identity === undefined) throw new Error('no identity');
+    const cert = decodeDeviceCertificate(identity.deviceCertificate);
+    const forged = await issueDeviceCertificate(nodeClientCrypto, await generateIdentityKey(nodeClientCrypto), {
+      userId: cert.userId,
+      deviceId: cert.deviceId,
+      signatureKey: cert.signatureKey,
+      cipherSuite: cert.cipherSuite,
+      createdAt: cert.createdAt,
+    });
+    await mOptions.store.commit({ identity: { ...identity, deviceCertificate: forged } });
+    await mallory.close();
+    const forger = await ParleyClient.open(mOptions, 'mallory password');
+
+    const bob = await ParleyClient.register(memoryOptions(), `frank${run}`, 'frank password');
+    await bob.connect();
+    const refused = next(bob, (e) => e.type === 'error' || e.type === 'conversation');
+    await forger.openDirect(bob.userId);
+    const e = await refused;
+    expect(e).toMatchObject({ type: 'error', code: 'invalid-device-certificate-signature' });
+    expect(await bob.conversations()).toEqual([]);
+    await forger.close();
+    await bob.close();
   });
 });

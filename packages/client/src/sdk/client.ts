@@ -37,9 +37,9 @@ import {
 } from '@parley/mls';
 import { decodeDeviceCertificate, type DeliverFrame } from '@parley/protocol';
 import type { ClientCrypto } from '../crypto/client-crypto.js';
-import { ClientUsageError } from '../errors.js';
+import { ClientUsageError, VerificationError } from '../errors.js';
 import { checkDeviceCertificate, createDevice, generateIdentityKey } from '../identity/identity.js';
-import type { ClientStore, ConversationRecord, GroupId, IdentityRecord, ListMessagesOptions, MessageRecord, SenderRef, StoredMessage, WriteBatch } from '../store/client-store.js';
+import type { ClientStore, ContactRecord, ConversationRecord, GroupId, IdentityRecord, ListMessagesOptions, MessageRecord, SenderRef, StoredMessage, WriteBatch } from '../store/client-store.js';
 import { bytesEqual, fromBase64, toBase64 } from '../util/bytes.js';
 import { HttpApi, ServerError, toBase64Url, type FetchLike, type WireMessage } from '../transport/http.js';
 import { WsConnection, type WebSocketFactory } from '../transport/ws.js';
@@ -498,13 +498,23 @@ export class ParleyClient {
       await this.settle('inbox', m, {});
       return;
     }
-    const remaining = this.held.filter((_, i) => i !== used);
     const groupId = decoder.decode(joined.groupContext.groupId);
+    let contacts: ContactRecord[];
+    try {
+      contacts = await this.checkMembers(joined);
+    } catch (e) {
+      // A member whose device certificate its user's identity key did not sign: stay out.
+      this.hub.emit({ type: 'error', groupId, code: errorCode(e), message: 'a Welcome into a group with an unverifiable member was refused' });
+      await this.settle('inbox', m, {});
+      return;
+    }
+    const remaining = this.held.filter((_, i) => i !== used);
     const conversation: ConversationRecord = { groupId, kind: 'direct', createdAt: this.now };
     await this.settle('inbox', m, {
       groupStates: [this.stateRecord(groupId, joined)],
       conversations: [conversation],
       cursors: { [HELD_KEY_PACKAGES]: encodeHeld(remaining) },
+      ...(contacts.length > 0 ? { contacts } : {}),
     });
     this.held = remaining;
     this.states.set(groupId, joined);
@@ -514,6 +524,35 @@ export class ParleyClient {
     await this.replenishKeyPackages().catch((e: unknown) => {
       this.hub.emit({ type: 'error', code: errorCode(e), message: 'key packages could not be replenished' });
     });
+  }
+
+  /**
+   * Checks every other leaf's device certificate against its user's identity key from
+   * the directory (first seen keys become contacts; a known contact's key must match).
+   * Returns the contacts seen for the first time.
+   */
+  private async checkMembers(state: GroupState): Promise<ContactRecord[]> {
+    const keys = new Map<string, Uint8Array>();
+    const fresh: ContactRecord[] = [];
+    for (const [index, leaf] of state.tree.leaves()) {
+      if (index === state.ownLeaf || leaf.credential.credentialType !== CredentialType.basic) continue;
+      const { userId } = senderOf(leaf.credential);
+      let key = keys.get(userId);
+      if (key === undefined) {
+        const known = await this.options.store.getContact(userId);
+        const entry = await this.api.getUser(userId);
+        if (entry.identityKey === null) throw new VerificationError('no-identity-key', 'a member has no identity key');
+        key = fromBase64(entry.identityKey);
+        if (known === undefined) {
+          if (userId !== this.userId) fresh.push({ userId, identityKey: key, verified: false, firstSeenAt: this.now });
+        } else if (!bytesEqual(known.identityKey, key)) {
+          throw new VerificationError('identity-key-changed', 'a member’s identity key differs from the one seen before');
+        }
+        keys.set(userId, key);
+      }
+      await checkDeviceCertificate(this.options.crypto, leaf.credential.identity, key, { userId, signatureKey: leaf.signatureKey });
+    }
+    return fresh;
   }
 
   /** Closes the WebSocket and the event streams; the store stays the caller's. */
