@@ -22,7 +22,20 @@ commands:
 Run 'parley <command> --help' for its options.
 `;
 
+/**
+ * Runs one command. An unexpected failure ends as one line on stderr and exit status 1,
+ * never a stack trace (the message is the error's own; no secrets are put in errors).
+ */
 export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+  try {
+    return await dispatch(argv, io);
+  } catch (error) {
+    io.err(`parley: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+async function dispatch(argv: readonly string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve':

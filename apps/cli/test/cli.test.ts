@@ -65,3 +65,19 @@ it('parley serve prints its address, serves, and stops cleanly on SIGTERM', asyn
   expect(code).toBe(0);
   expect(out).toContain('SIGTERM, stopping');
 });
+
+it('parley admin creates a missing data directory, and a failure is one line, not a stack trace', async () => {
+  const base = mkdtempSync(join(tmpdir(), 'parley-cli-'));
+  const data = join(base, 'not', 'yet');
+  const pwFile = join(base, 'pw');
+  writeFileSync(pwFile, 'another-long-password\n');
+  const ok = capture();
+  expect(await main(['admin', 'create-user', 'ada', '--password-file', pwFile, '--data', data], ok)).toBe(0);
+  expect(ok.stdout.join('')).toBe('created user ada\n');
+  const bad = capture();
+  expect(await main(['admin', 'create-user', 'bob', '--password-file', join(base, 'missing'), '--data', data], bad)).toBe(1);
+  const err = bad.stderr.join('');
+  expect(err.split('\n').filter((l) => l !== '')).toHaveLength(1);
+  expect(err).toMatch(/^parley: /);
+  expect(err).not.toContain('    at ');
+});

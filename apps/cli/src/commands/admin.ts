@@ -1,7 +1,7 @@
 // `parley admin …`: works on the server's database directly (no server needs to run),
 // so the first administrator can be created from the command line.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiError, DEFAULT_SCRYPT, SqliteStore, createInvite, createUser, publicUser } from '@parley/server';
@@ -43,6 +43,8 @@ export async function admin(argv: readonly string[], io: Io): Promise<number> {
     (values.help ? io.out : io.err)(HELP);
     return values.help ? 0 : 2;
   }
+  // Like `parley serve`, create the data directory on first use (owner-only).
+  mkdirSync(values.data, { recursive: true, mode: 0o700 });
   const store = new SqliteStore(join(values.data, 'parley.db'));
   try {
     const now = Date.now();
