@@ -14,7 +14,7 @@ import { nodeWebSocketFactory } from '../src/node-transport/ws.js';
 import { generateIdentityKey, issueDeviceCertificate, decodeDeviceCertificate } from '../src/identity/identity.js';
 import { ParleyClient } from '../src/sdk/client.js';
 import type { ParleyEvent } from '../src/sdk/events.js';
-import type { ClientStore } from '../src/store/client-store.js';
+import type { ClientStore, WriteBatch } from '../src/store/client-store.js';
 import { createMemoryStore } from '../src/store/memory-store.js';
 import type { FetchLike } from '../src/transport/http.js';
 
@@ -272,6 +272,50 @@ describe('what the server does wrong is visible', () => {
     expect(e).toMatchObject({ type: 'error', code: 'invalid-device-certificate-signature' });
     expect(await bob.conversations()).toEqual([]);
     await forger.close();
+    await bob.close();
+  });
+
+  it('a message whose local write fails is not acknowledged: after a restart it is redelivered and stored once', async () => {
+    const inner = createMemoryStore();
+    let failMessageWrites = false;
+    // A store whose writes carrying a received message fail (disk full…) until "restarted".
+    const flaky = new Proxy(inner, {
+      get(target, prop, receiver) {
+        if (prop === 'commit') {
+          return (b: WriteBatch): Promise<void> => {
+            if (failMessageWrites && (b.messages?.length ?? 0) > 0) {
+              return Promise.reject(new Error('simulated write failure'));
+            }
+            return target.commit(b);
+          };
+        }
+        const v: unknown = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const alice = await ParleyClient.register(memoryOptions(), `gina${run}`, 'gina password');
+    const hOptions = { ...memoryOptions(), store: flaky };
+    let bob = await ParleyClient.register(hOptions, `hank${run}`, 'hank password');
+    await bob.connect();
+    const joined = next(bob, (e) => e.type === 'conversation');
+    const conv = await alice.openDirect(bob.userId);
+    await joined;
+
+    failMessageWrites = true;
+    const failed = next(bob, (e) => e.type === 'error' || e.type === 'message');
+    await alice.sendText(conv, 'must not be lost');
+    expect(await failed).toMatchObject({ type: 'error', groupId: conv });
+    await bob.close(); // whatever was still queued (a redelivery) failed the same way
+    expect(await bob.history(conv)).toEqual([]);
+    failMessageWrites = false;
+
+    bob = await ParleyClient.open(hOptions, 'hank password');
+    await bob.sync();
+    const history = await bob.history(conv);
+    expect(history.map((m) => [m.senderSeq, m.body])).toEqual([[1, { type: 'text', text: 'must not be lost' }]]);
+    await bob.sync(); // nothing new, nothing twice
+    expect(await bob.history(conv)).toHaveLength(1);
+    await alice.close();
     await bob.close();
   });
 });

@@ -324,7 +324,12 @@ export class ParleyClient {
       const messageId = toBase64Url(this.options.crypto.randomBytes(16));
       const record: MessageRecord = { groupId, messageId, sender: self, senderSeq: seq, sentAt, receivedAt: sentAt, body, status: 'pending', receipts: [] };
       // The ratchet moved: the new state is durable before its ciphertext leaves.
-      await this.options.store.commit({ groupStates: [this.stateRecord(groupId, next)], messages: [record] });
+      try {
+        await this.options.store.commit({ groupStates: [this.stateRecord(groupId, next)], messages: [record] });
+      } catch (e) {
+        this.states.delete(groupId);
+        throw e;
+      }
       this.states.set(groupId, next);
       await this.api.sendMessage(groupId, messageId, message);
       await this.options.store.commit({ messageUpdates: [{ groupId, messageId, status: 'sent' }] });
@@ -397,7 +402,22 @@ export class ParleyClient {
     await this.ack(stream, m);
   }
 
+  /**
+   * Processes one log or inbox entry. If anything throws (a failed store write, a crash
+   * of the engine), nothing was stored or acknowledged, and the cached group state is
+   * dropped: the engine consumes message keys as it decrypts, so the next attempt (a
+   * redelivery) must start again from the stored state.
+   */
   private async handle(stream: 'group' | 'inbox', m: WireMessage): Promise<void> {
+    try {
+      await this.handleOne(stream, m);
+    } catch (e) {
+      this.states.delete(m.groupId);
+      throw e;
+    }
+  }
+
+  private async handleOne(stream: 'group' | 'inbox', m: WireMessage): Promise<void> {
     if (this.closed) return;
     const name = stream === 'inbox' ? INBOX : groupCursor(m.groupId);
     if (m.seq <= Number((await this.options.store.getCursor(name)) ?? '0')) return; // already stored
