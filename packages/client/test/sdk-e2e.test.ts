@@ -24,6 +24,8 @@ const run = `${String(process.pid)}x${String(Date.now() % 100000)}`;
 
 let server: TestServer;
 const dirs: string[] = [];
+/** Every line the server logged (at debug level) during these tests. */
+const serverLog: string[] = [];
 
 function profileDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'parley-sdk-'));
@@ -70,7 +72,12 @@ function allBytes(dir: string): Buffer {
 }
 
 beforeAll(async () => {
-  server = await startTestServer();
+  const logDestination = {
+    write(line: string): void {
+      serverLog.push(line);
+    },
+  };
+  server = await startTestServer({}, { logLevel: 'debug', logDestination });
 });
 
 afterAll(async () => {
@@ -80,7 +87,7 @@ afterAll(async () => {
 });
 
 describe('two users chat through a real server', () => {
-  it('1:1 both ways, survives a restart from the profile, and the server never sees a plaintext', async () => {
+  it('1:1 both ways, survives a restart from the profile, and neither the server's database nor its logs hold a plaintext', async () => {
     const aliceDir = profileDir();
     const bobDir = profileDir();
     const a = await openClient(aliceDir);
@@ -188,6 +195,10 @@ describe('two users chat through a real server', () => {
       for (const s of secrets) expect(bytes.includes(Buffer.from(s, 'utf8'))).toBe(false);
     }
     expect(serverBytes.includes(Buffer.from(conv, 'utf8'))).toBe(true);
+    // Nor do the server's logs, which did record this conversation's traffic.
+    const log = serverLog.join('');
+    expect(log).toContain(conv);
+    for (const s of secrets) expect(log).not.toContain(s);
   }, 60_000);
 });
 
