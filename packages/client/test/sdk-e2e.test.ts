@@ -87,7 +87,7 @@ afterAll(async () => {
 });
 
 describe('two users chat through a real server', () => {
-  it('1:1 both ways, survives a restart from the profile, and neither the server's database nor its logs hold a plaintext', async () => {
+  it('1:1 both ways, survives a restart from the profile, and neither the server database nor its logs hold a plaintext', async () => {
     const aliceDir = profileDir();
     const bobDir = profileDir();
     const a = await openClient(aliceDir);
