@@ -321,7 +321,8 @@ export class ParleyClient {
       const sentAt = this.now;
       const body = { type: 'text', text } as const;
       const { state: next, message } = await encryptApplication(state, encodePayload({ v: 1, seq, sentAt, body }));
-      const messageId = toBase64Url(this.options.crypto.randomBytes(16));
+      const idBytes = this.options.crypto.randomBytes(16);
+      const messageId = toBase64Url(idBytes);
       const record: MessageRecord = { groupId, messageId, sender: self, senderSeq: seq, sentAt, receivedAt: sentAt, body, status: 'pending', receipts: [] };
       // The ratchet moved: the new state is durable before its ciphertext leaves.
       try {
@@ -331,7 +332,10 @@ export class ParleyClient {
         throw e;
       }
       this.states.set(groupId, next);
-      await this.api.sendMessage(groupId, messageId, message);
+      // Over the WebSocket when it is open (one frame, no HTTP round trip), else HTTP.
+      // A retry with the same message id is answered with the first seq by the server.
+      if (this.ws?.open === true) await this.ws.send(groupId, idBytes, message);
+      else await this.api.sendMessage(groupId, messageId, message);
       await this.options.store.commit({ messageUpdates: [{ groupId, messageId, status: 'sent' }] });
       const stored = await this.options.store.getMessage(groupId, messageId);
       if (stored === undefined) throw new ClientUsageError('internal', 'a sent message vanished from the store');

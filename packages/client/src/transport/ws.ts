@@ -3,7 +3,7 @@
 // control frames beside them. Written against the web-standard WebSocket interface; in
 // Node the `ws` package provides one (src/node-transport/ws.ts).
 
-import { PROTOCOL_VERSION, decodeDeliverFrame, type DeliverFrame, type GroupCursor, type ServerControlFrame } from '@parley/protocol';
+import { PROTOCOL_VERSION, decodeDeliverFrame, encodeSendFrame, type DeliverFrame, type GroupCursor, type ServerControlFrame } from '@parley/protocol';
 import { ServerError } from './http.js';
 
 /** The part of the WHATWG WebSocket this transport uses. */
@@ -33,7 +33,34 @@ function toBytes(data: unknown): Uint8Array | undefined {
 }
 
 export class WsConnection {
+  private ref = 0;
+  private readonly pending = new Map<number, { resolve: (r: { seq: number; duplicate: boolean }) => void; reject: (e: Error) => void }>();
+
   private constructor(private readonly ws: WebSocketLike) {}
+
+  private settle(frame: ServerControlFrame): void {
+    if ((frame.type !== 'sent' && frame.type !== 'error') || frame.ref === undefined) return;
+    const p = this.pending.get(frame.ref);
+    if (p === undefined) return;
+    this.pending.delete(frame.ref);
+    if (frame.type === 'sent') p.resolve({ seq: frame.seq, duplicate: frame.duplicate });
+    else p.reject(new ServerError(frame.code, frame.message, 0));
+  }
+
+  private failAll(): void {
+    for (const p of this.pending.values()) p.reject(new ServerError('network', 'the WebSocket closed before the server answered', 0));
+    this.pending.clear();
+  }
+
+  /** Sends an application message; resolves once the server has it on disk (`sent`). */
+  send(groupId: string, messageId: Uint8Array, payload: Uint8Array): Promise<{ seq: number; duplicate: boolean }> {
+    if (!this.open) return Promise.reject(new ServerError('network', 'the WebSocket is not open', 0));
+    const ref = (this.ref = (this.ref + 1) >>> 0);
+    return new Promise((resolve, reject) => {
+      this.pending.set(ref, { resolve, reject });
+      this.ws.send(encodeSendFrame({ ref, groupId, messageId, payload }));
+    });
+  }
 
   /** Opens the socket, authenticates and resolves once the server said `ready`. */
   static connect(factory: WebSocketFactory, wsUrl: string, token: string, handlers: WsHandlers): Promise<WsConnection> {
@@ -51,6 +78,7 @@ export class WsConnection {
       ws.addEventListener('close', (ev) => {
         const code = ev.code ?? 1006;
         if (!ready) reject(new ServerError(code === 4001 ? 'unauthenticated' : 'network', `the WebSocket closed (${String(code)})`, 0));
+        conn.failAll();
         handlers.onClose?.(code);
       });
       ws.addEventListener('message', (ev) => {
@@ -67,6 +95,7 @@ export class WsConnection {
         } else if (!ready && frame.type === 'error') {
           reject(new ServerError(frame.code, frame.message, 0));
         }
+        conn.settle(frame);
         handlers.onControl?.(frame);
       });
     });
