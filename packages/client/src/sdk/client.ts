@@ -312,8 +312,11 @@ export class ParleyClient {
   }
 
   /** Sends text; resolves with the stored message once the server has it on disk. */
-  sendText(groupId: GroupId, text: string): Promise<StoredMessage> {
-    return this.serial(async () => {
+  async sendText(groupId: GroupId, text: string): Promise<StoredMessage> {
+    // In the queue: number, encrypt, persist, and put the frame on the wire, so that
+    // frames leave in generation and sequence order. The server's answer is awaited
+    // outside the queue when the WebSocket carries it, so sends pipeline.
+    const { messageId, accepted } = await this.serial(async () => {
       const state = await this.loadState(groupId);
       if (state === undefined) throw new ClientUsageError('unknown-conversation', 'no such conversation on this device');
       const self: SenderRef = { userId: this.userId, deviceId: this.deviceId };
@@ -322,8 +325,8 @@ export class ParleyClient {
       const body = { type: 'text', text } as const;
       const { state: next, message } = await encryptApplication(state, encodePayload({ v: 1, seq, sentAt, body }));
       const idBytes = this.options.crypto.randomBytes(16);
-      const messageId = toBase64Url(idBytes);
-      const record: MessageRecord = { groupId, messageId, sender: self, senderSeq: seq, sentAt, receivedAt: sentAt, body, status: 'pending', receipts: [] };
+      const id = toBase64Url(idBytes);
+      const record: MessageRecord = { groupId, messageId: id, sender: self, senderSeq: seq, sentAt, receivedAt: sentAt, body, status: 'pending', receipts: [] };
       // The ratchet moved: the new state is durable before its ciphertext leaves.
       try {
         await this.options.store.commit({ groupStates: [this.stateRecord(groupId, next)], messages: [record] });
@@ -332,15 +335,18 @@ export class ParleyClient {
         throw e;
       }
       this.states.set(groupId, next);
-      // Over the WebSocket when it is open (one frame, no HTTP round trip), else HTTP.
+      // Over the WebSocket when it is open (one frame, no HTTP round trip), else HTTP
+      // (awaited here: concurrent HTTP requests could reach the server out of order).
       // A retry with the same message id is answered with the first seq by the server.
-      if (this.ws?.open === true) await this.ws.send(groupId, idBytes, message);
-      else await this.api.sendMessage(groupId, messageId, message);
-      await this.options.store.commit({ messageUpdates: [{ groupId, messageId, status: 'sent' }] });
-      const stored = await this.options.store.getMessage(groupId, messageId);
-      if (stored === undefined) throw new ClientUsageError('internal', 'a sent message vanished from the store');
-      return stored;
+      if (this.ws?.open === true) return { messageId: id, accepted: this.ws.send(groupId, idBytes, message) };
+      await this.api.sendMessage(groupId, id, message);
+      return { messageId: id, accepted: Promise.resolve() };
     });
+    await accepted;
+    await this.options.store.commit({ messageUpdates: [{ groupId, messageId, status: 'sent' }] });
+    const stored = await this.options.store.getMessage(groupId, messageId);
+    if (stored === undefined) throw new ClientUsageError('internal', 'a sent message vanished from the store');
+    return stored;
   }
 
   // ---- receiving ---------------------------------------------------------------------
