@@ -329,4 +329,30 @@ describe('what the server does wrong is visible', () => {
     await alice.close();
     await bob.close();
   });
+
+  it('concurrent sends over the WebSocket arrive in order, numbered 1..n without gaps', async () => {
+    const alice = await ParleyClient.register(memoryOptions(), `ivy${run}`, 'ivy password');
+    const bob = await ParleyClient.register(memoryOptions(), `jack${run}`, 'jack password');
+    await alice.connect();
+    await bob.connect();
+    const joined = next(bob, (e) => e.type === 'conversation');
+    const conv = await alice.openDirect(bob.userId);
+    await joined;
+    const n = 60;
+    const received: ParleyEvent[] = [];
+    const all = new Promise<void>((resolve) => {
+      bob.on((e) => {
+        if (e.type === 'message') received.push(e);
+        if (received.length === n) resolve();
+      });
+    });
+    const sent = await Promise.all(Array.from({ length: n }, (_, i) => alice.sendText(conv, `burst ${String(i)}`)));
+    expect(sent.map((m) => m.status)).toEqual(Array.from({ length: n }, () => 'sent'));
+    await all;
+    expect(received.map((e) => e.type === 'message' && [e.message.senderSeq, textOf(e), e.gap, e.replay])).toEqual(
+      Array.from({ length: n }, (_, i) => [i + 1, `burst ${String(i)}`, false, false]),
+    );
+    await alice.close();
+    await bob.close();
+  });
 });
