@@ -24,6 +24,7 @@ import {
   encryptApplication,
   generateKeyPackage,
   joinFromWelcome,
+  makeKeyPackageRef,
   mergeCommit,
   processMessage,
   serializeState,
@@ -511,20 +512,29 @@ export class ParleyClient {
   }
 
   private async handleWelcome(m: WireMessage): Promise<void> {
+    // §12.4.3.1: the Welcome names each new member's KeyPackageRef; pick ours by it.
     let joined: GroupState | undefined;
     let used = -1;
-    for (let i = 0; i < this.held.length && joined === undefined; i++) {
-      const k = this.held[i];
-      if (k === undefined) continue;
-      try {
-        joined = await joinFromWelcome({ provider: this.options.provider, welcome: m.data, keyPackage: k.keyPackage, privateKeys: k.privateKeys, config: this.config });
-        used = i;
-      } catch {
-        // not for this key package
+    let failure: unknown;
+    try {
+      const msg = decode(decodeMLSMessage, m.data);
+      if (msg.wireFormat !== WireFormat.mls_welcome) throw new ClientUsageError('not-a-welcome', 'an inbox Welcome entry holds something else');
+      const suite = this.options.provider.suite(msg.welcome.cipherSuite);
+      const refs = msg.welcome.secrets.map((x) => x.newMember);
+      for (let i = 0; i < this.held.length && used < 0; i++) {
+        const k = this.held[i];
+        if (k === undefined) continue;
+        const ref = await makeKeyPackageRef(suite, encode(encodeKeyPackage, k.keyPackage));
+        if (refs.some((r) => bytesEqual(r, ref))) used = i;
       }
+      const k = this.held[used];
+      if (k !== undefined) joined = await joinFromWelcome({ provider: this.options.provider, welcome: msg.welcome, keyPackage: k.keyPackage, privateKeys: k.privateKeys, config: this.config });
+    } catch (e) {
+      failure = e;
     }
     if (joined === undefined) {
-      this.hub.emit({ type: 'error', groupId: m.groupId, code: 'welcome-unusable', message: 'a Welcome matched none of the key packages this device holds' });
+      const code = failure === undefined ? 'welcome-unusable' : errorCode(failure);
+      this.hub.emit({ type: 'error', groupId: m.groupId, code, message: 'a Welcome could not be used (no matching key package, or it did not verify)' });
       await this.settle('inbox', m, {});
       return;
     }
