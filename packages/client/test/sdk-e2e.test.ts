@@ -5,6 +5,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { nodeCryptoProvider } from '@parley/mls/crypto-node';
 import { startTestServer, type TestServer } from '@parley/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -249,11 +250,19 @@ describe('what the server does wrong is visible', () => {
   });
 
   it('server refusals arrive as typed errors with the server code; misuse as usage errors', async () => {
-    const erin = await ParleyClient.register(memoryOptions(), `erin${run}`, 'erin password');
+    const eOptions = memoryOptions();
+    const erin = await ParleyClient.register(eOptions, `erin${run}`, 'erin password');
     await expect(ParleyClient.register(memoryOptions(), `erin${run}`, 'another password')).rejects.toMatchObject({ name: 'ServerError', code: 'username-taken', status: 409 });
     await expect(erin.openDirect(`nobody${run}`)).rejects.toMatchObject({ code: 'unknown-user' });
     await expect(erin.openDirect(erin.userId)).rejects.toMatchObject({ code: 'self-conversation' });
     await expect(erin.sendText('no-such-conversation', 'x')).rejects.toMatchObject({ code: 'unknown-conversation' });
+    // Printing a client shows who it is and no key material.
+    const identity = await eOptions.store.getIdentity();
+    if (identity === undefined) throw new Error('no identity');
+    const secretHex = Buffer.from(identity.deviceSignaturePrivateKey.bytes).toString('hex');
+    expect(inspect(erin, { depth: 10, showHidden: true })).toBe(`ParleyClient(${erin.userId}/${erin.deviceId})`);
+    expect(JSON.parse(JSON.stringify(erin))).toEqual({ userId: erin.userId, deviceId: erin.deviceId });
+    expect(inspect(erin) + JSON.stringify(erin)).not.toContain(secretHex);
     await erin.close();
   });
 

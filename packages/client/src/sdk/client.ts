@@ -595,6 +595,15 @@ export class ParleyClient {
     return fresh;
   }
 
+  /** Printing a client shows who it is, never its keys or group secrets. */
+  toJSON(): { userId: string; deviceId: string } {
+    return { userId: this.userId, deviceId: this.deviceId };
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `ParleyClient(${this.userId}/${this.deviceId})`;
+  }
+
   /** Closes the WebSocket and the event streams; the store stays the caller's. */
   async close(): Promise<void> {
     this.closed = true;
