@@ -33,9 +33,3 @@ export function decode<T>(decoder: Decoder<T>, bytes: Uint8Array): T {
     throw new DecodeError('malformed', 'input does not decode', { cause: error });
   }
 }
-
-/** Reads a u8/u16 enum value and checks it against the allowed set. */
-export function decodeEnum<T extends number>(value: number, allowed: ReadonlySet<number>, what: string): T {
-  if (!allowed.has(value)) throw new DecodeError('unknown-value', `unknown ${what} ${value}`);
-  return value as T;
-}
