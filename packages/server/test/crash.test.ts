@@ -13,7 +13,10 @@ import { b64, http, newDevice, newUser, WsClient, type TestDevice } from '@parle
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
 async function spawnServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(join(root, 'node_modules/.bin/tsx'), ['--conditions=parley:source', join(root, 'packages/server/test/crash-server.ts'), dataDir], {
+  // Node itself runs the server (tsx only as a loader): the tsx CLI would run it in a
+  // grandchild that a SIGKILL of the CLI leaves alive, and the "crash" would not be one.
+  const args = ['--conditions=parley:source', '--import', 'tsx', join(root, 'packages/server/test/crash-server.ts'), dataDir];
+  const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {
