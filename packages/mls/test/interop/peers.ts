@@ -9,6 +9,7 @@ import {
   createApplicationMessage as tsCreateApplicationMessage,
   createCommit as tsCreateCommit,
   createGroup as tsCreateGroup,
+  createGroupInfoWithExternalPubAndRatchetTree as tsCreateGroupInfoWithExternalPubAndRatchetTree,
   decodeMlsMessage,
   defaultCapabilities,
   emptyPskIndex,
@@ -36,6 +37,7 @@ import {
   epochAuthenticator,
   exportSecret,
   generateKeyPackage,
+  joinExternal,
   joinFromWelcome,
   mergeCommit,
   processMessage,
@@ -50,10 +52,10 @@ import { WireFormat } from '../../src/messages/framing.js';
 import type { KeyPackage } from '../../src/messages/key-package.js';
 import { decodeMLSMessage, encodeMLSMessage } from '../../src/messages/mls-message.js';
 import { ProposalType } from '../../src/messages/proposal.js';
-import { decodeExternalPub, ExtensionType } from '../../src/messages/extension.js';
+import { decodeExternalPub, encodeExternalPub, ExtensionType } from '../../src/messages/extension.js';
 import { signGroupInfo } from '../../src/group/content-auth.js';
 import { leafIndex } from '../../src/util/brand.js';
-import { utf8Bytes } from '../../src/util/bytes.js';
+import { toHex, utf8Bytes } from '../../src/util/bytes.js';
 
 export const SUITE = 1;
 export const provider = nodeCryptoProvider;
@@ -287,6 +289,49 @@ export async function groupInfoForTsMls(signer: ParleyMember, groupInfo: Uint8Ar
   );
   const resigned = await signGroupInfo(parleySuite, signer.state.signaturePrivateKey.bytes, { ...unsigned, extensions });
   return encode(encodeMLSMessage, { version: ProtocolVersion.mls10, wireFormat: WireFormat.mls_group_info, groupInfo: resigned });
+}
+
+/** §12.4.3.2: a ts-mls member's GroupInfo (external_pub + ratchet_tree) for its current epoch, as MLSMessage bytes. */
+export async function tsGroupInfo(m: TsMember): Promise<Uint8Array> {
+  const groupInfo = await tsCreateGroupInfoWithExternalPubAndRatchetTree(m.state, [], m.impl);
+  return encodeMlsMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo });
+}
+
+/**
+ * The mirror of groupInfoForTsMls: ts-mls 1.6.4 writes external_pub as the bare key, so
+ * this rewrites a copy of a ts-mls GroupInfo with the RFC 9420 §12.4.3.2 encoding
+ * (ExternalPub { opaque external_pub<V> }) and re-signs it (§12.4.3) with the ts-mls
+ * signer's key, which the test holds. The key itself, the tree, the group context and
+ * the confirmation tag are ts-mls's own; the external commit Parley then builds from it
+ * is processed by ts-mls's unmodified code.
+ */
+export async function groupInfoForParley(signer: TsMember, groupInfo: Uint8Array): Promise<Uint8Array> {
+  const m = decode(decodeMLSMessage, groupInfo);
+  if (m.wireFormat !== WireFormat.mls_group_info) throw new Error('not a group info');
+  const { signature: _signature, ...unsigned } = m.groupInfo;
+  const extensions = unsigned.extensions.map((e) =>
+    e.extensionType === ExtensionType.external_pub ? { extensionType: e.extensionType, extensionData: encode(encodeExternalPub, { externalPub: e.extensionData }) } : e,
+  );
+  const resigned = await signGroupInfo(parleySuite, ed25519Seed(signer.state.signaturePrivateKey), { ...unsigned, extensions });
+  return encode(encodeMLSMessage, { version: ProtocolVersion.mls10, wireFormat: WireFormat.mls_group_info, groupInfo: resigned });
+}
+
+/** RFC 8410 PKCS#8 prefix of an Ed25519 private key; ts-mls's default provider keeps keys in this form. */
+const ED25519_PKCS8_PREFIX = '302e020100300506032b657004220420';
+
+/** The raw 32-byte Ed25519 seed Parley signs with, from a ts-mls signature private key (PKCS#8 or raw). */
+function ed25519Seed(key: Uint8Array): Uint8Array {
+  if (key.length === 32) return key;
+  if (key.length === 48 && toHex(key.subarray(0, 16)) === ED25519_PKCS8_PREFIX) return key.subarray(16);
+  throw new Error(`unexpected ts-mls Ed25519 private key form (${key.length} bytes)`);
+}
+
+/** §12.4.3.2: Parley joins by external commit from a GroupInfo given as MLSMessage bytes. */
+export async function parleyJoinExternal(name: string, groupInfo: Uint8Array): Promise<{ member: ParleyMember; commit: Uint8Array }> {
+  const signatureKey = await parleySuite.signature.generateKeyPair();
+  const credential = { credentialType: CredentialType.basic, identity: utf8Bytes(name) } as const;
+  const r = await joinExternal({ provider, groupInfo, credential, signatureKey, config: parleyConfig });
+  return { member: { kind: 'parley', name, state: r.state }, commit: r.commitMessage };
 }
 
 export type { KeyPackagePrivateKeys };
