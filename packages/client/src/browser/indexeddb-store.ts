@@ -1,0 +1,559 @@
+// ClientStore in the browser: one IndexedDB database per profile, every value encrypted
+// at rest as the SQLite profile does it (src/node/sqlite-store.ts): a random 32-byte data
+// key, sealed (AES-256-GCM) under scrypt(passphrase, salt); HKDF-SHA256 splits it into a
+// record key (AES-256-GCM) and an index key (HMAC-SHA256); row keys on disk are HMACs of
+// the clear keys; each value is sealed with associated data naming its table, row key
+// (and, for messages, its order), so a moved row fails to open (StoreError('corrupt-record')).
+//
+// Why it looks different inside: ClientStore's semantics live in RecordSpaceStore, which
+// is synchronous (store/record-space.ts), and IndexedDB and WebCrypto are not. So the
+// whole profile is decrypted into memory when it opens; a commit applies the batch to
+// that copy (with an undo log), then seals what changed and writes it in ONE IndexedDB
+// transaction with strict durability, and only then resolves. If that write fails, the
+// in-memory copy is rolled back. Commits and reads run one after another, so a read never
+// sees a batch that is not yet on disk. Because the clear key of a row cannot be read back
+// from its HMAC, each sealed value carries its clear key inside the ciphertext.
+//
+// WebCrypto has no scrypt: it comes from @noble/hashes (audited), the one primitive the
+// platform lacks. What stays in clear is what the SQLite profile leaves in clear (the
+// namespace of each row, HMACs of keys, message order numbers, sizes, the KDF record).
+
+import { scryptAsync } from '@noble/hashes/scrypt.js';
+import { ClientUsageError, StoreError } from '../errors.js';
+import type { ClientStore, GroupId, ListMessagesOptions, WriteBatch } from '../store/client-store.js';
+import { RecordSpaceStore, selectMessages, type Namespace, type RecordSpace, type RecordSpaceBackend, type StoredBytes } from '../store/record-space.js';
+import { concat, toHex } from '../util/bytes.js';
+import { buf, randomBytes } from './crypto.js';
+
+export interface KdfParams {
+  readonly N: number;
+  readonly r: number;
+  readonly p: number;
+}
+/** scrypt in JavaScript is slower than OpenSSL's: 2^16 keeps an unlock near half a second. */
+export const DEFAULT_BROWSER_KDF: KdfParams = { N: 1 << 16, r: 8, p: 1 };
+
+export interface OpenIndexedDbStoreOptions {
+  /** The profile's name; the database is `parley-profile:<name>`. */
+  readonly name: string;
+  readonly passphrase: string | Uint8Array;
+  /** scrypt parameters for a NEW profile; an existing one keeps its own. */
+  readonly kdf?: KdfParams;
+  /** Defaults to globalThis.indexedDB. */
+  readonly indexedDB?: IDBFactory;
+}
+
+const FORMAT = '1';
+const DB_VERSION = 1;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+const DATA_KEY_AAD = encoder.encode('parley-store v1\u0000data key');
+
+export const databaseName = (name: string): string => `parley-profile:${name}`;
+
+function checkKdf(k: KdfParams): void {
+  const powerOfTwo = Number.isInteger(k.N) && k.N >= 1024 && (k.N & (k.N - 1)) === 0;
+  if (!powerOfTwo || k.N > 1 << 22 || !Number.isInteger(k.r) || k.r < 1 || k.r > 32 || !Number.isInteger(k.p) || k.p < 1 || k.p > 16) {
+    throw new ClientUsageError('invalid-kdf-params', 'scrypt parameters out of range (N a power of two in 2^10..2^22, r 1..32, p 1..16)');
+  }
+}
+
+function passphraseBytes(p: string | Uint8Array): Uint8Array {
+  const bytes = typeof p === 'string' ? encoder.encode(p.normalize('NFC')) : p;
+  if (bytes.length === 0) throw new ClientUsageError('empty-passphrase', 'the passphrase is empty');
+  return bytes;
+}
+
+// ---- IndexedDB as promises ------------------------------------------------------------
+
+function request<T>(r: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    r.onsuccess = () => { resolve(r.result); };
+    r.onerror = () => { reject(new StoreError('io-failed', `IndexedDB request failed: ${r.error?.name ?? 'unknown'}`)); };
+  });
+}
+
+function done(tx: IDBTransaction): Promise<void> {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => { resolve(); };
+    tx.onerror = () => { reject(new StoreError('io-failed', `IndexedDB write failed: ${tx.error?.name ?? 'unknown'}`)); };
+    tx.onabort = () => { reject(new StoreError('io-failed', `IndexedDB write aborted: ${tx.error?.name ?? 'unknown'}`)); };
+  });
+}
+
+function openDatabase(factory: IDBFactory, name: string): Promise<IDBDatabase> {
+  const r = factory.open(databaseName(name), DB_VERSION);
+  r.onupgradeneeded = () => {
+    const db = r.result;
+    if (!db.objectStoreNames.contains('meta')) db.createObjectStore('meta');
+    if (!db.objectStoreNames.contains('kv')) db.createObjectStore('kv', { keyPath: ['ns', 'k'] });
+    if (!db.objectStoreNames.contains('messages')) db.createObjectStore('messages', { keyPath: 'order' });
+  };
+  return request(r);
+}
+
+interface KvRow {
+  readonly ns: Namespace;
+  readonly k: string;
+  readonly v: Uint8Array;
+}
+interface MessageRow {
+  readonly order: number;
+  readonly g: string;
+  readonly m: string;
+  readonly v: Uint8Array;
+}
+
+// ---- sealing ----------------------------------------------------------------------------
+
+class RecordCipher {
+  private readonly indexCache = new Map<string, string>();
+
+  private constructor(
+    private readonly recordKey: CryptoKey,
+    private readonly indexKey: CryptoKey,
+  ) {}
+
+  static async fromDataKey(dataKey: Uint8Array): Promise<RecordCipher> {
+    const base = await crypto.subtle.importKey('raw', buf(dataKey), 'HKDF', false, ['deriveKey']);
+    const derive = (info: string, algorithm: AesKeyGenParams | HmacKeyGenParams, usages: KeyUsage[]): Promise<CryptoKey> =>
+      crypto.subtle.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: encoder.encode(info) }, base, algorithm, false, usages);
+    return new RecordCipher(
+      await derive('parley-store v1 record key', { name: 'AES-GCM', length: 256 }, ['encrypt', 'decrypt']),
+      await derive('parley-store v1 index key', { name: 'HMAC', hash: 'SHA-256', length: 256 }, ['sign']),
+    );
+  }
+
+  /** The row key written to disk for a clear key (hex of an HMAC-SHA256). */
+  async index(...parts: string[]): Promise<string> {
+    const clear = parts.join('\u0000');
+    let k = this.indexCache.get(clear);
+    if (k === undefined) {
+      k = toHex(new Uint8Array(await crypto.subtle.sign('HMAC', this.indexKey, encoder.encode(clear))));
+      if (this.indexCache.size >= 4096) this.indexCache.clear();
+      this.indexCache.set(clear, k);
+    }
+    return k;
+  }
+
+  seal(aad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
+    return sealWith(this.recordKey, aad, plaintext);
+  }
+
+  async open(aad: Uint8Array, sealed: Uint8Array): Promise<Uint8Array> {
+    const plain = await openWith(this.recordKey, aad, sealed);
+    if (plain === undefined) throw new StoreError('corrupt-record', 'a stored record failed authentication (tampered or moved)');
+    return plain;
+  }
+
+  destroy(): void {
+    this.indexCache.clear();
+  }
+}
+
+/** nonce (12 random bytes) || AES-256-GCM ciphertext || tag. */
+async function sealWith(key: CryptoKey, aad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
+  const nonce = randomBytes(12);
+  const c = await crypto.subtle.encrypt({ name: 'AES-GCM', iv: buf(nonce), additionalData: buf(aad) }, key, buf(plaintext));
+  return concat(nonce, new Uint8Array(c));
+}
+
+async function openWith(key: CryptoKey, aad: Uint8Array, sealed: Uint8Array): Promise<Uint8Array | undefined> {
+  if (sealed.length < 28) return undefined;
+  try {
+    return new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: buf(sealed.subarray(0, 12)), additionalData: buf(aad) }, key, buf(sealed.subarray(12))));
+  } catch {
+    return undefined;
+  }
+}
+
+const kvAad = (ns: Namespace, k: string): Uint8Array => encoder.encode(`parley-store v1\u0000kv\u0000${ns}\u0000${k}`);
+const messageAad = (g: string, m: string, order: number): Uint8Array => encoder.encode(`parley-store v1\u0000message\u0000${g}\u0000${m}\u0000${order}`);
+
+/** uint32 key length || utf-8 clear key || value. */
+function frame(key: string, value: Uint8Array): Uint8Array {
+  const k = encoder.encode(key);
+  const out = new Uint8Array(4 + k.length + value.length);
+  new DataView(out.buffer).setUint32(0, k.length);
+  out.set(k, 4);
+  out.set(value, 4 + k.length);
+  return out;
+}
+
+function unframe(bytes: Uint8Array): { key: string; value: Uint8Array } {
+  if (bytes.length < 4) throw new StoreError('corrupt-record', 'a stored record does not decode');
+  const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getUint32(0);
+  if (4 + n > bytes.length) throw new StoreError('corrupt-record', 'a stored record does not decode');
+  return { key: decoder.decode(bytes.subarray(4, 4 + n)), value: bytes.slice(4 + n) };
+}
+
+// ---- the in-memory record space ---------------------------------------------------------
+
+interface Slot {
+  readonly order: number;
+  value: Uint8Array;
+}
+interface GroupMessages {
+  readonly byId: Map<string, Slot>;
+  /** Ascending order (inserts always take a larger order). */
+  readonly ordered: { readonly messageId: string; readonly slot: Slot }[];
+}
+
+type Change = { readonly type: 'kv'; readonly ns: Namespace; readonly key: string } | { readonly type: 'message'; readonly groupId: GroupId; readonly messageId: string };
+
+const kvId = (ns: Namespace, key: string): string => `${ns}\u0000${key}`;
+
+class MemorySpace implements RecordSpace, RecordSpaceBackend {
+  readonly kv = new Map<string, Uint8Array>();
+  readonly groups = new Map<GroupId, GroupMessages>();
+  lastOrder = 0;
+  private undo: (() => void)[] | undefined;
+  /** What the last successful write changed (to be written to disk), and how to undo it. */
+  pending: { changes: Map<string, Change>; undo: (() => void)[] } | undefined;
+  private changes = new Map<string, Change>();
+
+  write(fn: (space: RecordSpace) => void): void {
+    this.undo = [];
+    this.changes = new Map();
+    try {
+      fn(this);
+      this.pending = { changes: this.changes, undo: this.undo };
+    } catch (e) {
+      for (const step of this.undo.reverse()) step();
+      throw e;
+    } finally {
+      this.undo = undefined;
+    }
+  }
+
+  read<T>(fn: (space: RecordSpace) => T): T {
+    return fn(this);
+  }
+
+  close(): void {
+    this.kv.clear();
+    this.groups.clear();
+  }
+
+  private log(step: () => void, change: Change): void {
+    if (this.undo === undefined) throw new StoreError('io-failed', 'browser store: write outside a transaction (bug)');
+    this.undo.push(step);
+    this.changes.set(change.type === 'kv' ? `kv\u0000${kvId(change.ns, change.key)}` : `m\u0000${change.groupId}\u0000${change.messageId}`, change);
+  }
+
+  get(ns: Namespace, key: string): Uint8Array | undefined {
+    return this.kv.get(kvId(ns, key));
+  }
+
+  put(ns: Namespace, key: string, value: Uint8Array): void {
+    const id = kvId(ns, key);
+    const prev = this.kv.get(id);
+    this.log(() => (prev === undefined ? this.kv.delete(id) : this.kv.set(id, prev)), { type: 'kv', ns, key });
+    this.kv.set(id, value);
+  }
+
+  delete(ns: Namespace, key: string): void {
+    const id = kvId(ns, key);
+    const prev = this.kv.get(id);
+    if (prev === undefined) return;
+    this.log(() => this.kv.set(id, prev), { type: 'kv', ns, key });
+    this.kv.delete(id);
+  }
+
+  values(ns: Namespace): Uint8Array[] {
+    const prefix = `${ns}\u0000`;
+    const out: Uint8Array[] = [];
+    for (const [id, v] of this.kv) if (id.startsWith(prefix)) out.push(v);
+    return out;
+  }
+
+  private group(groupId: GroupId): GroupMessages {
+    let g = this.groups.get(groupId);
+    if (g === undefined) {
+      g = { byId: new Map(), ordered: [] };
+      this.groups.set(groupId, g);
+    }
+    return g;
+  }
+
+  /** Loading from disk (no undo): rows arrive in ascending order. */
+  load(groupId: GroupId, messageId: string, order: number, value: Uint8Array): void {
+    const slot = { order, value };
+    const g = this.group(groupId);
+    g.byId.set(messageId, slot);
+    g.ordered.push({ messageId, slot });
+    this.lastOrder = Math.max(this.lastOrder, order);
+  }
+
+  messageGet(groupId: GroupId, messageId: string): StoredBytes | undefined {
+    const s = this.groups.get(groupId)?.byId.get(messageId);
+    return s === undefined ? undefined : { order: s.order, value: s.value };
+  }
+
+  messageInsert(groupId: GroupId, messageId: string, value: Uint8Array): number {
+    const g = this.group(groupId);
+    const before = this.lastOrder;
+    const order = before + 1;
+    const slot = { order, value };
+    this.log(
+      () => {
+        g.byId.delete(messageId);
+        g.ordered.pop();
+        this.lastOrder = before;
+      },
+      { type: 'message', groupId, messageId },
+    );
+    g.byId.set(messageId, slot);
+    g.ordered.push({ messageId, slot });
+    this.lastOrder = order;
+    return order;
+  }
+
+  messageReplace(groupId: GroupId, messageId: string, order: number, value: Uint8Array): void {
+    const s = this.groups.get(groupId)?.byId.get(messageId);
+    if (s?.order !== order) throw new StoreError('not-found', 'a message update names a message that is not stored');
+    const prev = s.value;
+    this.log(() => (s.value = prev), { type: 'message', groupId, messageId });
+    s.value = value;
+  }
+
+  messageList(groupId: GroupId, options: ListMessagesOptions): StoredBytes[] {
+    const g = this.groups.get(groupId);
+    if (g === undefined) return [];
+    // Binary search the bounds, so paging a long conversation does not scan it all.
+    const lower = (bound: number): number => {
+      let lo = 0;
+      let hi = g.ordered.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (g.ordered[mid]!.slot.order <= bound) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    const from = options.after === undefined ? 0 : lower(options.after);
+    const to = options.before === undefined ? g.ordered.length : lower(options.before - 1);
+    const window = g.ordered.slice(from, to).map((e) => ({ order: e.slot.order, value: e.slot.value }));
+    return selectMessages(window, { limit: options.limit, ...(options.after !== undefined ? { after: options.after } : {}), ...(options.before !== undefined ? { before: options.before } : {}) });
+  }
+}
+
+// ---- the store --------------------------------------------------------------------------
+
+class IndexedDbStore implements ClientStore {
+  readonly #inner: RecordSpaceStore;
+  #tail: Promise<unknown> = Promise.resolve();
+  #db: IDBDatabase | undefined;
+
+  constructor(
+    db: IDBDatabase,
+    private readonly space: MemorySpace,
+    private readonly cipher: RecordCipher,
+  ) {
+    this.#db = db;
+    this.#inner = new RecordSpaceStore(space);
+  }
+
+  /** One operation at a time: a read waits for the commits queued before it. */
+  #serial<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(f);
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  commit(batch: WriteBatch): Promise<void> {
+    return this.#serial(async () => {
+      this.space.pending = undefined;
+      await this.#inner.commit(batch);
+      const pending = this.space.pending as MemorySpace['pending'];
+      if (pending === undefined) return;
+      try {
+        await this.#flush([...pending.changes.values()]);
+      } catch (e) {
+        for (const step of pending.undo.reverse()) step();
+        throw e;
+      }
+    });
+  }
+
+  async #flush(changes: Change[]): Promise<void> {
+    const db = this.#db;
+    if (db === undefined) throw new StoreError('store-closed', 'the store is closed');
+    const kvPuts: KvRow[] = [];
+    const kvDeletes: [Namespace, string][] = [];
+    const messagePuts: MessageRow[] = [];
+    for (const c of changes) {
+      if (c.type === 'kv') {
+        const k = await this.cipher.index('kv', c.ns, c.key);
+        const value = this.space.get(c.ns, c.key);
+        if (value === undefined) kvDeletes.push([c.ns, k]);
+        else kvPuts.push({ ns: c.ns, k, v: await this.cipher.seal(kvAad(c.ns, k), frame(c.key, value)) });
+      } else {
+        const slot = this.space.messageGet(c.groupId, c.messageId);
+        if (slot === undefined) continue;
+        const g = await this.cipher.index('group', c.groupId);
+        const m = await this.cipher.index('message', c.groupId, c.messageId);
+        messagePuts.push({ order: slot.order, g, m, v: await this.cipher.seal(messageAad(g, m, slot.order), frame(`${c.groupId}\u0000${c.messageId}`, slot.value)) });
+      }
+    }
+    const tx = db.transaction(['kv', 'messages'], 'readwrite', { durability: 'strict' });
+    const written = done(tx);
+    const kv = tx.objectStore('kv');
+    const messages = tx.objectStore('messages');
+    for (const row of kvPuts) kv.put(row);
+    for (const key of kvDeletes) kv.delete(key);
+    for (const row of messagePuts) messages.put(row);
+    await written;
+  }
+
+  #read<T>(f: () => Promise<T>): Promise<T> {
+    return this.#serial(f);
+  }
+
+  getAccount = () => this.#read(() => this.#inner.getAccount());
+  getIdentity = () => this.#read(() => this.#inner.getIdentity());
+  getGroupState = (groupId: GroupId) => this.#read(() => this.#inner.getGroupState(groupId));
+  listGroupIds = () => this.#read(() => this.#inner.listGroupIds());
+  getConversation = (groupId: GroupId) => this.#read(() => this.#inner.getConversation(groupId));
+  listConversations = () => this.#read(() => this.#inner.listConversations());
+  getMessage = (groupId: GroupId, messageId: string) => this.#read(() => this.#inner.getMessage(groupId, messageId));
+  listMessages = (groupId: GroupId, options?: ListMessagesOptions) => this.#read(() => this.#inner.listMessages(groupId, options));
+  getSenderSeq: ClientStore['getSenderSeq'] = (groupId, sender) => this.#read(() => this.#inner.getSenderSeq(groupId, sender));
+  getCursor = (name: string) => this.#read(() => this.#inner.getCursor(name));
+  listPending = () => this.#read(() => this.#inner.listPending());
+  getContact = (userId: string) => this.#read(() => this.#inner.getContact(userId));
+  listContacts = () => this.#read(() => this.#inner.listContacts());
+
+  close(): Promise<void> {
+    return this.#serial(async () => {
+      await this.#inner.close();
+      this.#db?.close();
+      this.#db = undefined;
+      this.cipher.destroy();
+    });
+  }
+
+  toJSON(): string {
+    return '[IndexedDbStore]';
+  }
+}
+
+// ---- opening ----------------------------------------------------------------------------
+
+interface StoredKdf extends KdfParams {
+  readonly alg: 'scrypt';
+  readonly salt: string;
+}
+
+function kek(password: Uint8Array, salt: Uint8Array, k: KdfParams): Promise<Uint8Array> {
+  return scryptAsync(password, salt, { N: k.N, r: k.r, p: k.p, dkLen: 32, maxmem: 256 * k.N * k.r + (1 << 20) });
+}
+
+async function aesKey(raw: Uint8Array): Promise<CryptoKey> {
+  return crypto.subtle.importKey('raw', buf(raw), 'AES-GCM', false, ['encrypt', 'decrypt']);
+}
+
+async function wrapDataKey(password: Uint8Array, params: KdfParams, dataKey: Uint8Array): Promise<{ kdf: string; wrapped: Uint8Array }> {
+  const salt = randomBytes(16);
+  const k = await kek(password, salt, params);
+  try {
+    const stored: StoredKdf = { alg: 'scrypt', N: params.N, r: params.r, p: params.p, salt: toHex(salt) };
+    return { kdf: JSON.stringify(stored), wrapped: await sealWith(await aesKey(k), DATA_KEY_AAD, dataKey) };
+  } finally {
+    k.fill(0);
+  }
+}
+
+function fromHex(s: string): Uint8Array {
+  if (!/^(?:[0-9a-f]{2})*$/.test(s)) throw new StoreError('unsupported-format', 'this profile has an unreadable key derivation record');
+  return Uint8Array.from({ length: s.length / 2 }, (_, i) => parseInt(s.slice(2 * i, 2 * i + 2), 16));
+}
+
+async function unwrapDataKey(password: Uint8Array, kdfRow: unknown, wrapped: Uint8Array): Promise<Uint8Array> {
+  let kdf: StoredKdf;
+  try {
+    kdf = JSON.parse(String(kdfRow)) as StoredKdf;
+  } catch {
+    throw new StoreError('unsupported-format', 'this profile has an unreadable key derivation record');
+  }
+  if (kdf.alg !== 'scrypt' || typeof kdf.salt !== 'string') throw new StoreError('unsupported-format', 'this profile uses an unknown key derivation');
+  checkKdf(kdf);
+  const k = await kek(password, fromHex(kdf.salt), kdf);
+  try {
+    const dataKey = await openWith(await aesKey(k), DATA_KEY_AAD, wrapped);
+    if (dataKey?.length !== 32) throw new StoreError('wrong-passphrase', 'wrong passphrase for this profile');
+    return dataKey;
+  } finally {
+    k.fill(0);
+  }
+}
+
+async function loadAll(db: IDBDatabase, cipher: RecordCipher, space: MemorySpace): Promise<void> {
+  const tx = db.transaction(['kv', 'messages'], 'readonly');
+  const [kvRows, messageRows] = await Promise.all([request(tx.objectStore('kv').getAll() as IDBRequest<KvRow[]>), request(tx.objectStore('messages').getAll() as IDBRequest<MessageRow[]>)]);
+  // Decrypt concurrently (WebCrypto works off the main thread), then insert in order.
+  const kvPlain = await Promise.all(kvRows.map(async (row) => ({ ns: row.ns, ...unframe(await cipher.open(kvAad(row.ns, row.k), row.v)) })));
+  for (const r of kvPlain) space.kv.set(kvId(r.ns, r.key), r.value);
+  const plain = await Promise.all(messageRows.map(async (row) => ({ order: row.order, ...unframe(await cipher.open(messageAad(row.g, row.m, row.order), row.v)) })));
+  for (const r of plain) {
+    const cut = r.key.indexOf('\u0000');
+    if (cut < 0) throw new StoreError('corrupt-record', 'a stored message does not decode');
+    space.load(r.key.slice(0, cut), r.key.slice(cut + 1), r.order, r.value);
+  }
+}
+
+/**
+ * Opens (or creates) the encrypted profile `name` in IndexedDB. Throws
+ * StoreError('wrong-passphrase') if the profile exists and the passphrase is not its own.
+ */
+export async function openIndexedDbStore(options: OpenIndexedDbStoreOptions): Promise<ClientStore> {
+  if (typeof options.name !== 'string' || options.name.length === 0) throw new ClientUsageError('invalid-profile', 'a profile needs a name');
+  const password = passphraseBytes(options.passphrase);
+  const requested = options.kdf ?? DEFAULT_BROWSER_KDF;
+  checkKdf(requested);
+  const db = await openDatabase(options.indexedDB ?? globalThis.indexedDB, options.name);
+  let dataKey: Uint8Array | undefined;
+  try {
+    const metaTx = db.transaction('meta', 'readonly');
+    const meta = metaTx.objectStore('meta');
+    const [format, kdf, wrapped] = await Promise.all([request<unknown>(meta.get('format')), request<unknown>(meta.get('kdf')), request<unknown>(meta.get('data-key'))]);
+    if (kdf === undefined || !(wrapped instanceof Uint8Array)) {
+      if (format !== undefined) throw new StoreError('unsupported-format', 'this profile is missing its key records');
+      dataKey = randomBytes(32);
+      const rows = await wrapDataKey(password, requested, dataKey);
+      const tx = db.transaction('meta', 'readwrite', { durability: 'strict' });
+      const written = done(tx);
+      tx.objectStore('meta').put(FORMAT, 'format');
+      tx.objectStore('meta').put(rows.kdf, 'kdf');
+      tx.objectStore('meta').put(rows.wrapped, 'data-key');
+      await written;
+    } else {
+      if (format !== FORMAT) throw new StoreError('unsupported-format', 'this profile was written by an unknown version of Parley');
+      dataKey = await unwrapDataKey(password, kdf, wrapped);
+    }
+    const cipher = await RecordCipher.fromDataKey(dataKey);
+    const space = new MemorySpace();
+    await loadAll(db, cipher, space);
+    return new IndexedDbStore(db, space, cipher);
+  } catch (e) {
+    db.close();
+    throw e;
+  } finally {
+    dataKey?.fill(0);
+  }
+}
+
+/** Whether a profile of this name holds a key record (i.e. was created). */
+export async function indexedDbStoreExists(name: string, factory: IDBFactory = globalThis.indexedDB): Promise<boolean> {
+  const db = await openDatabase(factory, name);
+  try {
+    return (await request(db.transaction('meta', 'readonly').objectStore('meta').get('data-key'))) !== undefined;
+  } finally {
+    db.close();
+  }
+}
+
+/** Deletes the profile's database (its messages and keys are gone for good). */
+export function deleteIndexedDbStore(name: string, factory: IDBFactory = globalThis.indexedDB): Promise<void> {
+  return request(factory.deleteDatabase(databaseName(name))).then(() => undefined);
+}

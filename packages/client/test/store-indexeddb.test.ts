@@ -1,0 +1,137 @@
+// The browser's IndexedDB ClientStore passes the ClientStore conformance suite, in real
+// headless Chromium: the store lives in the page, and each ClientStore call of the suite
+// crosses into it (tagged JSON both ways), so the suite runs unchanged. Plus what is
+// specific to an encrypted profile: nothing readable on disk, wrong passphrase, moved rows.
+// Skipped (with the reason) when Chromium is not installed.
+
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientStoreConformance } from '@parley/testing';
+import { ClientUsageError, StoreError, decodeRecord, encodeRecord, type ClientStore } from '../src/index.js';
+
+const CHROMIUM_PATH = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM_PATH);
+const SKIP = 'chromium not installed (apt-get install chromium)';
+
+let browser: Browser | undefined;
+let server: Server | undefined;
+let page: Page | undefined;
+let profiles = 0;
+
+beforeAll(async () => {
+  if (!hasChromium) return;
+  const out = await build({
+    entryPoints: [fileURLToPath(new URL('./browser/store-page.ts', import.meta.url))],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    target: 'chrome120',
+    conditions: ['parley:source'],
+    logLevel: 'silent',
+  });
+  const script = out.outputFiles[0]!.text;
+  server = createServer((req, res) => {
+    if (req.url === '/') res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><meta charset="utf-8"><title>store</title><script type="module" src="/page.js"></script>');
+    else if (req.url === '/page.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${port}/`);
+  await page.waitForFunction(() => 'parleyStore' in globalThis);
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (server !== undefined) await new Promise((resolve) => server!.close(resolve));
+});
+
+type Failure = { error: { name: string; code: string; message: string } };
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function rethrow(f: Failure): never {
+  const { name, code, message } = f.error;
+  if (name === 'StoreError') throw new StoreError(code, message);
+  if (name === 'ClientUsageError') throw new ClientUsageError(code, message);
+  throw new Error(`${name}: ${message}`);
+}
+
+function evaluate<T>(fn: string, ...args: unknown[]): Promise<T> {
+  if (page === undefined) throw new Error('no browser page');
+  return page.evaluate(([f, a]) => (globalThis as unknown as Record<string, Record<string, (...x: unknown[]) => Promise<unknown>>>)['parleyStore']![f]!(...(a)), [fn, args] as const) as Promise<T>;
+}
+
+/** A ClientStore whose every call runs on the IndexedDB store inside the page. */
+async function openRemote(name: string, passphrase = 'correct horse'): Promise<ClientStore> {
+  const opened = await evaluate<{ handle: number } | Failure>('open', name, passphrase);
+  if ('error' in opened) rethrow(opened);
+  const call = async (method: string, args: unknown[]): Promise<unknown> => {
+    const r = await evaluate<{ result: string } | Failure>('call', opened.handle, method, decoder.decode(encodeRecord({ v: args })));
+    if ('error' in r) rethrow(r);
+    return (decodeRecord(encoder.encode(r.result)) as { v: unknown }).v;
+  };
+  // Not a thenable: `then` must stay undefined, or awaiting the proxy would call the page.
+  return new Proxy({} as ClientStore, { get: (_, method) => (method === 'then' || typeof method !== 'string' ? undefined : (...args: unknown[]) => call(method, args)) });
+}
+
+if (hasChromium) {
+  clientStoreConformance('IndexedDB in Chromium', async () => {
+    const name = `conformance-${++profiles}`;
+    return { store: await openRemote(name), reopen: () => openRemote(name) };
+  });
+} else {
+  it.skip(`ClientStore conformance: IndexedDB in Chromium (${SKIP})`, () => undefined);
+}
+
+describe('the IndexedDB profile at rest', () => {
+  it('holds no plaintext: texts, ids and names are sealed', async (ctx) => {
+    if (!hasChromium) ctx.skip(SKIP);
+    const store = await openRemote('at-rest');
+    await store.commit({
+      conversations: [{ groupId: 'group-visible-id', kind: 'group', name: 'Secret project', createdAt: 1 }],
+      messages: [{ groupId: 'group-visible-id', messageId: 'msg-1', sender: { userId: 'alice', deviceId: 'a1' }, senderSeq: 1, sentAt: 1, receivedAt: 1, body: { type: 'text', text: 'meet at noon' }, status: 'received', receipts: [] }],
+      cursors: { inbox: '5' },
+    });
+    expect((await store.listMessages('group-visible-id'))[0]?.body).toEqual({ type: 'text', text: 'meet at noon' });
+    await store.close();
+    const raw = await evaluate<string>('rawText', 'at-rest');
+    expect(raw.length).toBeGreaterThan(100);
+    for (const clear of ['meet at noon', 'Secret project', 'group-visible-id', 'msg-1', 'alice']) expect(raw).not.toContain(clear);
+  });
+
+  it('refuses a wrong passphrase with wrong-passphrase', async (ctx) => {
+    if (!hasChromium) ctx.skip(SKIP);
+    const store = await openRemote('passphrase', 'first');
+    await store.commit({ cursors: { inbox: '1' } });
+    await store.close();
+    const err = await openRemote('passphrase', 'second').then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as StoreError).code).toBe('wrong-passphrase');
+    expect(await (await openRemote('passphrase', 'first')).getCursor('inbox')).toBe('1');
+  });
+
+  it('refuses to open a message row moved to another row (corrupt-record)', async (ctx) => {
+    if (!hasChromium) ctx.skip(SKIP);
+    const store = await openRemote('moved');
+    const m = { groupId: 'g', sender: { userId: 'alice', deviceId: 'a1' }, senderSeq: 1, sentAt: 1, receivedAt: 1, status: 'received' as const, receipts: [] };
+    await store.commit({ messages: [{ ...m, messageId: 'a', body: { type: 'text', text: 'one' } }, { ...m, messageId: 'b', senderSeq: 2, body: { type: 'text', text: 'two' } }] });
+    await store.close();
+    await evaluate('swapMessages', 'moved');
+    const err = await openRemote('moved').then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as StoreError).code).toBe('corrupt-record');
+  });
+});
