@@ -35,6 +35,8 @@ export interface ServerConfig {
   readonly wsMaxBufferedBytes: number;
   readonly synchronous: 'full' | 'normal';
   readonly pruneIntervalMs: number;
+  /** The built web app (apps/web/dist) to serve at `/`; none when undefined. */
+  readonly webRoot?: string;
 }
 
 const DAY = 24 * 60 * 60 * 1000;

@@ -1,12 +1,19 @@
 // `parley serve`: runs the server until SIGINT/SIGTERM, then stops it cleanly.
 
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { defaultConfig, startServer } from '@parley/server';
 import type { Io } from '../io.js';
 
+/** The web app's build (apps/web/dist), the same relative path from src/ and dist/. */
+const WEB_DIST = fileURLToPath(new URL('../../../web/dist/', import.meta.url));
+
 const HELP = `usage: parley serve [--port 8080] [--host 127.0.0.1] [--data ./data]
                     [--registration open|invite|domains] [--allowed-domains a.gouv.fr,b.gouv.fr]
                     [--retention-days 30] [--log-level info] [--durability full|normal]
+                    [--web apps/web/dist]
 `;
 
 export async function serve(argv: readonly string[], io: Io): Promise<number> {
@@ -23,6 +30,7 @@ export async function serve(argv: readonly string[], io: Io): Promise<number> {
         'retention-days': { type: 'string', default: '30' },
         'log-level': { type: 'string', default: 'info' },
         durability: { type: 'string', default: 'full' },
+        web: { type: 'string', default: WEB_DIST },
         'no-rate-limits': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -54,9 +62,11 @@ export async function serve(argv: readonly string[], io: Io): Promise<number> {
     retentionMs: retentionDays * 86_400_000,
     synchronous: values.durability,
     rateLimits: values['no-rate-limits'] ? null : base.rateLimits,
+    ...(existsSync(join(values.web, 'index.html')) ? { webRoot: values.web } : {}),
   });
   const server = await startServer(config, { logLevel: values['log-level'] });
   io.out(`parley: listening on ${server.url} (data in ${values.data}, registration ${policy})\n`);
+  io.out(config.webRoot === undefined ? `parley: no web app in ${values.web} (npm run build makes it)\n` : `parley: web app at ${server.url}/\n`);
   return new Promise((resolve) => {
     const stop = (signal: string): void => {
       io.out(`parley: ${signal}, stopping\n`);

@@ -11,6 +11,7 @@ import { accountRoutes } from './accounts.js';
 import { attachmentRoutes } from './attachments.js';
 import { deviceRoutes } from './devices.js';
 import { groupRoutes } from './groups.js';
+import { webRoutes } from './web.js';
 
 function send(reply: FastifyReply, code: ErrorCode, message: string, extra: Partial<ErrorBody['error']> = {}): FastifyReply {
   const body: ErrorBody = { error: { code, message, ...extra } };
@@ -117,6 +118,7 @@ export async function buildApp(ctx: Ctx): Promise<FastifyInstance> {
   deviceRoutes(app, ctx);
   groupRoutes(app, ctx);
   await attachmentRoutes(app, ctx);
+  if (ctx.config.webRoot !== undefined) webRoutes(app, ctx.config.webRoot, (reply) => send(reply, 'not-found', 'no such route'));
 
   let doc: Record<string, unknown> | undefined;
   app.get('/openapi.json', { schema: { summary: 'This OpenAPI document, generated from the route schemas', tags: ['operations'] } }, async () => (doc ??= openApi(routes)));
