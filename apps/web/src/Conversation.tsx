@@ -1,0 +1,270 @@
+// One conversation: a virtualised message list (only the rows in view are in the DOM,
+// so 10,000 messages scroll like 10), grouped by day and by sender, with each own
+// message's state (sending → sent → delivered → read, or not sent with a retry), the
+// gaps and replays the client detected, and the composer. A 1:1 shows whether the
+// contact is verified, and a warning that must be acknowledged when their key changed.
+
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useCallback, useEffect, useId, useLayoutEffect, useRef, useState, type SyntheticEvent } from 'react';
+import type { ContactRecord, StoredMessage } from '@parley/client';
+import { describeError } from './errors.js';
+import { useI18n, type Translate } from './i18n.js';
+import { codeOf, type ConversationView, type MessageFlags, type Session } from './session.js';
+import { dayKey, formatClock, formatDay } from './time.js';
+import { KeyChangedWarning, VerifyDialog } from './Verify.js';
+
+type Row =
+  | { readonly kind: 'day'; readonly key: string; readonly at: number }
+  | { readonly kind: 'message'; readonly key: string; readonly message: StoredMessage; readonly showSender: boolean; readonly flags: MessageFlags | undefined };
+
+/** Day headings, and the sender's name only where the sender changes (or after a heading or 5 minutes). */
+function rows(messages: readonly StoredMessage[], flags: Session['flags']): Row[] {
+  const out: Row[] = [];
+  let day = '';
+  let prev: StoredMessage | undefined;
+  for (const m of messages) {
+    const d = dayKey(m.sentAt);
+    if (d !== day) {
+      out.push({ kind: 'day', key: `day:${d}`, at: m.sentAt });
+      day = d;
+      prev = undefined;
+    }
+    const showSender = prev === undefined || prev.sender.userId !== m.sender.userId || m.sentAt - prev.sentAt > 5 * 60_000;
+    out.push({ kind: 'message', key: m.messageId, message: m, showSender, flags: flags.get(`${m.groupId}\u0000${m.messageId}`) });
+    prev = m;
+  }
+  return out;
+}
+
+function statusLabel(t: Translate, m: StoredMessage, failed: boolean): string {
+  if (failed) return t('statusFailed');
+  switch (m.status) {
+    case 'pending':
+      return t('statusPending');
+    case 'sent':
+      return t('statusSent');
+    case 'delivered':
+      return t('statusDelivered');
+    case 'read':
+      return t('statusRead');
+    default:
+      return '';
+  }
+}
+
+export function Conversation(props: { session: Session; view: ConversationView }) {
+  const { t, language } = useI18n();
+  const { session, view } = props;
+  const groupId = view.record.groupId;
+  const [messages, setMessages] = useState<StoredMessage[]>([]);
+  const [failed, setFailed] = useState<ReadonlySet<string>>(new Set());
+  const [draft, setDraft] = useState('');
+  const [error, setError] = useState<string | undefined>();
+  const [contact, setContact] = useState<ContactRecord | undefined>();
+  const [verifying, setVerifying] = useState(false);
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const atBottom = useRef(true);
+  const inputId = useId();
+  const titleId = useId();
+
+  const load = useCallback(async () => {
+    setMessages(await session.history(groupId));
+    setContact(view.peer === undefined ? undefined : await session.contact(view.peer));
+  }, [session, groupId, view.peer]);
+
+  useEffect(() => {
+    void load();
+    return session.subscribe(() => {
+      void load();
+    });
+  }, [session, load]);
+
+  const items = rows(messages, session.flags);
+  const virtualizer = useVirtualizer({
+    count: items.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: (i) => (items[i]?.kind === 'day' ? 40 : items[i]?.kind === 'message' && items[i].showSender ? 64 : 40),
+    overscan: 8,
+    getItemKey: (i) => items[i]?.key ?? i,
+  });
+
+  // Stay at the newest message while the user is there (on open, and when one arrives).
+  useLayoutEffect(() => {
+    if (atBottom.current && items.length > 0) virtualizer.scrollToIndex(items.length - 1, { align: 'end' });
+  }, [items.length, virtualizer]);
+
+  const last = messages[messages.length - 1];
+  useEffect(() => {
+    if (last !== undefined) session.markSeen(groupId, last.order);
+  }, [session, groupId, last]);
+
+  const send = (text: string, retryOf?: string): void => {
+    setError(undefined);
+    atBottom.current = true;
+    session.send(groupId, text).then(
+      () => {
+        if (retryOf !== undefined)
+          setFailed((f) => {
+            const next = new Set(f);
+            next.delete(retryOf);
+            return next;
+          });
+      },
+      (e: unknown) => {
+        setError(codeOf(e));
+        void session.history(groupId).then((all) => {
+          // The message that did not go out is the newest pending one of ours.
+          const lost = [...all].reverse().find((m) => m.sender.userId === session.userId && m.status === 'pending');
+          if (lost !== undefined) setFailed((f) => new Set([...f, lost.messageId]));
+        });
+      },
+    );
+  };
+
+  const submit = (e: SyntheticEvent): void => {
+    e.preventDefault();
+    const text = draft.trim();
+    if (text === '') return;
+    setDraft('');
+    send(text);
+  };
+
+  const title = view.title;
+  const verified = contact?.verified === true;
+  return (
+    <section className="conversation" aria-labelledby={titleId}>
+      <header className="conversation-head">
+        <h2 id={titleId}>{title}</h2>
+        {contact !== undefined && (
+          <>
+            <span className={verified ? 'badge ok' : 'badge'}>{verified ? t('verified') : t('notVerified')}</span>
+            <button
+              type="button"
+              onClick={() => {
+                setVerifying(true);
+              }}
+            >
+              {t('verify')}
+            </button>
+          </>
+        )}
+      </header>
+      <div
+        ref={scrollRef}
+        className="messages"
+        role="log"
+        aria-label={t('messagesOf', { name: title })}
+        tabIndex={0}
+        data-testid="messages"
+        onScroll={(e) => {
+          const el = e.currentTarget;
+          atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+        }}
+      >
+        {items.length === 0 && <p className="centered muted">{t('noMessages')}</p>}
+        <div style={{ height: virtualizer.getTotalSize() }} className="messages-inner">
+          {virtualizer.getVirtualItems().map((vi) => {
+            const row = items[vi.index];
+            if (row === undefined) return null;
+            return (
+              <div key={vi.key} data-index={vi.index} ref={virtualizer.measureElement} className="row" style={{ transform: `translateY(${vi.start}px)` }}>
+                {row.kind === 'day' ? (
+                  <h3 className="day">{formatDay(row.at, language, t('today'), t('yesterday'))}</h3>
+                ) : (
+                  <MessageRow
+                    message={row.message}
+                    mine={row.message.sender.userId === session.userId}
+                    showSender={row.showSender}
+                    flags={row.flags}
+                    failed={failed.has(row.message.messageId)}
+                    onRetry={(m) => {
+                      if (m.body.type === 'text') send(m.body.text, m.messageId);
+                    }}
+                  />
+                )}
+              </div>
+            );
+          })}
+        </div>
+      </div>
+      <form className="composer" onSubmit={submit}>
+        <label htmlFor={inputId} className="visually-hidden">
+          {t('messageLabel')}
+        </label>
+        <input
+          id={inputId}
+          name="message"
+          value={draft}
+          placeholder={t('messagePlaceholder')}
+          autoComplete="off"
+          disabled={view.record.closedAt !== undefined}
+          onChange={(e) => {
+            setDraft(e.target.value);
+          }}
+        />
+        <button type="submit" className="primary" disabled={view.record.closedAt !== undefined}>
+          {t('send')}
+        </button>
+      </form>
+      {error !== undefined && (
+        <p className="error" role="alert">
+          {describeError(t, error)}
+        </p>
+      )}
+      {verifying && contact !== undefined && (
+        <VerifyDialog
+          session={session}
+          contact={contact}
+          onClose={() => {
+            setVerifying(false);
+            void load();
+          }}
+        />
+      )}
+      {contact?.keyChangedAt !== undefined && <KeyChangedWarning contact={contact} />}
+    </section>
+  );
+}
+
+function MessageRow(props: { message: StoredMessage; mine: boolean; showSender: boolean; flags: MessageFlags | undefined; failed: boolean; onRetry: (m: StoredMessage) => void }) {
+  const { t, language } = useI18n();
+  const m = props.message;
+  const who = props.mine ? t('you') : m.sender.userId;
+  return (
+    <div className={props.mine ? 'message mine' : 'message'} data-testid="message">
+      {props.flags?.gap === true && (
+        <p className="notice warn" role="note">
+          {t('gap', { user: m.sender.userId })}
+        </p>
+      )}
+      {props.flags?.replay === true && (
+        <p className="notice warn" role="note">
+          {t('replay', { user: m.sender.userId })}
+        </p>
+      )}
+      {props.showSender && <p className="sender">{who}</p>}
+      <div className="bubble">
+        {m.body.type === 'text' ? <p className="text">{m.body.text}</p> : <p className="text event">{m.body.event}</p>}
+        <p className="meta">
+          <time dateTime={new Date(m.sentAt).toISOString()}>{formatClock(m.sentAt, language)}</time>
+          {props.mine && (
+            <span className={props.failed ? 'state failed' : `state ${m.status}`} data-testid="status">
+              {statusLabel(t, m, props.failed)}
+            </span>
+          )}
+          {props.failed && (
+            <button
+              type="button"
+              className="link"
+              onClick={() => {
+                props.onRetry(m);
+              }}
+            >
+              {t('retry')}
+            </button>
+          )}
+        </p>
+      </div>
+    </div>
+  );
+}

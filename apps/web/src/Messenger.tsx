@@ -1,0 +1,172 @@
+// The messenger: a header (who, connection status, language, lock), the conversation
+// list (last message, time, unread count, most recent first; a new 1:1 chat by user
+// name) and the open conversation.
+
+import { useEffect, useId, useState, useSyncExternalStore, type SyntheticEvent } from 'react';
+import { Conversation } from './Conversation.js';
+import { describeError } from './errors.js';
+import { useI18n } from './i18n.js';
+import { LanguagePicker } from './LanguagePicker.js';
+import { codeOf, type ConversationView, type Session } from './session.js';
+import { formatTime } from './time.js';
+
+function useSession(session: Session): { conversations: ConversationView[]; connection: Session['connection'] } {
+  const snapshot = useSyncExternalStore(
+    (l) => session.subscribe(l),
+    () => session.conversations,
+  );
+  const connection = useSyncExternalStore(
+    (l) => session.subscribe(l),
+    () => session.connection,
+  );
+  return { conversations: snapshot, connection };
+}
+
+function NewChat(props: { session: Session; onOpened: (groupId: string) => void }) {
+  const { t } = useI18n();
+  const [open, setOpen] = useState(false);
+  const [peer, setPeer] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | undefined>();
+  const id = useId();
+
+  if (!open)
+    return (
+      <button
+        type="button"
+        className="primary wide"
+        onClick={() => {
+          setOpen(true);
+        }}
+      >
+        {t('newChat')}
+      </button>
+    );
+
+  const submit = (e: SyntheticEvent): void => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    props.session.openDirect(peer.trim()).then(
+      (groupId) => {
+        setBusy(false);
+        setOpen(false);
+        setPeer('');
+        props.onOpened(groupId);
+      },
+      (err: unknown) => {
+        setBusy(false);
+        setError(codeOf(err));
+      },
+    );
+  };
+
+  return (
+    <form className="new-chat" onSubmit={submit} aria-busy={busy}>
+      <label htmlFor={id}>{t('findUser')}</label>
+      <input
+        id={id}
+        name="peer"
+        value={peer}
+        required
+        autoFocus
+        autoComplete="off"
+        onChange={(e) => {
+          setPeer(e.target.value);
+        }}
+        onKeyDown={(e) => {
+          if (e.key === 'Escape') setOpen(false);
+        }}
+      />
+      {error !== undefined && (
+        <p className="error" role="alert">
+          {describeError(t, error)}
+        </p>
+      )}
+      <div className="row">
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? t('working') : t('find')}
+        </button>
+        <button
+          type="button"
+          onClick={() => {
+            setOpen(false);
+          }}
+        >
+          {t('cancel')}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function preview(c: ConversationView, me: string, you: string): string {
+  const m = c.last;
+  if (m === undefined) return '';
+  const text = m.body.type === 'text' ? m.body.text : m.body.event;
+  return m.sender.userId === me ? `${you}: ${text}` : text;
+}
+
+export function Messenger(props: { session: Session; onLock: () => void }) {
+  const { t, language } = useI18n();
+  const { session } = props;
+  const { conversations, connection } = useSession(session);
+  const [selected, setSelected] = useState<string | undefined>();
+
+  useEffect(() => {
+    if (selected === undefined && conversations.length > 0 && window.matchMedia('(min-width: 700px)').matches) setSelected(conversations[0]?.record.groupId);
+  }, [conversations, selected]);
+
+  const current = conversations.find((c) => c.record.groupId === selected);
+  const statusText = connection === 'online' ? t('online') : connection === 'connecting' ? t('connecting') : t('offline');
+
+  return (
+    <div className="app">
+      <a className="skip" href="#conversation">
+        {t('skipToContent')}
+      </a>
+      <header className="topbar">
+        <span className="brand">{t('appName')}</span>
+        <span className={`connection ${connection}`} role="status" data-testid="connection">
+          <span className="dot" aria-hidden="true" />
+          {statusText}
+        </span>
+        <span className="who">{t('signedInAs', { user: session.userId })}</span>
+        <LanguagePicker />
+        <button type="button" onClick={props.onLock}>
+          {t('lock')}
+        </button>
+      </header>
+      <nav className="sidebar" aria-labelledby="conversations-title">
+        <h2 id="conversations-title">{t('conversations')}</h2>
+        <NewChat session={session} onOpened={setSelected} />
+        {conversations.length === 0 ? (
+          <p className="muted">{t('noConversations')}</p>
+        ) : (
+          <ul className="conversation-list">
+            {conversations.map((c) => (
+              <li key={c.record.groupId}>
+                <button
+                  type="button"
+                  className="conversation-item"
+                  aria-current={c.record.groupId === selected ? 'true' : undefined}
+                  onClick={() => {
+                    setSelected(c.record.groupId);
+                  }}
+                >
+                  <span className="title">{c.title}</span>
+                  <span className="time">{formatTime(c.activity, language)}</span>
+                  <span className="preview">{preview(c, session.userId, t('you'))}</span>
+                  {c.unread > 0 && <span className="badge">{t('unread', { n: c.unread })}</span>}
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+      </nav>
+      <main className="pane" id="conversation" tabIndex={-1}>
+        {current === undefined ? <p className="centered muted">{t('selectConversation')}</p> : <Conversation key={current.record.groupId} session={session} view={current} />}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,145 @@
+// The first screens: create an account on this server (with an invite code when its
+// policy asks for one), or unlock the profile this browser already holds.
+
+import { useEffect, useId, useState, type SyntheticEvent } from 'react';
+import { describeError } from './errors.js';
+import { useI18n } from './i18n.js';
+import { LanguagePicker } from './LanguagePicker.js';
+import { Session, codeOf, forgetProfile, savedUser, serverInfo, type ServerInfo } from './session.js';
+
+function Field(props: { label: string; hint?: string; type?: string; value: string; onChange: (v: string) => void; autoComplete: string; required?: boolean; name: string }) {
+  const id = useId();
+  const hintId = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>{props.label}</label>
+      <input
+        id={id}
+        name={props.name}
+        type={props.type ?? 'text'}
+        value={props.value}
+        required={props.required ?? true}
+        autoComplete={props.autoComplete}
+        aria-describedby={props.hint === undefined ? undefined : hintId}
+        onChange={(e) => {
+          props.onChange(e.target.value);
+        }}
+      />
+      {props.hint !== undefined && (
+        <p id={hintId} className="hint">
+          {props.hint}
+        </p>
+      )}
+    </div>
+  );
+}
+
+function Frame(props: { title: string; children: React.ReactNode }) {
+  const { t } = useI18n();
+  return (
+    <div className="welcome">
+      <header className="welcome-head">
+        <span className="brand">{t('appName')}</span>
+        <LanguagePicker />
+      </header>
+      <main className="card" id="main">
+        <h1>{props.title}</h1>
+        {props.children}
+      </main>
+    </div>
+  );
+}
+
+export function Welcome(props: { onOpen: (s: Session) => void }) {
+  const { t } = useI18n();
+  const [info, setInfo] = useState<ServerInfo | undefined>();
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [passphrase, setPassphrase] = useState('');
+  const [invite, setInvite] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | undefined>();
+
+  useEffect(() => {
+    serverInfo().then(setInfo, () => {
+      setError('network');
+    });
+  }, []);
+
+  const submit = (e: SyntheticEvent): void => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    Session.register(username.trim(), password, passphrase, info?.registration === 'invite' ? invite.trim() : undefined).then(props.onOpen, (err: unknown) => {
+      setBusy(false);
+      setError(codeOf(err));
+    });
+  };
+
+  const policy = info?.registration;
+  return (
+    <Frame title={t('register')}>
+      <p className="lead">{t('welcomeTitle')}</p>
+      {policy !== undefined && <p>{policy === 'invite' ? t('policyInvite') : policy === 'domains' ? t('policyDomains') : t('policyOpen')}</p>}
+      <form onSubmit={submit} aria-busy={busy}>
+        <Field name="username" label={t('username')} hint={t('usernameHint')} value={username} onChange={setUsername} autoComplete="username" />
+        <Field name="password" label={t('password')} hint={t('passwordHint')} type="password" value={password} onChange={setPassword} autoComplete="new-password" />
+        <Field name="passphrase" label={t('passphrase')} hint={t('passphraseHint')} type="password" value={passphrase} onChange={setPassphrase} autoComplete="off" />
+        {policy === 'invite' && <Field name="invite" label={t('invite')} value={invite} onChange={setInvite} autoComplete="off" />}
+        {error !== undefined && (
+          <p className="error" role="alert">
+            {describeError(t, error)}
+          </p>
+        )}
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? t('working') : t('submitRegister')}
+        </button>
+      </form>
+    </Frame>
+  );
+}
+
+export function Unlock(props: { onOpen: (s: Session) => void; onForget: () => void }) {
+  const { t } = useI18n();
+  const [passphrase, setPassphrase] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | undefined>();
+  const user = savedUser() ?? '';
+
+  const submit = (e: SyntheticEvent): void => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    Session.unlock(passphrase).then(props.onOpen, (err: unknown) => {
+      setBusy(false);
+      setError(codeOf(err));
+    });
+  };
+
+  const forget = (): void => {
+    if (window.confirm(t('forgetConfirm', { user }))) void forgetProfile().then(props.onForget);
+  };
+
+  return (
+    <Frame title={t('unlockTitle')}>
+      <p>{t('signedInAs', { user })}</p>
+      <p>{t('unlockIntro')}</p>
+      <form onSubmit={submit} aria-busy={busy}>
+        {/* A hidden user name lets password managers file the passphrase under the right account. */}
+        <input type="text" name="username" autoComplete="username" value={user} readOnly hidden />
+        <Field name="passphrase" label={t('passphrase')} type="password" value={passphrase} onChange={setPassphrase} autoComplete="current-password" />
+        {error !== undefined && (
+          <p className="error" role="alert">
+            {describeError(t, error)}
+          </p>
+        )}
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? t('working') : t('unlock')}
+        </button>
+      </form>
+      <button type="button" className="link" onClick={forget}>
+        {t('forget')}
+      </button>
+    </Frame>
+  );
+}

@@ -1,0 +1,27 @@
+// A failure's stable code as a sentence in the user's language.
+import type { Translate } from './i18n.js';
+
+export function describeError(t: Translate, code: string): string {
+  switch (code) {
+    case 'unknown-user':
+      return t('errorUnknownUser');
+    case 'no-key-packages':
+    case 'no-identity-key':
+      return t('errorNoDevice');
+    case 'network':
+      return t('errorNetwork');
+    case 'username-taken':
+      return t('errorTaken');
+    case 'invalid-credentials':
+    case 'unauthenticated':
+      return t('errorCredentials');
+    case 'invalid-invite':
+      return t('errorInvite');
+    case 'email-domain-not-allowed':
+      return t('errorDomain');
+    case 'wrong-passphrase':
+      return t('wrongPassphrase');
+    default:
+      return t('error', { code });
+  }
+}

@@ -1,0 +1,286 @@
+// The app's one connection to Parley: the encrypted profile in IndexedDB, the ParleyClient
+// over it (WebCrypto MLS backend), the WebSocket with visible reconnection, and a small
+// view model (conversations with last message and unread count) that React reads.
+// Nothing here logs, and errors shown to the user carry only their stable code.
+
+import {
+  ParleyClient,
+  formatSafetyNumber,
+  markVerified,
+  safetyNumberWith,
+  type ClientStore,
+  type ContactRecord,
+  type ConversationRecord,
+  type GroupId,
+  type ParleyEvent,
+  type StoredMessage,
+  type WebSocketLike,
+} from '@parley/client';
+import { deleteIndexedDbStore, indexedDbStoreExists, openIndexedDbStore, webClientCrypto, webCryptoProvider } from '@parley/client/browser';
+
+/** One account per browser profile: its IndexedDB database is `parley-profile:main`. */
+const PROFILE = 'main';
+/**
+ * The account password, kept inside the encrypted profile so that unlocking needs only
+ * the passphrase (ParleyClient.open logs in with it). INTERIM: it rides in a cursor
+ * record until the ClientStore has a settings namespace.
+ */
+const PASSWORD_RECORD = 'web:account-password';
+const USER_KEY = 'parley.profile.user';
+const SEEN_KEY = 'parley.seen.';
+const PEER_KEY = 'parley.peer.';
+
+export type Connection = 'connecting' | 'online' | 'offline';
+
+export interface ConversationView {
+  readonly record: ConversationRecord;
+  /** The other person of a 1:1, when known. */
+  readonly peer: string | undefined;
+  readonly title: string;
+  readonly last: StoredMessage | undefined;
+  readonly unread: number;
+  readonly activity: number;
+}
+
+/** Flags the client raised for a message (gap before it, or a replay), kept for display. */
+export interface MessageFlags {
+  readonly gap: boolean;
+  readonly replay: boolean;
+}
+
+/** A stable code for any failure, for translated messages (never the error's text). */
+export function codeOf(e: unknown): string {
+  if (typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string') return (e as { code: string }).code;
+  if (e instanceof TypeError) return 'network';
+  return 'internal';
+}
+
+export function savedUser(): string | undefined {
+  return localStorage.getItem(USER_KEY) ?? undefined;
+}
+
+export async function hasProfile(): Promise<boolean> {
+  return savedUser() !== undefined && (await indexedDbStoreExists(PROFILE));
+}
+
+export async function forgetProfile(): Promise<void> {
+  await deleteIndexedDbStore(PROFILE);
+  for (const k of Object.keys(localStorage)) if (k.startsWith('parley.') && k !== 'parley.language') localStorage.removeItem(k);
+}
+
+export interface ServerInfo {
+  readonly registration: 'open' | 'invite' | 'domains';
+}
+
+export async function serverInfo(): Promise<ServerInfo> {
+  const r = await fetch('/v1/server');
+  const body = (await r.json()) as { registration?: unknown };
+  const registration = body.registration === 'open' || body.registration === 'invite' || body.registration === 'domains' ? body.registration : 'invite';
+  return { registration };
+}
+
+type Listener = () => void;
+
+export class Session {
+  connection: Connection = 'connecting';
+  conversations: ConversationView[] = [];
+  readonly flags = new Map<string, MessageFlags>();
+  private readonly listeners = new Set<Listener>();
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private attempts = 0;
+  private closed = false;
+  private unsubscribe: (() => void) | undefined;
+
+  private constructor(
+    readonly client: ParleyClient,
+    readonly store: ClientStore,
+  ) {}
+
+  get userId(): string {
+    return this.client.userId;
+  }
+
+  private static options(store: ClientStore, session: { current: Session | undefined }) {
+    return {
+      serverUrl: location.origin,
+      store,
+      crypto: webClientCrypto(),
+      provider: webCryptoProvider(),
+      // Wraps the browser's WebSocket to see it close: the status shows, and we reconnect.
+      webSocket: (url: string): WebSocketLike => {
+        const ws = new WebSocket(url);
+        ws.addEventListener('open', () => session.current?.setConnection('online'));
+        ws.addEventListener('close', () => session.current?.lost());
+        return ws;
+      },
+    };
+  }
+
+  static async register(username: string, password: string, passphrase: string, invite: string | undefined): Promise<Session> {
+    await deleteIndexedDbStore(PROFILE);
+    const store = await openIndexedDbStore({ name: PROFILE, passphrase });
+    const holder: { current: Session | undefined } = { current: undefined };
+    try {
+      const client = await ParleyClient.register(Session.options(store, holder), username, password, invite);
+      await store.commit({ cursors: { [PASSWORD_RECORD]: password } });
+      localStorage.setItem(USER_KEY, client.userId);
+      holder.current = new Session(client, store);
+      await holder.current.start();
+      return holder.current;
+    } catch (e) {
+      await store.close();
+      await deleteIndexedDbStore(PROFILE);
+      throw e;
+    }
+  }
+
+  static async unlock(passphrase: string): Promise<Session> {
+    const store = await openIndexedDbStore({ name: PROFILE, passphrase });
+    const holder: { current: Session | undefined } = { current: undefined };
+    try {
+      const password = await store.getCursor(PASSWORD_RECORD);
+      if (password === undefined) throw Object.assign(new Error('no account'), { code: 'no-account' });
+      const client = await ParleyClient.open(Session.options(store, holder), password);
+      holder.current = new Session(client, store);
+      await holder.current.start();
+      return holder.current;
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+  }
+
+  /** Shows what is stored at once, then connects (the server pushes the backlog). */
+  private async start(): Promise<void> {
+    this.unsubscribe = this.client.on((e) => {
+      this.onEvent(e);
+    });
+    await this.refresh();
+    void this.connect();
+  }
+
+  subscribe(l: Listener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  private changed(): void {
+    for (const l of [...this.listeners]) l();
+  }
+
+  setConnection(c: Connection): void {
+    if (c === 'online') this.attempts = 0;
+    this.connection = c;
+    this.changed();
+  }
+
+  private lost(): void {
+    if (this.closed) return;
+    this.setConnection('offline');
+    if (this.reconnectTimer !== undefined) return;
+    // Back off 1 s, 2 s, 4 s … up to 30 s; a reconnect delivers what was missed.
+    const delay = Math.min(30_000, 1000 * 2 ** this.attempts++);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      void this.connect();
+    }, delay);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.client.connect();
+      this.setConnection('online');
+    } catch {
+      this.lost();
+    }
+  }
+
+  private onEvent(e: ParleyEvent): void {
+    if (e.type === 'message') {
+      if (e.gap || e.replay) this.flags.set(`${e.message.groupId}\u0000${e.message.messageId}`, { gap: e.gap, replay: e.replay });
+    }
+    void this.refresh();
+  }
+
+  peerOf(groupId: GroupId): string | undefined {
+    return localStorage.getItem(PEER_KEY + groupId) ?? undefined;
+  }
+
+  /** Rebuilds the conversation list (sorted by last activity) and tells the views. */
+  async refresh(): Promise<void> {
+    const records = await this.client.conversations();
+    const contacts = await this.store.listContacts();
+    const views: ConversationView[] = [];
+    for (const record of records) {
+      const messages = await this.client.history(record.groupId);
+      const last = messages[messages.length - 1];
+      let peer = this.peerOf(record.groupId);
+      if (peer === undefined && record.kind === 'direct') {
+        // Joined by a Welcome: the other person is whoever else wrote, or the contact
+        // first seen when the conversation was created.
+        peer = messages.find((m) => m.sender.userId !== this.userId)?.sender.userId ?? contacts.find((c) => c.firstSeenAt === record.createdAt)?.userId;
+        if (peer !== undefined) localStorage.setItem(PEER_KEY + record.groupId, peer);
+      }
+      const seen = Number(localStorage.getItem(SEEN_KEY + record.groupId) ?? '0');
+      const unread = messages.filter((m) => m.sender.userId !== this.userId && m.order > seen).length;
+      views.push({ record, peer, title: record.name ?? peer ?? '…', last, unread, activity: Math.max(record.createdAt, last?.receivedAt ?? 0) });
+    }
+    views.sort((a, b) => b.activity - a.activity);
+    this.conversations = views;
+    this.changed();
+  }
+
+  /** Everything before `order` was seen (the unread count drops). */
+  markSeen(groupId: GroupId, order: number): void {
+    const key = SEEN_KEY + groupId;
+    if (Number(localStorage.getItem(key) ?? '0') >= order) return;
+    localStorage.setItem(key, String(order));
+    void this.refresh();
+  }
+
+  async openDirect(peer: string): Promise<GroupId> {
+    const existing = this.conversations.find((c) => c.record.kind === 'direct' && c.peer === peer && c.record.closedAt === undefined);
+    if (existing !== undefined) return existing.record.groupId;
+    const groupId = await this.client.openDirect(peer);
+    localStorage.setItem(PEER_KEY + groupId, peer);
+    await this.refresh();
+    return groupId;
+  }
+
+  history(groupId: GroupId): Promise<StoredMessage[]> {
+    return this.client.history(groupId);
+  }
+
+  async send(groupId: GroupId, text: string): Promise<void> {
+    try {
+      await this.client.sendText(groupId, text);
+    } finally {
+      await this.refresh();
+    }
+  }
+
+  contact(userId: string): Promise<ContactRecord | undefined> {
+    return this.store.getContact(userId);
+  }
+
+  /** The 60-digit safety number with `contact`, grouped by five. */
+  async safetyNumber(contact: ContactRecord): Promise<string> {
+    const own = await this.store.getIdentity();
+    if (own === undefined) throw Object.assign(new Error('no identity'), { code: 'no-account' });
+    return formatSafetyNumber(await safetyNumberWith(webClientCrypto(), { userId: this.userId, identityPublicKey: own.identityPublicKey }, contact));
+  }
+
+  async verify(contact: ContactRecord): Promise<void> {
+    await markVerified(this.store, contact.userId, contact.identityKey);
+    this.changed();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.unsubscribe?.();
+    await this.client.close();
+    await this.store.close();
+  }
+}
