@@ -77,10 +77,28 @@ const removeProposal: () => FramedContent = () => ({
   proposal: { proposalType: ProposalType.remove, remove: { removed: leafIndex(2) } },
 });
 
-async function sendPrivate(content: FramedContent, k: PrivateMessageKeys, paddingBlock?: number): Promise<PrivateMessage> {
-  const signed = await authenticateContent(epoch, WireFormat.mls_private_message, content, signer.privateKey);
-  return protectPrivateMessage(epoch, signed, k, paddingBlock === undefined ? {} : { paddingBlock });
+/**
+ * One member's end of the channel: it threads the secret tree from call to call, as the
+ * group layer does with GroupState (protect/unprotect return a new tree).
+ */
+class Member {
+  constructor(public keys: PrivateMessageKeys) {}
+
+  async send(content: FramedContent, paddingBlock?: number): Promise<PrivateMessage> {
+    const signed = await authenticateContent(epoch, WireFormat.mls_private_message, content, signer.privateKey);
+    const out = await protectPrivateMessage(epoch, signed, this.keys, paddingBlock === undefined ? {} : { paddingBlock });
+    this.keys = { ...this.keys, secretTree: out.secretTree };
+    return out.message;
+  }
+
+  async receive(m: PrivateMessage, resolver: SignatureKeyResolver = resolve): Promise<FramedContent> {
+    const out = await unprotectPrivateMessage(epoch, m, this.keys, resolver);
+    this.keys = { ...this.keys, secretTree: out.secretTree };
+    return out.verified.content;
+  }
 }
+
+const member = (options?: SecretTreeOptions): Member => new Member(keys(options));
 
 async function sendPublic(content: FramedContent): Promise<PublicMessage> {
   const signed = await authenticateContent(epoch, WireFormat.mls_public_message, content, signer.privateKey);
@@ -139,31 +157,40 @@ describe('PublicMessage', () => {
 
 describe('PrivateMessage', () => {
   it('round-trips application data and pads the plaintext to the block', async () => {
-    const [tx, rx] = [keys(), keys()];
-    const m = await sendPrivate(application('hello'), tx, 64);
+    const [tx, rx] = [member(), member()];
+    const m = await tx.send(application('hello'), 64);
     expect((m.ciphertext.length - 16) % 64).toBe(0);
-    const verified = await unprotectPrivateMessage(epoch, m, rx, resolve);
-    expect(text(verified.content)).toBe('hello');
-    expect(verified.content.sender).toEqual({ senderType: SenderType.member, leafIndex: SENDER });
-    expect(verified.content.authenticatedData).toEqual(new Uint8Array([0xaa]));
+    const content = await rx.receive(m);
+    expect(text(content)).toBe('hello');
+    expect(content.sender).toEqual({ senderType: SenderType.member, leafIndex: SENDER });
+    expect(content.authenticatedData).toEqual(new Uint8Array([0xaa]));
   });
 
   it('refuses a replay', async () => {
-    const [tx, rx] = [keys(), keys()];
-    const m = await sendPrivate(application('once'), tx);
-    await unprotectPrivateMessage(epoch, m, rx, resolve);
-    expect(await refusal(unprotectPrivateMessage(epoch, m, rx, resolve))).toBe('generation-reused');
+    const [tx, rx] = [member(), member()];
+    const m = await tx.send(application('once'));
+    await rx.receive(m);
+    expect(await refusal(rx.receive(m))).toBe('generation-reused');
+  });
+
+  it('leaves the keys it was given unchanged: they still open the message, the returned ones do not', async () => {
+    const tx = member();
+    const rx = keys();
+    const m = await tx.send(application('twice'));
+    const first = await unprotectPrivateMessage(epoch, m, rx, resolve);
+    expect(text((await unprotectPrivateMessage(epoch, m, rx, resolve)).verified.content)).toBe('twice');
+    expect(await refusal(unprotectPrivateMessage(epoch, m, { ...rx, secretTree: first.secretTree }, resolve))).toBe('generation-reused');
   });
 
   it('accepts out-of-order delivery inside the window, refuses beyond it', async () => {
-    const [tx, rx] = [keys(), keys({ maxForwardDistance: 3 })];
+    const [tx, rx] = [member(), member({ maxForwardDistance: 3 })];
     const sent: PrivateMessage[] = [];
-    for (let i = 0; i < 6; i++) sent.push(await sendPrivate(application(`m${i}`), tx));
-    expect(text((await unprotectPrivateMessage(epoch, sent[2]!, rx, resolve)).content)).toBe('m2');
-    expect(text((await unprotectPrivateMessage(epoch, sent[0]!, rx, resolve)).content)).toBe('m0');
-    expect(await refusal(unprotectPrivateMessage(epoch, sent[0]!, rx, resolve))).toBe('generation-reused');
-    const rx2 = keys({ maxForwardDistance: 3 });
-    expect(await refusal(unprotectPrivateMessage(epoch, sent[4]!, rx2, resolve))).toBe('generation-too-far');
+    for (let i = 0; i < 6; i++) sent.push(await tx.send(application(`m${i}`)));
+    expect(text(await rx.receive(sent[2]!))).toBe('m2');
+    expect(text(await rx.receive(sent[0]!))).toBe('m0');
+    expect(await refusal(rx.receive(sent[0]!))).toBe('generation-reused');
+    const rx2 = member({ maxForwardDistance: 3 });
+    expect(await refusal(rx2.receive(sent[4]!))).toBe('generation-too-far');
   });
 
   it('refuses non-zero padding', async () => {
@@ -176,10 +203,9 @@ describe('PrivateMessage', () => {
     const plaintext = w.raw(new Uint8Array([0, 0, 1, 0])).finish();
     const aad = encodePrivateContentAad(GROUP_ID, 3n, ContentType.application, content.authenticatedData);
     const guard = new Uint8Array(4);
-    const { generation, ciphertext } = await tx.secretTree.withNextKey(SENDER, 'application', async (k) => ({
-      generation: k.generation,
-      ciphertext: await suite.aead.seal(k.key.bytes, k.nonce.bytes, aad, plaintext),
-    }));
+    const { key: k } = await tx.secretTree.nextKey(SENDER, 'application');
+    const generation = k.generation;
+    const ciphertext = await suite.aead.seal(k.key.bytes, k.nonce.bytes, aad, plaintext);
     const sd = await senderDataKeyNonce(suite, senderDataSecret, ciphertext);
     const encryptedSenderData = await suite.aead.seal(
       sd.key.bytes,
@@ -192,32 +218,32 @@ describe('PrivateMessage', () => {
   });
 
   it('refuses a tampered ciphertext but still opens the genuine message', async () => {
-    const [tx, rx] = [keys(), keys()];
-    const m = await sendPrivate(application('genuine'), tx);
+    const [tx, rx] = [member(), member()];
+    const m = await tx.send(application('genuine'));
     const flipped = m.ciphertext.slice();
     flipped[flipped.length - 1]! ^= 1;
     // The sender data key depends on the first KDF.Nh bytes only, so the last byte's flip reaches the content AEAD.
-    expect(await refusal(unprotectPrivateMessage(epoch, { ...m, ciphertext: flipped }, rx, resolve))).toBe('undecryptable-content');
-    expect(text((await unprotectPrivateMessage(epoch, m, rx, resolve)).content)).toBe('genuine');
+    expect(await refusal(rx.receive({ ...m, ciphertext: flipped }))).toBe('undecryptable-content');
+    expect(text(await rx.receive(m))).toBe('genuine');
   });
 
   it('refuses tampered sender data, a blank sender, a forged signature', async () => {
-    const tx = keys();
-    const m = await sendPrivate(application('x'), tx);
+    const tx = member();
+    const m = await tx.send(application('x'));
     const sd = m.encryptedSenderData.slice();
     sd[0]! ^= 1;
-    expect(await refusal(unprotectPrivateMessage(epoch, { ...m, encryptedSenderData: sd }, keys(), resolve))).toBe('undecryptable-sender-data');
-    expect(await refusal(unprotectPrivateMessage(epoch, m, keys(), () => undefined))).toBe('unknown-sender');
+    expect(await refusal(member().receive({ ...m, encryptedSenderData: sd }))).toBe('undecryptable-sender-data');
+    expect(await refusal(member().receive(m, () => undefined))).toBe('unknown-sender');
     const otherSigner = await suite.signature.generateKeyPair();
-    expect(await refusal(unprotectPrivateMessage(epoch, m, keys(), () => otherSigner.publicKey))).toBe('invalid-signature');
+    expect(await refusal(member().receive(m, () => otherSigner.publicKey))).toBe('invalid-signature');
   });
 
   it('uses the handshake ratchet for proposals', async () => {
-    const [tx, rx] = [keys(), keys()];
-    await sendPrivate(application('a'), tx);
-    const m = await sendPrivate(removeProposal(), tx);
-    expect(await tx.secretTree.nextGeneration(SENDER, 'handshake')).toBe(1);
-    const verified = await unprotectPrivateMessage(epoch, m, rx, resolve);
-    expect(verified.content.contentType).toBe(ContentType.proposal);
+    const [tx, rx] = [member(), member()];
+    await tx.send(application('a'));
+    const m = await tx.send(removeProposal());
+    expect(tx.keys.secretTree.nextGeneration(SENDER, 'handshake')).toBe(1);
+    expect(tx.keys.secretTree.nextGeneration(SENDER, 'application')).toBe(1);
+    expect((await rx.receive(m)).contentType).toBe(ContentType.proposal);
   });
 });

@@ -34,26 +34,37 @@ async function pair(config: GroupConfig) {
 
 describe('application messages', () => {
   it('accepts out-of-order messages and late messages of the previous epoch, once each', async () => {
-    const { a, b } = await pair({ now: () => 1n });
+    let { a, b } = await pair({ now: () => 1n });
     const m = [];
-    for (let i = 0; i < 4; i++) m.push((await encryptApplication(a, utf8Bytes(`m${i}`))).message);
+    for (let i = 0; i < 4; i++) {
+      const sent = await encryptApplication(a, utf8Bytes(`m${i}`));
+      a = sent.state;
+      m.push(sent.message);
+    }
     const order = [3, 0, 2];
     for (const i of order) {
       const r = await processMessage(b, m[i]!);
       expect(r.event.type === 'application' && text(r.event.data)).toBe(`m${i}`);
+      b = r.state;
     }
     // Alice moves to the next epoch; m1 (epoch 1) arrives late at Bob, who has also moved on.
     const c = await createCommit(a, { withPath: true });
     const b2 = (await processMessage(b, c.commitMessage)).state;
     const late = await processMessage(b2, m[1]!);
     expect(late.event).toMatchObject({ type: 'application', epoch: 1n });
-    await expect(processMessage(b2, m[1]!)).rejects.toMatchObject({ code: 'generation-reused' });
+    await expect(processMessage(late.state, m[1]!)).rejects.toMatchObject({ code: 'generation-reused' });
   });
 
   it('refuses generations beyond the configured forward window', async () => {
-    const { a, b } = await pair({ now: () => 1n, secretTree: { maxForwardDistance: 2 } });
+    const g = await pair({ now: () => 1n, secretTree: { maxForwardDistance: 2 } });
+    const b = g.b;
+    let a = g.a;
     const m = [];
-    for (let i = 0; i < 4; i++) m.push((await encryptApplication(a, utf8Bytes(`m${i}`))).message);
+    for (let i = 0; i < 4; i++) {
+      const sent = await encryptApplication(a, utf8Bytes(`m${i}`));
+      a = sent.state;
+      m.push(sent.message);
+    }
     await expect(processMessage(b, m[3]!)).rejects.toMatchObject({ code: 'generation-too-far' });
     expect((await processMessage(b, m[2]!)).event.type).toBe('application');
   });

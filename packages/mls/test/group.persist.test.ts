@@ -58,16 +58,16 @@ describe('group state persistence', () => {
   it('keeps deleted keys deleted, and skipped keys usable once', async () => {
     const { a, b } = await pair();
     const m0 = await encryptApplication(a, utf8Bytes('zero'));
-    const m1 = await encryptApplication(a, utf8Bytes('one'));
-    const m2 = await encryptApplication(a, utf8Bytes('two'));
-    await processMessage(b, m0.message);
-    await processMessage(b, m2.message); // generation 1 skipped and kept
-    const restored = deserializeState(serializeState(b), provider, config);
+    const m1 = await encryptApplication(m0.state, utf8Bytes('one'));
+    const m2 = await encryptApplication(m1.state, utf8Bytes('two'));
+    const b1 = (await processMessage(b, m0.message)).state;
+    const b2 = (await processMessage(b1, m2.message)).state; // generation 1 skipped and kept
+    const restored = deserializeState(serializeState(b2), provider, config);
     await expect(processMessage(restored, m0.message)).rejects.toMatchObject({ code: 'generation-reused' });
     await expect(processMessage(restored, m2.message)).rejects.toMatchObject({ code: 'generation-reused' });
     const late = await processMessage(restored, m1.message);
     expect(late.event.type === 'application' && new TextDecoder().decode(late.event.data)).toBe('one');
-    const again = deserializeState(serializeState(restored), provider, config);
+    const again = deserializeState(serializeState(late.state), provider, config);
     await expect(processMessage(again, m1.message)).rejects.toMatchObject({ code: 'generation-reused' });
   });
 

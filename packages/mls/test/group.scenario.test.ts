@@ -95,11 +95,17 @@ describe('a group of three, by Welcome', () => {
     expect(rb.event).toMatchObject({ type: 'application', sender: 0 });
     expect(rb.event.type === 'application' && new TextDecoder().decode(rb.event.data)).toBe('hello from alice');
     expect(rc.event.type === 'application' && new TextDecoder().decode(rc.event.data)).toBe('hello from alice');
+    // Each operation returns the state to continue from (the used keys are not in it).
+    a = m1.state;
+    b = rb.state;
+    c = rc.state;
     const m2 = await encryptApplication(c, text('hi, carol here'));
+    c = m2.state;
     const ra = await processMessage(a, m2.message);
     expect(ra.event.type === 'application' && ra.event.sender).toBe(2);
+    a = ra.state;
 
-    // Replaying a message is refused (its key was deleted on first use).
+    // Replaying a message is refused (its key is not in the state after first use).
     await expect(processMessage(b, m1.message)).rejects.toMatchObject({ code: 'generation-reused' });
 
     // Bob proposes an Update; Alice commits it (by reference) with a path.

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CipherSuite } from '../src/crypto/provider.js';
 import { ValidationError } from '../src/errors.js';
-import { SecretTree, type SecretTreeOptions } from '../src/schedule/secret-tree.js';
+import { type RatchetType, SecretTree, type SecretTreeOptions } from '../src/schedule/secret-tree.js';
 import { asSecret } from '../src/schedule/secrets.js';
 import { leafIndex } from '../src/util/brand.js';
 import { defaultProvider } from './kinds/harness.js';
@@ -19,8 +19,21 @@ const ENCRYPTION_SECRET = Uint8Array.from({ length: 32 }, (_, i) => i);
 const newTree = (options?: SecretTreeOptions, nLeaves = 4) => SecretTree.create(suite, asSecret(ENCRYPTION_SECRET.slice()), nLeaves, options);
 const A = leafIndex(1);
 
-/** Opens generation `g` of leaf 1's application ratchet and returns a copy of its key. */
-const receive = (tree: SecretTree, g: number) => tree.withKey(A, 'application', g, (k) => Promise.resolve(k.key.bytes.slice()));
+/**
+ * A receiver that threads its tree from call to call, as the group layer does. `receive`
+ * opens generation `g` of leaf 1's application ratchet and returns a copy of its key.
+ */
+class Receiver {
+  constructor(public tree: SecretTree) {}
+  async receive(g: number, type: RatchetType = 'application', leaf = A): Promise<Uint8Array> {
+    const taken = await this.tree.key(leaf, type, g);
+    this.tree = taken.tree;
+    return taken.key.key.bytes.slice();
+  }
+}
+const receiver = (options?: SecretTreeOptions) => new Receiver(newTree(options));
+/** Generation `g`'s key from a fresh tree (the reference). */
+const reference = async (g: number): Promise<Uint8Array> => (await newTree().key(A, 'application', g)).key.key.bytes.slice();
 
 async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
   const error: unknown = await p.then(
@@ -34,91 +47,129 @@ async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
 describe('secret tree', () => {
   it('gives a receiver the key the sender used', async () => {
     const sender = newTree();
-    const receiver = newTree();
-    const sent = await sender.withNextKey(A, 'application', (k) => Promise.resolve({ g: k.generation, key: k.key.bytes.slice() }));
-    expect(sent.g).toBe(0);
-    expect(await receive(receiver, 0)).toEqual(sent.key);
-    const second = await sender.withNextKey(A, 'application', (k) => Promise.resolve(k.generation));
-    expect(second).toBe(1);
+    const rx = receiver();
+    const first = await sender.nextKey(A, 'application');
+    expect(first.key.generation).toBe(0);
+    expect(await rx.receive(0)).toEqual(first.key.key.bytes);
+    const second = await first.tree.nextKey(A, 'application');
+    expect(second.key.generation).toBe(1);
+    expect(second.key.key.bytes).not.toEqual(first.key.key.bytes);
   });
 
   it('keeps handshake and application ratchets and leaves apart', async () => {
-    const tree = newTree();
-    const app = await receive(tree, 0);
-    const hs = await tree.withKey(A, 'handshake', 0, (k) => Promise.resolve(k.key.bytes.slice()));
-    const other = await tree.withKey(leafIndex(2), 'application', 0, (k) => Promise.resolve(k.key.bytes.slice()));
+    const rx = receiver();
+    const app = await rx.receive(0);
+    const hs = await rx.receive(0, 'handshake');
+    const other = await rx.receive(0, 'application', leafIndex(2));
     expect(hs).not.toEqual(app);
     expect(other).not.toEqual(app);
   });
 
   it('refuses a replayed generation', async () => {
-    const tree = newTree();
-    await receive(tree, 3);
-    await expectCode(receive(tree, 3), 'generation-reused');
+    const rx = receiver();
+    await rx.receive(3);
+    await expectCode(rx.receive(3), 'generation-reused');
   });
 
   it('accepts skipped generations out of order, once each', async () => {
-    const tree = newTree();
-    const fresh = newTree();
-    await receive(tree, 5);
-    const k2 = await receive(tree, 2);
-    expect(k2).toEqual(await receive(fresh, 2));
-    await expectCode(receive(tree, 2), 'generation-reused');
-    await receive(tree, 4);
-    await receive(tree, 6);
+    const rx = receiver();
+    await rx.receive(5);
+    expect(await rx.receive(2)).toEqual(await reference(2));
+    await expectCode(rx.receive(2), 'generation-reused');
+    await rx.receive(4);
+    await rx.receive(6);
   });
 
   it('refuses a generation beyond the forward window', async () => {
-    const tree = newTree({ maxForwardDistance: 10 });
-    await expectCode(receive(tree, 11), 'generation-too-far');
-    await receive(tree, 10);
-    await expectCode(receive(tree, 22), 'generation-too-far');
-    await receive(tree, 21);
+    const rx = receiver({ maxForwardDistance: 10 });
+    await expectCode(rx.receive(11), 'generation-too-far');
+    await rx.receive(10);
+    await expectCode(rx.receive(22), 'generation-too-far');
+    await rx.receive(21);
   });
 
   it('drops the oldest skipped keys beyond maxSkippedKeys', async () => {
-    const tree = newTree({ maxSkippedKeys: 2 });
-    await receive(tree, 5);
-    await expectCode(receive(tree, 1), 'generation-expired');
-    await expectCode(receive(tree, 2), 'generation-expired');
-    await receive(tree, 3);
-    await receive(tree, 4);
+    const rx = receiver({ maxSkippedKeys: 2 });
+    await rx.receive(5);
+    await expectCode(rx.receive(1), 'generation-expired');
+    await expectCode(rx.receive(2), 'generation-expired');
+    await rx.receive(3);
+    await rx.receive(4);
   });
 
-  it('keeps a key whose use failed, for the genuine message', async () => {
-    const tree = newTree();
-    const fresh = newTree();
-    const failed = tree.withKey(A, 'application', 7, () => Promise.reject(new Error('aead tag did not verify')));
-    await expect(failed).rejects.toThrow('aead tag');
-    expect(await receive(tree, 7)).toEqual(await receive(fresh, 7));
-    await expectCode(receive(tree, 7), 'generation-reused');
+  it('changes nothing in the tree it was given (values)', async () => {
+    const tree = newTree({ maxSkippedKeys: 4 });
+    const before = tree.exportState();
+    const taken = await tree.key(A, 'application', 3);
+    const sent = await tree.nextKey(leafIndex(2), 'handshake');
+    expect(tree.exportState()).toEqual(before);
+    // The old tree still hands out what it held; the new ones do not.
+    expect((await tree.key(A, 'application', 3)).key.key.bytes).toEqual(taken.key.key.bytes);
+    expect((await tree.nextKey(leafIndex(2), 'handshake')).key.key.bytes).toEqual(sent.key.key.bytes);
+    await expectCode(taken.tree.key(A, 'application', 3), 'generation-reused');
+    expect(sent.tree.nextGeneration(leafIndex(2), 'handshake')).toBe(1);
+    expect(tree.nextGeneration(leafIndex(2), 'handshake')).toBe(0);
   });
 
-  it('deletes a key once used', async () => {
+  it('holds no used key nor the ratchet secret that derived it in the new tree (forward secrecy)', async () => {
     const tree = newTree();
-    let held: { destroyed: boolean } | undefined;
-    await tree.withKey(A, 'application', 0, (k) => {
-      held = k.key;
-      return Promise.resolve();
-    });
-    expect(held?.destroyed).toBe(true);
+    const taken = await tree.key(A, 'application', 0);
+    const state = taken.tree.exportState();
+    const leaf = state.ratchets.find((r) => r.leaf === A)!;
+    expect(leaf.application.generation).toBe(1);
+    expect(leaf.application.skipped).toEqual([]);
+    const held = [...state.nodes.map((n) => n.secret), ...state.ratchets.flatMap((r) => [r.handshake.secret, r.application.secret])];
+    // application_ratchet_secret_[1]_[0], read from a tree where only the handshake ratchet moved.
+    const reached = (await newTree().nextKey(A, 'handshake')).tree.exportState();
+    const generation0Secret = reached.ratchets.find((r) => r.leaf === A)!.application.secret;
+    expect(generation0Secret).toBeDefined();
+    for (const secret of held) {
+      expect(secret).not.toEqual(taken.key.key.bytes);
+      expect(secret).not.toEqual(generation0Secret);
+    }
+    // Nor the leaf secret: leaf 1's node is not in the frontier any more, its sibling is.
+    expect(state.nodes.map((n) => n.node)).not.toContain(2);
+    expect(state.nodes.map((n) => n.node)).toContain(0);
   });
 
-  it('hands out each generation once under concurrent senders', async () => {
-    const tree = newTree();
-    const gens = await Promise.all(Array.from({ length: 20 }, () => tree.withNextKey(A, 'handshake', (k) => Promise.resolve(k.generation))));
-    expect(new Set(gens).size).toBe(20);
+  it('survives exportState / restore with its deletions', async () => {
+    const rx = receiver();
+    await rx.receive(4);
+    const restored = new Receiver(SecretTree.restore(suite, rx.tree.exportState()));
+    await expectCode(restored.receive(4), 'generation-reused');
+    expect(await restored.receive(2)).toEqual(await reference(2));
+    expect(await restored.receive(5)).toEqual(await reference(5));
+  });
+
+  it('refuses a restored state with an index outside the tree', async () => {
+    const state = newTree().exportState();
+    expect(() => SecretTree.restore(suite, { ...state, nodes: [{ node: 7, secret: new Uint8Array(32) }] })).toThrow(ValidationError);
+    const ratchet = { secret: new Uint8Array(32), generation: 0, evictedThrough: -1, skipped: [] };
+    expect(() => SecretTree.restore(suite, { ...state, ratchets: [{ leaf: 4, handshake: ratchet, application: ratchet }] })).toThrow(ValidationError);
+  });
+
+  it('hands out consecutive generations to a sender that threads the tree', async () => {
+    let tree = newTree();
+    const gens: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const taken = await tree.nextKey(A, 'handshake');
+      gens.push(taken.key.generation);
+      tree = taken.tree;
+    }
+    expect(gens).toEqual([...Array(20).keys()]);
   });
 
   it('opens any delivery order inside the window exactly once (property)', async () => {
-    const reference = newTree();
     const expected: Uint8Array[] = [];
-    for (let g = 0; g < 16; g++) expected.push(await receive(reference, g));
+    for (let g = 0; g < 16; g++) expected.push(await reference(g));
     await fc.assert(
       fc.asyncProperty(fc.shuffledSubarray([...Array(16).keys()], { minLength: 1 }), async (order) => {
-        const tree = newTree({ maxSkippedKeys: 16 });
-        for (const g of order) expect(await receive(tree, g)).toEqual(expected[g]);
-        for (const g of order) await expectCode(receive(tree, g), 'generation-reused');
+        const rx = receiver({ maxSkippedKeys: 16 });
+        const start = rx.tree;
+        for (const g of order) expect(await rx.receive(g)).toEqual(expected[g]);
+        for (const g of order) await expectCode(rx.receive(g), 'generation-reused');
+        // The first tree was never touched: it still opens every generation.
+        for (const g of order) expect((await start.key(A, 'application', g)).key.key.bytes).toEqual(expected[g]);
       }),
       { numRuns: 25 },
     );
@@ -126,17 +177,17 @@ describe('secret tree', () => {
 
   it('refuses a leaf outside the tree', async () => {
     const tree = newTree();
-    await expectCode(tree.withKey(leafIndex(4), 'application', 0, () => Promise.resolve()), 'leaf-out-of-range');
-    await expectCode(tree.withKey(leafIndex(-1), 'application', 0, () => Promise.resolve()), 'leaf-out-of-range');
+    await expectCode(tree.key(leafIndex(4), 'application', 0), 'leaf-out-of-range');
+    await expectCode(tree.key(leafIndex(-1), 'application', 0), 'leaf-out-of-range');
+    await expectCode(tree.nextKey(leafIndex(4), 'application'), 'leaf-out-of-range');
   });
 
   it('never prints key bytes', async () => {
     const tree = newTree();
-    await tree.withKey(A, 'application', 0, (k) => {
-      const hex = Buffer.from(k.key.bytes).toString('hex');
-      expect(inspect(k)).not.toContain(hex);
-      expect(JSON.stringify(k)).not.toContain(hex);
-      return Promise.resolve();
-    });
+    const { key: k } = await tree.key(A, 'application', 0);
+    const hex = Buffer.from(k.key.bytes).toString('hex');
+    expect(inspect(k)).not.toContain(hex);
+    expect(JSON.stringify(k)).not.toContain(hex);
+    expect(inspect(tree)).not.toContain(Buffer.from(ENCRYPTION_SECRET).toString('hex'));
   });
 });

@@ -29,6 +29,18 @@ export interface PrivateMessageKeys {
   readonly senderDataSecret: SenderDataSecret;
 }
 
+/** A protected message, and the secret tree that has moved past the generation it used. */
+export interface ProtectedPrivateMessage {
+  readonly message: PrivateMessage;
+  readonly secretTree: SecretTree;
+}
+
+/** A verified message, and the secret tree that no longer holds its key (§9.2). */
+export interface UnprotectedPrivateMessage {
+  readonly verified: VerifiedContent;
+  readonly secretTree: SecretTree;
+}
+
 export interface PrivateMessageOptions {
   /**
    * The plaintext (PrivateMessageContent) is padded with zeros to a multiple of this
@@ -55,15 +67,16 @@ function guardedNonce(nonce: Uint8Array, reuseGuard: Uint8Array): Uint8Array {
 
 /**
  * Encrypts signed content (from `authenticateContent` with wire format
- * mls_private_message) from a member as a PrivateMessage, consuming the next
- * generation of the sender's ratchet.
+ * mls_private_message) from a member as a PrivateMessage with the next generation of
+ * the sender's ratchet. `keys.secretTree` is not changed: the returned tree is the one
+ * that has moved on, and the next message must be protected with it.
  */
 export async function protectPrivateMessage(
   epoch: FramingEpoch,
   authenticated: AuthenticatedContent,
   keys: PrivateMessageKeys,
   options: PrivateMessageOptions = {},
-): Promise<PrivateMessage> {
+): Promise<ProtectedPrivateMessage> {
   const { suite } = epoch;
   const { content, auth } = authenticated;
   if (authenticated.wireFormat !== WireFormat.mls_private_message) {
@@ -85,17 +98,19 @@ export async function protectPrivateMessage(
   const leaf = content.sender.leafIndex;
   const aad = encodePrivateContentAad(content.groupId, content.epoch, content.contentType, content.authenticatedData);
   const reuseGuard = suite.randomBytes(REUSE_GUARD_LENGTH);
-  const { generation, ciphertext } = await keys.secretTree.withNextKey(leaf, ratchetType(content.contentType), async (k) => ({
-    generation: k.generation,
-    ciphertext: await suite.aead.seal(k.key.bytes, guardedNonce(k.nonce.bytes, reuseGuard), aad, plaintext),
-  }));
+  const { key: k, tree: secretTree } = await keys.secretTree.nextKey(leaf, ratchetType(content.contentType));
+  const generation = k.generation;
+  const ciphertext = await suite.aead.seal(k.key.bytes, guardedNonce(k.nonce.bytes, reuseGuard), aad, plaintext);
 
   const senderData = encode(encodeSenderData, { leafIndex: leaf, generation, reuseGuard });
   const sd = await senderDataKeyNonce(suite, keys.senderDataSecret, ciphertext);
   const encryptedSenderData = await suite.aead.seal(sd.key.bytes, sd.nonce.bytes, encodeSenderDataAad(content.groupId, content.epoch, content.contentType), senderData);
   sd.key.destroy();
   sd.nonce.destroy();
-  return { groupId: content.groupId, epoch: content.epoch, contentType: content.contentType, authenticatedData: content.authenticatedData, encryptedSenderData, ciphertext };
+  return {
+    message: { groupId: content.groupId, epoch: content.epoch, contentType: content.contentType, authenticatedData: content.authenticatedData, encryptedSenderData, ciphertext },
+    secretTree,
+  };
 }
 
 async function open(what: 'sender-data' | 'content', run: () => Promise<Uint8Array>): Promise<Uint8Array> {
@@ -114,14 +129,16 @@ async function open(what: 'sender-data' | 'content', run: () => Promise<Uint8Arr
  * zero padding, and the signature. Refuses with ValidationError `wrong-group`,
  * `wrong-epoch`, `undecryptable-sender-data`, `unknown-sender`, `generation-reused`,
  * `generation-expired`, `generation-too-far`, `undecryptable-content`,
- * `nonzero-padding` or `invalid-signature`.
+ * `nonzero-padding` or `invalid-signature`. `keys.secretTree` is not changed; the
+ * returned tree no longer holds the message's key, so continuing from it refuses a
+ * replay. On a refusal nothing is consumed.
  */
 export async function unprotectPrivateMessage(
   epoch: FramingEpoch,
   message: PrivateMessage,
   keys: PrivateMessageKeys,
   resolveKey: SignatureKeyResolver,
-): Promise<VerifiedContent> {
+): Promise<UnprotectedPrivateMessage> {
   const { suite } = epoch;
   checkGroupAndEpoch(epoch, message.groupId, message.epoch);
 
@@ -142,9 +159,8 @@ export async function unprotectPrivateMessage(
   const signatureKey = senderKey(resolveKey, sender, undefined);
 
   const aad = encodePrivateContentAad(message.groupId, message.epoch, message.contentType, message.authenticatedData);
-  const plaintext = await keys.secretTree.withKey(senderData.leafIndex, ratchetType(message.contentType), senderData.generation, (k) =>
-    open('content', () => suite.aead.open(k.key.bytes, guardedNonce(k.nonce.bytes, senderData.reuseGuard), aad, message.ciphertext)),
-  );
+  const { key: k, tree: secretTree } = await keys.secretTree.key(senderData.leafIndex, ratchetType(message.contentType), senderData.generation);
+  const plaintext = await open('content', () => suite.aead.open(k.key.bytes, guardedNonce(k.nonce.bytes, senderData.reuseGuard), aad, message.ciphertext));
 
   let body;
   try {
@@ -163,5 +179,6 @@ export async function unprotectPrivateMessage(
     authenticatedData: message.authenticatedData,
     ...contentBody,
   } as FramedContent;
-  return verifyContentSignature(epoch, { wireFormat: WireFormat.mls_private_message, content, auth }, signatureKey);
+  const verified = await verifyContentSignature(epoch, { wireFormat: WireFormat.mls_private_message, content, auth }, signatureKey);
+  return { verified, secretTree };
 }

@@ -10,12 +10,16 @@ import { protectPrivateMessage } from './private-message.js';
 import type { GroupState } from './state.js';
 
 /**
- * Encrypts application data as a PrivateMessage (MLSMessage bytes). The state is
- * returned unchanged as a value; the epoch's secret tree has moved our ratchet on.
+ * Encrypts application data as a PrivateMessage (MLSMessage bytes). Returns a new
+ * state whose secret tree has moved our ratchet past the generation used (§9.2: the
+ * key is not in it); send the next message from that state. `state` itself is not
+ * changed and still holds the used key: encrypting again from it would reuse the
+ * generation (receivers refuse the second message as a replay), and keeping it keeps
+ * that key — drop it unless you need to roll back.
  */
 export async function encryptApplication(state: GroupState, data: Uint8Array, authenticatedData: Uint8Array = new Uint8Array(0)): Promise<{ state: GroupState; message: Uint8Array }> {
-  const privateMessage = await protectPrivateMessage(state, { contentType: ContentType.application, applicationData: data }, authenticatedData);
-  return { state, message: encode(encodeMLSMessage, { version: ProtocolVersion.mls10, wireFormat: WireFormat.mls_private_message, privateMessage }) };
+  const { state: next, privateMessage } = await protectPrivateMessage(state, { contentType: ContentType.application, applicationData: data }, authenticatedData);
+  return { state: next, message: encode(encodeMLSMessage, { version: ProtocolVersion.mls10, wireFormat: WireFormat.mls_private_message, privateMessage }) };
 }
 
 /** §8.5 MLS-Exporter(label, context, length) of the current epoch. */

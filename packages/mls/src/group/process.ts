@@ -56,10 +56,11 @@ export async function processMessage(state: GroupState, bytes: Uint8Array): Prom
     return processContent(state, WireFormat.mls_public_message, m.content, m.auth);
   }
   if (message.wireFormat === WireFormat.mls_private_message) {
-    const { content, auth, epoch } = await unprotectPrivateMessage(state, message.privateMessage);
+    // The state without the message's key (§9.2): the one to continue from.
+    const { content, auth, epoch, state: unprotected } = await unprotectPrivateMessage(state, message.privateMessage);
     if (content.contentType === ContentType.application) {
       return {
-        state,
+        state: unprotected,
         event: {
           type: 'application',
           sender: (content.sender as { leafIndex: LeafIndex }).leafIndex,
@@ -69,7 +70,7 @@ export async function processMessage(state: GroupState, bytes: Uint8Array): Prom
         },
       };
     }
-    return processContent(state, WireFormat.mls_private_message, content, auth);
+    return processContent(unprotected, WireFormat.mls_private_message, content, auth);
   }
   throw new UsageError('not-a-group-message', 'processMessage takes a PublicMessage or PrivateMessage');
 }

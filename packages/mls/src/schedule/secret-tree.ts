@@ -1,14 +1,17 @@
 // RFC 9420 §9 Secret tree, §9.1 Encryption keys, §9.2 Deletion schedule; §6.3.2 sender-data
 // key and nonce. The tree is derived lazily: a leaf's path from the root is split only when
-// that leaf first sends, and each split keeps the sibling and deletes the parent, so the
+// that leaf first sends, and each split keeps the sibling and drops the parent, so the
 // stored "frontier" always derives every leaf not yet reached and nothing else. A hash
 // ratchet then costs three HKDF-Expands per message (key, nonce, next secret), never a
 // walk from the root.
 //
-// Deliberately mutable: forward secrecy (§9.2) requires that a used key is deleted. A
-// "new state per message" value would leave the used key in the previous value; so the
-// tree is an object owned by one epoch whose only changes are deletions and ratchet steps.
-// Operations are serialised internally, so concurrent calls cannot hand out one key twice.
+// A SecretTree is an immutable value. Taking a key returns the key and a new tree without
+// it (and without the ratchet secret that derived it): forward secrecy (§9.2) holds in the
+// new tree. The tree the caller passed in is unchanged and still holds that key — keeping
+// or dropping it is the caller's decision (the group layer hands the new tree on in the
+// new GroupState). New trees share everything but the changed sender's ratchet and the
+// frontier path with the old one (IndexMap), so a message costs a few small copies.
+// Because old versions may still be in use, no buffer of a tree is ever zeroed in place.
 
 import type { CipherSuite } from '../crypto/provider.js';
 import { deriveTreeSecret, expandWithLabel } from '../crypto/labeled.js';
@@ -16,6 +19,7 @@ import { InternalError, UsageError, ValidationError } from '../errors.js';
 import { leafToNode, left, right, root } from '../tree/math.js';
 import type { LeafIndex, NodeIndex } from '../util/brand.js';
 import { utf8Bytes } from '../util/bytes.js';
+import { IndexMap } from './index-map.js';
 import { type AeadKey, type AeadNonce, type EncryptionSecret, type SenderDataSecret, asSecret } from './secrets.js';
 
 /** §6.3.1: handshake messages (proposals, commits) and application messages use distinct ratchets. */
@@ -36,11 +40,20 @@ export const DEFAULT_SECRET_TREE_OPTIONS: Required<SecretTreeOptions> = {
   maxSkippedKeys: 128,
 };
 
-/** One key/nonce pair of a ratchet (§9.1). Valid only inside the callback that receives it. */
+/**
+ * One key/nonce pair of a ratchet (§9.1). Its bytes may be shared with the tree it came
+ * from (a kept skipped key): use them, never change or destroy them.
+ */
 export interface RatchetKey {
   readonly generation: number;
   readonly key: AeadKey;
   readonly nonce: AeadNonce;
+}
+
+/** A key taken from a tree, and the tree that no longer holds it. */
+export interface TakenKey {
+  readonly key: RatchetKey;
+  readonly tree: SecretTree;
 }
 
 /** A kept skipped key (persistence). */
@@ -70,20 +83,16 @@ const EMPTY = new Uint8Array(0);
 const LEFT = utf8Bytes('left');
 const RIGHT = utf8Bytes('right');
 
-/** §9.1 hash ratchet of one leaf for one content kind. */
-class HashRatchet {
+/** §9.1 hash ratchet of one leaf for one content kind (immutable). */
+interface HashRatchet {
   /** ratchet_secret_[N]_[generation]; undefined once the last generation was derived. */
-  secret: Uint8Array | undefined;
+  readonly secret: Uint8Array | undefined;
   /** The next generation not yet derived. */
-  generation = 0;
-  /** Derived but unused keys of generations below `generation`, oldest first. */
-  readonly skipped = new Map<number, RatchetKey>();
+  readonly generation: number;
+  /** Derived but unused keys of generations below `generation`, oldest first. Never changed once built. */
+  readonly skipped: ReadonlyMap<number, RatchetKey>;
   /** Every generation at or below this was dropped from `skipped` for lack of room. */
-  evictedThrough = -1;
-
-  constructor(secret: Uint8Array) {
-    this.secret = secret;
-  }
+  readonly evictedThrough: number;
 }
 
 interface LeafRatchets {
@@ -91,22 +100,27 @@ interface LeafRatchets {
   readonly application: HashRatchet;
 }
 
+const NO_SKIPPED: ReadonlyMap<number, RatchetKey> = new Map();
+
+function freshRatchet(secret: Uint8Array): HashRatchet {
+  return { secret, generation: 0, skipped: NO_SKIPPED, evictedThrough: -1 };
+}
+
 export class SecretTree {
   readonly nLeaves: number;
   readonly #suite: CipherSuite;
   readonly #options: Required<SecretTreeOptions>;
-  readonly #root: NodeIndex;
-  /** The frontier: secrets of nodes whose children were not derived yet. */
-  readonly #nodes = new Map<number, Uint8Array>();
-  readonly #ratchets = new Map<number, LeafRatchets>();
-  #queue: Promise<unknown> = Promise.resolve();
+  /** The frontier: secrets of nodes whose children were not derived yet, by node index. */
+  readonly #nodes: IndexMap<Uint8Array>;
+  /** The ratchets of leaves that were reached, by leaf index. */
+  readonly #ratchets: IndexMap<LeafRatchets>;
 
-  private constructor(suite: CipherSuite, encryptionSecret: Uint8Array, nLeaves: number, options: Required<SecretTreeOptions>) {
+  private constructor(suite: CipherSuite, nLeaves: number, options: Required<SecretTreeOptions>, nodes: IndexMap<Uint8Array>, ratchets: IndexMap<LeafRatchets>) {
     this.#suite = suite;
     this.nLeaves = nLeaves;
     this.#options = options;
-    this.#root = root(nLeaves);
-    this.#nodes.set(this.#root, encryptionSecret);
+    this.#nodes = nodes;
+    this.#ratchets = ratchets;
   }
 
   /**
@@ -114,83 +128,80 @@ export class SecretTree {
    * tree's). The encryption secret's bytes are copied: the caller deletes its own copy.
    */
   static create(suite: CipherSuite, encryptionSecret: EncryptionSecret, nLeaves: number, options: SecretTreeOptions = {}): SecretTree {
-    const opts = { ...DEFAULT_SECRET_TREE_OPTIONS, ...options };
-    if (!Number.isInteger(opts.maxForwardDistance) || opts.maxForwardDistance < 0) {
-      throw new UsageError('bad-option', 'maxForwardDistance must be a non-negative integer');
-    }
-    if (!Number.isInteger(opts.maxSkippedKeys) || opts.maxSkippedKeys < 0) {
-      throw new UsageError('bad-option', 'maxSkippedKeys must be a non-negative integer');
-    }
-    return new SecretTree(suite, encryptionSecret.bytes.slice(), nLeaves, opts);
+    const opts = checkedOptions(options);
+    checkLeafCount(nLeaves);
+    const nodes = IndexMap.empty<Uint8Array>(2 * nLeaves - 1).set(root(nLeaves), encryptionSecret.bytes.slice());
+    return new SecretTree(suite, nLeaves, opts, nodes, IndexMap.empty(nLeaves));
   }
 
   /**
-   * Sender side: runs `use` with the next unused key of `leaf`'s ratchet. The generation
-   * is consumed whatever `use` does, so a key/nonce pair never encrypts twice.
+   * Sender side: the next unused key of `leaf`'s ratchet, and the tree that has moved past
+   * it. Encrypt with the key, then continue from the returned tree only: taking a key
+   * twice from one tree hands out the same generation twice (the §6.3.1 reuse guard
+   * keeps the nonces apart, but receivers refuse the second message as a replay).
    */
-  withNextKey<T>(leaf: LeafIndex, type: RatchetType, use: (key: RatchetKey) => Promise<T>): Promise<T> {
-    return this.#exclusive(async () => {
-      const ratchet = await this.#ratchet(leaf, type);
-      const key = await this.#step(ratchet);
-      try {
-        return await use(key);
-      } finally {
-        destroyKey(key);
-      }
-    });
+  async nextKey(leaf: LeafIndex, type: RatchetType): Promise<TakenKey> {
+    const reached = await this.#reach(leaf);
+    const { ratchet, key } = await this.#step(reached.ratchets[type]);
+    return { key, tree: this.#with(reached.nodes, leaf, reached.ratchets, type, ratchet) };
   }
 
   /**
-   * Receiver side: runs `use` with the key of `generation`. When `use` resolves, the key
-   * is deleted (a second message with this generation is then refused as a replay);
-   * when it throws (say, the AEAD tag did not verify), the key is kept for the genuine
-   * message. Skipped generations are kept, up to `maxSkippedKeys`, for later messages.
+   * Receiver side: the key of `generation`, and the tree without it (a second message
+   * with this generation is refused there as a replay). Skipped generations are kept in
+   * the returned tree, up to `maxSkippedKeys`, for later messages. Adopt the returned
+   * tree only once the message checked out, so a forgery consumes nothing.
    *
-   * Refuses with ValidationError: `leaf-out-of-range`, `generation-reused` (already
-   * used), `generation-expired` (its key was dropped), `generation-too-far` (beyond
-   * `maxForwardDistance`).
+   * Refuses with ValidationError: `bad-generation`, `leaf-out-of-range`,
+   * `generation-reused` (already used), `generation-expired` (its key was dropped),
+   * `generation-too-far` (beyond `maxForwardDistance`).
    */
-  withKey<T>(leaf: LeafIndex, type: RatchetType, generation: number, use: (key: RatchetKey) => Promise<T>): Promise<T> {
-    return this.#exclusive(async () => {
-      if (!Number.isInteger(generation) || generation < 0 || generation > MAX_GENERATION) {
-        throw new ValidationError('bad-generation', 'generation is not a uint32');
-      }
-      const ratchet = await this.#ratchet(leaf, type);
-      if (generation < ratchet.generation) {
-        const kept = ratchet.skipped.get(generation);
-        if (kept === undefined) {
-          if (generation <= ratchet.evictedThrough) {
-            throw new ValidationError('generation-expired', `generation ${generation} is too old: its key was deleted`);
-          }
-          throw new ValidationError('generation-reused', `generation ${generation} was already used`);
+  async key(leaf: LeafIndex, type: RatchetType, generation: number): Promise<TakenKey> {
+    if (!Number.isInteger(generation) || generation < 0 || generation > MAX_GENERATION) {
+      throw new ValidationError('bad-generation', 'generation is not a uint32');
+    }
+    const reached = await this.#reach(leaf);
+    const ratchet = reached.ratchets[type];
+    if (generation < ratchet.generation) {
+      const kept = ratchet.skipped.get(generation);
+      if (kept === undefined) {
+        if (generation <= ratchet.evictedThrough) {
+          throw new ValidationError('generation-expired', `generation ${generation} is too old: its key was deleted`);
         }
-        const result = await use(kept);
-        ratchet.skipped.delete(generation);
-        destroyKey(kept);
-        return result;
+        throw new ValidationError('generation-reused', `generation ${generation} was already used`);
       }
-      if (generation - ratchet.generation > this.#options.maxForwardDistance) {
-        throw new ValidationError('generation-too-far', `generation ${generation} is too far ahead of ${ratchet.generation}`);
+      const skipped = new Map(ratchet.skipped);
+      skipped.delete(generation);
+      return { key: kept, tree: this.#with(reached.nodes, leaf, reached.ratchets, type, { ...ratchet, skipped }) };
+    }
+    if (generation - ratchet.generation > this.#options.maxForwardDistance) {
+      throw new ValidationError('generation-too-far', `generation ${generation} is too far ahead of ${ratchet.generation}`);
+    }
+    let current = ratchet;
+    if (current.generation < generation) {
+      const skipped = new Map(current.skipped);
+      let evictedThrough = current.evictedThrough;
+      while (current.generation < generation) {
+        const stepped = await this.#step(current);
+        skipped.set(stepped.key.generation, stepped.key);
+        // Oldest first (Map order): drop beyond the bound, remembering how far.
+        for (const oldest of skipped.keys()) {
+          if (skipped.size <= this.#options.maxSkippedKeys) break;
+          skipped.delete(oldest);
+          evictedThrough = Math.max(evictedThrough, oldest);
+        }
+        current = { ...stepped.ratchet, skipped, evictedThrough };
       }
-      while (ratchet.generation < generation) this.#keep(ratchet, await this.#step(ratchet));
-      const key = await this.#step(ratchet);
-      let result: T;
-      try {
-        result = await use(key);
-      } catch (error) {
-        this.#keep(ratchet, key);
-        throw error;
-      }
-      destroyKey(key);
-      return result;
-    });
+    }
+    const { ratchet: next, key } = await this.#step(current);
+    return { key, tree: this.#with(reached.nodes, leaf, reached.ratchets, type, next) };
   }
 
   /**
-   * Persistence (added by the group layer for serializeState): what the tree still
-   * holds — frontier node secrets and per-leaf ratchets with their kept skipped keys.
-   * Deleted secrets are absent, so they stay deleted across a round trip. The result
-   * holds secret bytes (copies): the caller encodes it and must never log it.
+   * Persistence (for serializeState): what the tree still holds — frontier node secrets
+   * and per-leaf ratchets with their kept skipped keys, in index order. Deleted secrets
+   * are absent, so they stay deleted across a round trip. The result holds secret bytes
+   * (copies): the caller encodes it and must never log it.
    */
   exportState(): SecretTreeState {
     const copyKey = (k: RatchetKey): SkippedKeyState => ({ generation: k.generation, key: k.key.bytes.slice(), nonce: k.nonce.bytes.slice() });
@@ -202,53 +213,50 @@ export class SecretTree {
     });
     return {
       nLeaves: this.nLeaves,
-      nodes: [...this.#nodes].map(([node, secret]) => ({ node, secret: secret.slice() })),
-      ratchets: [...this.#ratchets].map(([leaf, r]) => ({ leaf, handshake: ratchet(r.handshake), application: ratchet(r.application) })),
+      nodes: [...this.#nodes.entries()].map(([node, secret]) => ({ node, secret: secret.slice() })),
+      ratchets: [...this.#ratchets.entries()].map(([leaf, r]) => ({ leaf, handshake: ratchet(r.handshake), application: ratchet(r.application) })),
     };
   }
 
-  /** Rebuilds a tree from `exportState()`; takes ownership of the state's buffers. */
+  /**
+   * Rebuilds a tree from `exportState()`; takes ownership of the state's buffers.
+   * Refuses (ValidationError `bad-secret-tree-state`) indices outside the tree.
+   */
   static restore(suite: CipherSuite, state: SecretTreeState, options: SecretTreeOptions = {}): SecretTree {
-    const opts = { ...DEFAULT_SECRET_TREE_OPTIONS, ...options };
-    const tree = new SecretTree(suite, new Uint8Array(suite.kdf.nh), state.nLeaves, opts);
-    tree.#nodes.clear();
-    for (const { node, secret } of state.nodes) tree.#nodes.set(node, secret);
-    const ratchet = (r: RatchetState): HashRatchet => {
-      const h = new HashRatchet(new Uint8Array(0));
-      h.secret = r.secret;
-      h.generation = r.generation;
-      h.evictedThrough = r.evictedThrough;
-      for (const k of r.skipped) h.skipped.set(k.generation, { generation: k.generation, key: asSecret(k.key), nonce: asSecret(k.nonce) });
-      return h;
-    };
-    for (const r of state.ratchets) tree.#ratchets.set(r.leaf, { handshake: ratchet(r.handshake), application: ratchet(r.application) });
-    return tree;
+    const opts = checkedOptions(options);
+    checkLeafCount(state.nLeaves);
+    let nodes = IndexMap.empty<Uint8Array>(2 * state.nLeaves - 1);
+    for (const { node, secret } of state.nodes) {
+      if (!Number.isInteger(node) || node < 0 || node >= nodes.capacity) throw new ValidationError('bad-secret-tree-state', `node ${node} is outside the secret tree`);
+      nodes = nodes.set(node, secret);
+    }
+    const ratchet = (r: RatchetState): HashRatchet => ({
+      secret: r.secret,
+      generation: r.generation,
+      evictedThrough: r.evictedThrough,
+      skipped: new Map(r.skipped.map((k) => [k.generation, { generation: k.generation, key: asSecret(k.key), nonce: asSecret(k.nonce) }])),
+    });
+    let ratchets = IndexMap.empty<LeafRatchets>(state.nLeaves);
+    for (const r of state.ratchets) {
+      if (!Number.isInteger(r.leaf) || r.leaf < 0 || r.leaf >= state.nLeaves) throw new ValidationError('bad-secret-tree-state', `leaf ${r.leaf} is outside the secret tree`);
+      ratchets = ratchets.set(r.leaf, { handshake: ratchet(r.handshake), application: ratchet(r.application) });
+    }
+    return new SecretTree(suite, state.nLeaves, opts, nodes, ratchets);
   }
 
   /** The next generation `leaf`'s ratchet would hand out (for tests and diagnostics). */
-  async nextGeneration(leaf: LeafIndex, type: RatchetType): Promise<number> {
-    return this.#exclusive(async () => (await this.#ratchet(leaf, type)).generation);
+  nextGeneration(leaf: LeafIndex, type: RatchetType): number {
+    this.#checkLeaf(leaf);
+    return this.#ratchets.get(leaf)?.[type].generation ?? 0;
   }
 
-  #exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(task, task);
-    this.#queue = run.catch(() => undefined);
-    return run;
+  #with(nodes: IndexMap<Uint8Array>, leaf: LeafIndex, ratchets: LeafRatchets, type: RatchetType, ratchet: HashRatchet): SecretTree {
+    const updated: LeafRatchets = type === 'handshake' ? { handshake: ratchet, application: ratchets.application } : { handshake: ratchets.handshake, application: ratchet };
+    return new SecretTree(this.#suite, this.nLeaves, this.#options, nodes, this.#ratchets.set(leaf, updated));
   }
 
-  #keep(ratchet: HashRatchet, key: RatchetKey): void {
-    ratchet.skipped.set(key.generation, key);
-    while (ratchet.skipped.size > this.#options.maxSkippedKeys) {
-      const oldest = ratchet.skipped.keys().next().value;
-      if (oldest === undefined) break;
-      destroyKey(ratchet.skipped.get(oldest));
-      ratchet.skipped.delete(oldest);
-      ratchet.evictedThrough = Math.max(ratchet.evictedThrough, oldest);
-    }
-  }
-
-  /** Derives key and nonce of `ratchet.generation`, moves the ratchet one step, deletes the old secret. */
-  async #step(ratchet: HashRatchet): Promise<RatchetKey> {
+  /** Derives key and nonce of `ratchet.generation`; the next ratchet no longer holds the secret that derived them. */
+  async #step(ratchet: HashRatchet): Promise<{ ratchet: HashRatchet; key: RatchetKey }> {
     const secret = ratchet.secret;
     if (secret === undefined) throw new ValidationError('ratchet-exhausted', 'the ratchet has no generation left');
     const suite = this.#suite;
@@ -259,62 +267,70 @@ export class SecretTree {
       deriveTreeSecret(suite, secret, 'nonce', j, suite.aead.nn),
       last ? Promise.resolve(undefined) : deriveTreeSecret(suite, secret, 'secret', j, suite.kdf.nh),
     ]);
-    secret.fill(0);
-    ratchet.secret = next;
-    ratchet.generation = j + 1;
-    return { generation: j, key: asSecret(key), nonce: asSecret(nonce) };
+    return {
+      ratchet: { secret: next, generation: j + 1, skipped: ratchet.skipped, evictedThrough: ratchet.evictedThrough },
+      key: { generation: j, key: asSecret(key), nonce: asSecret(nonce) },
+    };
   }
 
-  async #ratchet(leaf: LeafIndex, type: RatchetType): Promise<HashRatchet> {
+  #checkLeaf(leaf: LeafIndex): void {
     if (!Number.isInteger(leaf) || leaf < 0 || leaf >= this.nLeaves) {
       throw new ValidationError('leaf-out-of-range', `leaf ${leaf} is not in a tree of ${this.nLeaves} leaves`);
     }
-    let ratchets = this.#ratchets.get(leaf);
-    if (ratchets === undefined) {
-      const leafSecret = await this.#leafSecret(leaf);
-      const nh = this.#suite.kdf.nh;
-      const [handshake, application] = await Promise.all([
-        expandWithLabel(this.#suite, leafSecret, 'handshake', EMPTY, nh),
-        expandWithLabel(this.#suite, leafSecret, 'application', EMPTY, nh),
-      ]);
-      leafSecret.fill(0);
-      ratchets = { handshake: new HashRatchet(handshake), application: new HashRatchet(application) };
-      this.#ratchets.set(leaf, ratchets);
-    }
-    return ratchets[type];
   }
 
-  /** Walks from the root to the leaf, splitting every stored node on the way (§9, §9.2). */
-  async #leafSecret(leaf: LeafIndex): Promise<Uint8Array> {
+  /** `leaf`'s ratchets, and the frontier once they exist (split from the root the first time). */
+  async #reach(leaf: LeafIndex): Promise<{ nodes: IndexMap<Uint8Array>; ratchets: LeafRatchets }> {
+    this.#checkLeaf(leaf);
+    const existing = this.#ratchets.get(leaf);
+    if (existing !== undefined) return { nodes: this.#nodes, ratchets: existing };
+    const { nodes, secret: leafSecret } = await this.#leafSecret(leaf);
+    const nh = this.#suite.kdf.nh;
+    const [handshake, application] = await Promise.all([
+      expandWithLabel(this.#suite, leafSecret, 'handshake', EMPTY, nh),
+      expandWithLabel(this.#suite, leafSecret, 'application', EMPTY, nh),
+    ]);
+    return { nodes, ratchets: { handshake: freshRatchet(handshake), application: freshRatchet(application) } };
+  }
+
+  /** Walks from the root to the leaf, splitting every stored node on the way (§9, §9.2); the leaf's secret leaves the frontier. */
+  async #leafSecret(leaf: LeafIndex): Promise<{ nodes: IndexMap<Uint8Array>; secret: Uint8Array }> {
     const target = leafToNode(leaf);
-    let node = this.#root;
+    let nodes = this.#nodes;
+    let node: NodeIndex = root(this.nLeaves);
     while (node !== target) {
       const l = left(node)!;
       const r = right(node)!;
-      const secret = this.#nodes.get(node);
+      const secret = nodes.get(node);
       if (secret !== undefined) {
         const nh = this.#suite.kdf.nh;
         const [ls, rs] = await Promise.all([
           expandWithLabel(this.#suite, secret, 'tree', LEFT, nh),
           expandWithLabel(this.#suite, secret, 'tree', RIGHT, nh),
         ]);
-        this.#nodes.set(l, ls);
-        this.#nodes.set(r, rs);
-        this.#nodes.delete(node);
-        secret.fill(0);
+        nodes = nodes.set(l, ls).set(r, rs).set(node, undefined);
       }
       node = target < node ? l : r;
     }
-    const secret = this.#nodes.get(target);
+    const secret = nodes.get(target);
     if (secret === undefined) throw new InternalError('leaf-secret-missing', `no secret left for leaf ${leaf}`);
-    this.#nodes.delete(target);
-    return secret;
+    return { nodes: nodes.set(target, undefined), secret };
   }
 }
 
-function destroyKey(key: RatchetKey | undefined): void {
-  key?.key.destroy();
-  key?.nonce.destroy();
+function checkedOptions(options: SecretTreeOptions): Required<SecretTreeOptions> {
+  const opts = { ...DEFAULT_SECRET_TREE_OPTIONS, ...options };
+  if (!Number.isInteger(opts.maxForwardDistance) || opts.maxForwardDistance < 0) {
+    throw new UsageError('bad-option', 'maxForwardDistance must be a non-negative integer');
+  }
+  if (!Number.isInteger(opts.maxSkippedKeys) || opts.maxSkippedKeys < 0) {
+    throw new UsageError('bad-option', 'maxSkippedKeys must be a non-negative integer');
+  }
+  return opts;
+}
+
+function checkLeafCount(nLeaves: number): void {
+  if (!Number.isInteger(nLeaves) || nLeaves < 1 || nLeaves > 2 ** 30) throw new ValidationError('bad-secret-tree-state', 'a secret tree has 1 to 2^30 leaves');
 }
 
 /**

@@ -102,14 +102,14 @@ class Fixture {
   }
 
   async checkPrivate(kind: Kind, expected: string): Promise<void> {
-    const verified = await unprotectPrivateMessage(this.epoch, privateOf(hex(this.c[`${kind}_priv`])), this.keys(), this.resolve);
+    const { verified } = await unprotectPrivateMessage(this.epoch, privateOf(hex(this.c[`${kind}_priv`])), this.keys(), this.resolve);
     expectBytes(bodyBytes(verified.content), expected, `${kind}_priv content`);
     expectEqual<number | false>(verified.content.sender.senderType === SenderType.member && verified.content.sender.leafIndex, 1, `${kind}_priv sender leaf`);
     const again = await authenticateContent(this.epoch, WireFormat.mls_private_message, verified.content, this.signaturePriv, verified.auth.confirmationTag);
     const sent = await protectPrivateMessage(this.epoch, again, this.keys());
-    const message: MLSMessage = { version: 1, wireFormat: WireFormat.mls_private_message, privateMessage: sent };
+    const message: MLSMessage = { version: 1, wireFormat: WireFormat.mls_private_message, privateMessage: sent.message };
     const back = await unprotectPrivateMessage(this.epoch, privateOf(encode(encodeMLSMessage, message)), this.keys(), this.resolve);
-    expectBytes(bodyBytes(back.content), expected, `${kind} re-protected as PrivateMessage`);
+    expectBytes(bodyBytes(back.verified.content), expected, `${kind} re-protected as PrivateMessage`);
   }
 
   /** §6: application data must never be accepted (nor sent) as a PublicMessage. */
@@ -149,7 +149,7 @@ const kind: VectorKind<Case> = {
     await f.checkPrivate('commit', c.commit);
     await f.checkPrivate('application', c.application);
     const app = await unprotectPrivateMessage(epoch, privateOf(hex(c.application_priv)), f.keys(), f.resolve);
-    await f.checkApplicationRefusedAsPublic(app.content);
+    await f.checkApplicationRefusedAsPublic(app.verified.content);
     return PASSED;
   },
 };

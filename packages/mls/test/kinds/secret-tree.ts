@@ -26,19 +26,16 @@ const kind: VectorKind<Case> = {
     expectBytes(sd.key.bytes, c.sender_data.key, 'sender_data.key');
     expectBytes(sd.nonce.bytes, c.sender_data.nonce, 'sender_data.nonce');
 
-    const tree = SecretTree.create(suite, asSecret(hex(c.encryption_secret)), c.leaves.length);
+    let tree = SecretTree.create(suite, asSecret(hex(c.encryption_secret)), c.leaves.length);
     for (const [i, generations] of c.leaves.entries()) {
       for (const g of generations) {
-        await tree.withKey(leafIndex(i), 'application', g.generation, (k) => {
-          expectBytes(k.key.bytes, g.application_key, `leaf ${i} generation ${g.generation} application_key`);
-          expectBytes(k.nonce.bytes, g.application_nonce, `leaf ${i} generation ${g.generation} application_nonce`);
-          return Promise.resolve();
-        });
-        await tree.withKey(leafIndex(i), 'handshake', g.generation, (k) => {
-          expectBytes(k.key.bytes, g.handshake_key, `leaf ${i} generation ${g.generation} handshake_key`);
-          expectBytes(k.nonce.bytes, g.handshake_nonce, `leaf ${i} generation ${g.generation} handshake_nonce`);
-          return Promise.resolve();
-        });
+        const app = await tree.key(leafIndex(i), 'application', g.generation);
+        expectBytes(app.key.key.bytes, g.application_key, `leaf ${i} generation ${g.generation} application_key`);
+        expectBytes(app.key.nonce.bytes, g.application_nonce, `leaf ${i} generation ${g.generation} application_nonce`);
+        const hs = await app.tree.key(leafIndex(i), 'handshake', g.generation);
+        expectBytes(hs.key.key.bytes, g.handshake_key, `leaf ${i} generation ${g.generation} handshake_key`);
+        expectBytes(hs.key.nonce.bytes, g.handshake_nonce, `leaf ${i} generation ${g.generation} handshake_nonce`);
+        tree = hs.tree;
       }
     }
     return PASSED;
