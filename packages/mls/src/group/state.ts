@@ -1,9 +1,8 @@
 // RFC 9420 §8, §11–§12: the state one member holds for one group, as an immutable value.
 // Every group operation takes a GroupState and returns a new one; the input is never
-// changed. One deliberate exception, inherited from schedule/secret-tree.ts: an epoch's
-// SecretTree deletes keys as they are used (§9.2 forward secrecy), so protecting or
-// unprotecting an application message consumes ratchet generations in the tree that
-// the state (and any copy of it) points to.
+// changed. That includes protecting and unprotecting messages: the returned state's
+// SecretTree no longer holds the used key (§9.2 forward secrecy), while a state the
+// caller kept still does (schedule/secret-tree.ts).
 
 import type { CipherSuite } from '../crypto/provider.js';
 import type { Credential } from '../messages/credential.js';
