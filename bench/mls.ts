@@ -13,11 +13,13 @@
 //                         committer encrypts to about N-1 leaves (the worst case for it)
 //   state bytes           serialised state of a member of a 1,000-member group
 //
-//   npm run bench:mls [-- --json] [-- --quick] [-- --runs 5] [-- --no-tsmls-10k]
+//   npm run bench:mls [-- --json] [-- --quick] [-- --runs 5] [-- --no-tsmls-10k] [-- --only floor,protect@10]
 //
 // --json prints one JSON object per line. --quick makes a short run (fewer runs, shorter
 // windows, no 10,000-member groups). ts-mls at 10,000 members is measured when its
 // group can be built within the budget (see TS_MLS_10K_BUDGET_MS); otherwise Parley only.
+// --only restricts the run to some sections, comma-separated: floor, protect, add, update,
+// state, each optionally at one size (protect@10, update@1000); rows keep their format.
 
 import {
   createApplicationMessage,
@@ -72,6 +74,18 @@ const WINDOW_MS = numArg('ms', QUICK ? 300 : 1000);
 const UPDATE_SIZES = QUICK ? [100, 1000] : [100, 1000, 10_000];
 const ADD_SIZES = [10, 100, 1000];
 const TS_MLS_10K = !argv.includes('--no-tsmls-10k');
+const ONLY: readonly { readonly section: string; readonly size: number | undefined }[] | undefined = (() => {
+  const i = argv.indexOf('--only');
+  if (i < 0) return undefined;
+  return (argv[i + 1] ?? '').split(',').filter((x) => x !== '').map((item) => {
+    const [section = '', size] = item.split('@');
+    return { section, size: size === undefined ? undefined : Number(size) };
+  });
+})();
+/** Whether the section (at this size) is part of the run. */
+function wanted(section: string, size?: number): boolean {
+  return ONLY === undefined || ONLY.some((o) => o.section === section && (o.size === undefined || size === undefined || o.size === size));
+}
 /** If building ts-mls's 1,000-member group takes longer than this / 10 ms, 10,000 is skipped for it. */
 const TS_MLS_10K_BUDGET_MS = 120_000;
 
@@ -409,7 +423,7 @@ if (!JSON_OUT) {
 // The floor under this run's conditions: one Ed25519 signature per protect, one
 // verification per unprotect (node:crypto through Parley's Node backend). The machine is
 // shared, so compare application-message rates with these rather than with fixed numbers.
-{
+if (wanted('floor')) {
   const kp = await suite.signature.generateKeyPair();
   const sig = await suite.signature.sign(kp.privateKey, TEXT);
   const signs: number[] = [];
@@ -435,19 +449,21 @@ if (!JSON_OUT) {
 }
 
 // Groups of 10.
-progress('building groups of 10');
-{
+if (wanted('protect', 10)) {
+  progress('building groups of 10');
   const pg = await parleyGroup(10);
   const tg = await tsGroup(10);
   await benchProtect(10, pg, tg);
 }
 
 // Add N members + process Welcome.
-for (const n of ADD_SIZES) await benchAdd(n);
+for (const n of ADD_SIZES) if (wanted('add', n)) await benchAdd(n);
 
 // Groups of 100 and 1,000: update commits; at 1,000 also protect and state bytes.
 let tsBuild1000Ms = 0;
 for (const size of UPDATE_SIZES) {
+  const atThousand = size === 1000 && (wanted('protect', 1000) || wanted('state', 1000));
+  if (!wanted('update', size) && !atThousand) continue;
   progress(`building groups of ${size}`);
   const pg = await parleyGroup(size);
   let tg: { a: ClientState; b: ClientState } | undefined;
@@ -460,11 +476,11 @@ for (const size of UPDATE_SIZES) {
     if (size === 1000) tsBuild1000Ms = t.ms;
   }
   if (size === 1000 && tg !== undefined) {
-    await benchProtect(1000, pg, tg);
+    if (wanted('protect', 1000)) await benchProtect(1000, pg, tg);
     // State bytes of a non-creator member after some traffic (retained epochs included).
-    report('state bytes per member', 1000, 'bytes', 'lower', [serializeState(pg.b).length, serializeState(pg.a).length], [encodeGroupState(tg.b).length, encodeGroupState(tg.a).length], 'median of the two members holding state');
+    if (wanted('state', 1000)) report('state bytes per member', 1000, 'bytes', 'lower', [serializeState(pg.b).length, serializeState(pg.a).length], [encodeGroupState(tg.b).length, encodeGroupState(tg.a).length], 'median of the two members holding state');
   }
-  await benchUpdate(size, withTs, pg, tg);
+  if (wanted('update', size)) await benchUpdate(size, withTs, pg, tg);
 }
 
 if (!JSON_OUT) process.stdout.write(`done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
