@@ -1,0 +1,174 @@
+// The web app in real headless Chromium against a real `parley serve` on loopback: two
+// browser contexts register two users (one browser in English, one in French) who chat
+// both ways; verification of a contact; a reload that keeps the conversation (IndexedDB +
+// passphrase); a 10,000-message conversation whose DOM stays small; axe-core on every
+// main screen; screenshots of each screen in artifacts/screenshots/.
+// Skipped (with the reason) when Chromium is not installed.
+
+import { fileURLToPath } from 'node:url';
+import { build as esbuild } from 'esbuild';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HAS_CHROMIUM, NO_CHROMIUM, screenshot, seriousViolations, startHarness, type Harness } from './support/browser.js';
+
+let h: Harness | undefined;
+let alice: Page;
+let bob: Page;
+const PASSPHRASE = { alice: 'alice passphrase, long enough', bob: 'la phrase de passe de bob' };
+
+beforeAll(async () => {
+  if (!HAS_CHROMIUM) return;
+  h = await startHarness();
+  alice = (await h.context('en-US')).page;
+  bob = (await h.context('fr-FR')).page;
+}, 90_000);
+
+afterAll(async () => {
+  await h?.close();
+});
+
+async function register(page: Page, username: string, passphrase: string): Promise<void> {
+  await page.locator('input[name=username]').fill(username);
+  await page.locator('input[name=password]').fill(`${username} account password`);
+  await page.locator('input[name=passphrase]').fill(passphrase);
+  await page.locator('button[type=submit]').click();
+  await page.locator('[data-testid=connection].online').waitFor({ timeout: 30_000 });
+}
+
+async function expectNoSeriousViolations(page: Page, screen: string): Promise<void> {
+  const v = await seriousViolations(page);
+  expect(v, `${screen}: ${JSON.stringify(v)}`).toEqual([]);
+}
+
+const bubble = (page: Page, text: string) => page.locator('[data-testid=message]', { hasText: text });
+
+describe.skipIf(!HAS_CHROMIUM)('the web app in Chromium', () => {
+  it('greets a French browser in French and an English one in English; the welcome screen passes axe', async () => {
+    expect(await bob.locator('html').getAttribute('lang')).toBe('fr');
+    await expect.poll(() => bob.locator('button[type=submit]').textContent()).toBe('Créer mon compte');
+    expect(await alice.locator('html').getAttribute('lang')).toBe('en');
+    expect(await alice.locator('button[type=submit]').textContent()).toBe('Create my account');
+    await screenshot(alice, '01-welcome-en');
+    await screenshot(bob, '01-welcome-fr');
+    await expectNoSeriousViolations(alice, 'welcome');
+    await expectNoSeriousViolations(bob, 'welcome (fr)');
+  });
+
+  it('registers two users who chat both ways', async () => {
+    await register(alice, 'alice', PASSPHRASE.alice);
+    await register(bob, 'bob', PASSPHRASE.bob);
+    await screenshot(alice, '02-empty-list');
+    await expectNoSeriousViolations(alice, 'empty conversation list');
+
+    await alice.getByRole('button', { name: 'New chat' }).click();
+    await alice.locator('input[name=peer]').fill('bob');
+    await alice.locator('input[name=peer]').press('Enter');
+    const composer = alice.locator('input[name=message]');
+    await composer.waitFor();
+    await composer.fill('Hello Bob, this is Alice');
+    await composer.press('Enter');
+    await expect.poll(() => bubble(alice, 'Hello Bob').locator('[data-testid=status]').textContent(), { timeout: 20_000 }).toBe('Sent');
+
+    await bubble(bob, 'Hello Bob, this is Alice').waitFor({ timeout: 30_000 });
+    expect(await bob.locator('.conversation h2').textContent()).toBe('alice');
+    await bob.locator('input[name=message]').fill('Bonjour Alice !');
+    await bob.locator('input[name=message]').press('Enter');
+    await bubble(alice, 'Bonjour Alice !').waitFor({ timeout: 30_000 });
+    await expect.poll(() => bubble(bob, 'Bonjour Alice').locator('[data-testid=status]').textContent(), { timeout: 20_000 }).toBe('Envoyé');
+
+    // Grouped by day and sender: one day heading, and a sender line on each side's run.
+    expect(await alice.locator('.messages .day').count()).toBe(1);
+    expect(await alice.locator('.conversation-item .title').allTextContents()).toEqual(['bob']);
+    await screenshot(alice, '03-conversation-en');
+    await screenshot(bob, '03-conversation-fr');
+    await expectNoSeriousViolations(alice, 'conversation');
+    await expectNoSeriousViolations(bob, 'conversation (fr)');
+    expect(h?.cspViolations).toEqual([]);
+  }, 90_000);
+
+  it('verifies a contact: the same 60 digits on both sides, a QR code, then a verified badge', async () => {
+    await alice.getByRole('button', { name: 'Verify' }).click();
+    const digitsA = await alice.locator('[data-testid=safety-number]').textContent({ timeout: 10_000 });
+    await bob.getByRole('button', { name: 'Vérifier' }).click();
+    const digitsB = await bob.locator('[data-testid=safety-number]').textContent({ timeout: 10_000 });
+    expect(digitsA).toMatch(/^[0-9]{60}$/);
+    expect(digitsB).toBe(digitsA);
+    expect(Number(await alice.locator('[data-testid=qr]').getAttribute('data-modules'))).toBeGreaterThanOrEqual(21);
+    await screenshot(alice, '04-verify');
+    await expectNoSeriousViolations(alice, 'verification dialog');
+    // Escape closes the verification dialog (it is not a warning).
+    await bob.keyboard.press('Escape');
+    await bob.locator('dialog').waitFor({ state: 'detached' });
+    await alice.getByRole('button', { name: 'The numbers match: mark as verified' }).click();
+    await alice.locator('.conversation-head .badge.ok').waitFor();
+    expect(await alice.locator('.conversation-head .badge').textContent()).toBe('Verified');
+  }, 60_000);
+
+  it('keeps the conversation across a reload: unlock with the passphrase (a wrong one is refused)', async () => {
+    await alice.reload();
+    const shown = Date.now();
+    await alice.locator('input[name=passphrase]').waitFor();
+    const unlockScreenMs = Date.now() - shown;
+    await screenshot(alice, '05-unlock');
+    await expectNoSeriousViolations(alice, 'unlock');
+    await alice.locator('input[name=passphrase]').fill('not the passphrase');
+    await alice.locator('button[type=submit]').click();
+    await expect.poll(() => alice.getByRole('alert').textContent(), { timeout: 20_000 }).toBe('This passphrase does not open this device’s data.');
+    await alice.locator('input[name=passphrase]').fill(PASSPHRASE.alice);
+    const submitted = Date.now();
+    await alice.locator('button[type=submit]').click();
+    await bubble(alice, 'Bonjour Alice !').waitFor({ timeout: 20_000 });
+    const unlockedMs = Date.now() - submitted;
+    await bubble(alice, 'Hello Bob, this is Alice').waitFor();
+    expect(await alice.locator('.conversation-head .badge').textContent()).toBe('Verified');
+    // Live again after the reload: a new message from Bob arrives.
+    await bob.locator('input[name=message]').fill('Toujours là ?');
+    await bob.locator('input[name=message]').press('Enter');
+    await bubble(alice, 'Toujours là ?').waitFor({ timeout: 30_000 });
+    process.stdout.write(`web: returning user: unlock screen ${unlockScreenMs} ms after reload; conversation ${unlockedMs} ms after the passphrase\n`);
+  }, 90_000);
+
+  it('shows a 10,000-message conversation with a bounded DOM while scrolling', async () => {
+    const groupId = await alice.evaluate(() => Object.keys(localStorage).find((k) => k.startsWith('parley.peer.'))?.slice('parley.peer.'.length));
+    expect(groupId).toBeTruthy();
+    // Seed the profile directly (the app's own store code, bundled), then reload.
+    const seed = await esbuild({
+      entryPoints: [fileURLToPath(new URL('./support/seed.ts', import.meta.url))],
+      bundle: true,
+      write: false,
+      format: 'iife',
+      platform: 'browser',
+      conditions: ['parley:source', 'browser'],
+      logLevel: 'silent',
+    });
+    await alice.evaluate(seed.outputFiles[0]!.text);
+    await alice.evaluate(async ([g, p]) => (globalThis as unknown as { parleySeed: (g: string, p: string, n: number) => Promise<void> }).parleySeed(g!, p!, 10_000), [groupId, PASSPHRASE.alice]);
+    await alice.reload();
+    await alice.locator('input[name=passphrase]').fill(PASSPHRASE.alice);
+    const submitted = Date.now();
+    await alice.locator('button[type=submit]').click();
+    await bubble(alice, 'seeded message 9999').waitFor({ timeout: 30_000 });
+    const firstScreenMs = Date.now() - submitted;
+    const rowsInDom = async (): Promise<number> => alice.locator('[data-testid=message]').count();
+    expect(await rowsInDom()).toBeLessThan(80);
+    const list = alice.locator('[data-testid=messages]');
+    const frames: number[] = [];
+    for (const top of [0.5, 0.25, 0]) {
+      await list.evaluate((el, f) => {
+        el.scrollTop = el.scrollHeight * f;
+      }, top);
+      await alice.waitForTimeout(100);
+      frames.push(await rowsInDom());
+    }
+    await list.evaluate((el) => {
+      el.scrollTop = 0;
+    });
+    await bubble(alice, 'seeded message 0').waitFor({ timeout: 10_000 });
+    for (const n of frames) expect(n).toBeLessThan(80);
+    expect(Math.max(...frames)).toBeGreaterThan(0);
+    await screenshot(alice, '06-long-conversation');
+    process.stdout.write(`web: 10,000-message conversation: shown ${firstScreenMs} ms after the passphrase; ${frames.join('/')} message rows in the DOM while scrolling\n`);
+  }, 120_000);
+});
+
+if (!HAS_CHROMIUM) it.skip(`the web app in Chromium (${NO_CHROMIUM})`, () => undefined);

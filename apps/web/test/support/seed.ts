@@ -1,0 +1,22 @@
+// Bundled into the page by app.test.ts: writes many messages into the app's encrypted
+// profile (the same IndexedDB store code the app uses), for the long-conversation test.
+import { openIndexedDbStore } from '@parley/client/browser';
+import type { MessageRecord } from '@parley/client';
+
+async function seed(groupId: string, passphrase: string, n: number): Promise<void> {
+  const store = await openIndexedDbStore({ name: 'main', passphrase });
+  const start = Date.UTC(2026, 0, 1);
+  for (let at = 0; at < n; at += 1000) {
+    const messages: MessageRecord[] = [];
+    for (let i = at; i < Math.min(n, at + 1000); i++) {
+      // A separate device id, so the real devices' sequence numbers are not disturbed.
+      const sender = i % 3 === 0 ? { userId: 'bob', deviceId: 'seeded-b' } : { userId: 'alice', deviceId: 'seeded-a' };
+      const t = start + i * 7 * 60_000;
+      messages.push({ groupId, messageId: `seed-${i}`, sender, senderSeq: i + 1, sentAt: t, receivedAt: t, body: { type: 'text', text: `seeded message ${i}` }, status: 'received', receipts: [] });
+    }
+    await store.commit({ messages });
+  }
+  await store.close();
+}
+
+(globalThis as unknown as { parleySeed: typeof seed }).parleySeed = seed;
