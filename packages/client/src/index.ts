@@ -8,6 +8,7 @@ export * from './identity/identity.js';
 export * from './verify/safety-number.js';
 export * from './verify/contacts.js';
 export { ParleyClient, type ParleyClientOptions } from './sdk/client.js';
+export { AttachmentApi, attachmentText, parseAttachmentText, encryptAttachment, decryptAttachment, type AttachmentRef } from './sdk/attachments.js';
 export type { ParleyEvent, ParleyListener } from './sdk/events.js';
 export { HttpApi, ServerError, type WireMessage, type FetchLike } from './transport/http.js';
 export { WsConnection, type WebSocketLike, type WebSocketFactory } from './transport/ws.js';
