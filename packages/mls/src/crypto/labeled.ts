@@ -2,18 +2,38 @@
 // Labels are given without the "MLS 1.0 " prefix, which is added here.
 
 import { Writer } from '../codec/writer.js';
+import { UsageError } from '../errors.js';
 import { utf8Bytes } from '../util/bytes.js';
 import type { CipherSuite } from './provider.js';
 
 const PREFIX = 'MLS 1.0 ';
 
+// The labels are a few fixed strings used on every message: encode each once.
+const LABELS = new Map<string, Uint8Array>();
 function labelBytes(label: string): Uint8Array {
-  return utf8Bytes(PREFIX + label);
+  let bytes = LABELS.get(label);
+  if (bytes === undefined) {
+    bytes = utf8Bytes(PREFIX + label);
+    if (LABELS.size < 256) LABELS.set(label, bytes);
+  }
+  return bytes;
 }
 
 /** KDFLabel = struct { uint16 length; opaque label<V>; opaque context<V>; } */
 export function kdfLabel(label: string, context: Uint8Array, length: number): Uint8Array {
-  return new Writer(16 + label.length + context.length).u16(length).opaque(labelBytes(label)).opaque(context).finish();
+  const l = labelBytes(label);
+  // The hot case (every message: short label and context) without a Writer.
+  if (l.length < 0x40 && context.length < 0x40 && Number.isInteger(length) && length >= 0 && length <= 0xffff) {
+    const out = new Uint8Array(4 + l.length + context.length);
+    out[0] = length >>> 8;
+    out[1] = length & 0xff;
+    out[2] = l.length;
+    out.set(l, 3);
+    out[3 + l.length] = context.length;
+    out.set(context, 4 + l.length);
+    return out;
+  }
+  return new Writer(16 + l.length + context.length).u16(length).opaque(l).opaque(context).finish();
 }
 
 export function expandWithLabel(suite: CipherSuite, secret: Uint8Array, label: string, context: Uint8Array, length: number): Promise<Uint8Array> {
@@ -25,7 +45,10 @@ export function deriveSecret(suite: CipherSuite, secret: Uint8Array, label: stri
 }
 
 export function deriveTreeSecret(suite: CipherSuite, secret: Uint8Array, label: string, generation: number, length: number): Promise<Uint8Array> {
-  return expandWithLabel(suite, secret, label, new Writer(4).u32(generation).finish(), length);
+  if (!Number.isInteger(generation) || generation < 0 || generation > 0xffff_ffff) throw new UsageError('bad-integer', 'uint32 out of range');
+  const context = new Uint8Array(4);
+  new DataView(context.buffer).setUint32(0, generation);
+  return expandWithLabel(suite, secret, label, context, length);
 }
 
 /** SignContent = struct { opaque label<V>; opaque content<V>; } */

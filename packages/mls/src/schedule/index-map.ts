@@ -48,19 +48,8 @@ export class IndexMap<T> {
   /** A map equal to this one except at `index` (`undefined` removes the entry). */
   set(index: number, value: T | undefined): IndexMap<T> {
     if (!this.#inRange(index)) throw new InternalError('index-out-of-range', `index ${index} is outside an IndexMap of ${this.capacity}`);
-    let had = false;
-    const put = (level: Level | undefined, shift: number): Level | undefined => {
-      const slot = (index >>> shift) & MASK;
-      const copy = level === undefined ? new Array<unknown>(WIDTH).fill(undefined) : level.slice();
-      if (shift === 0) {
-        had = copy[slot] !== undefined;
-        copy[slot] = value;
-      } else {
-        copy[slot] = put(copy[slot] as Level | undefined, shift - BITS);
-      }
-      return value === undefined && copy.every((x) => x === undefined) ? undefined : copy;
-    };
-    const root = put(this.#root, this.#shift);
+    const had = this.get(index) !== undefined;
+    const root = put(this.#root, this.#shift, index, value);
     const size = this.size + (value === undefined ? 0 : 1) - (had ? 1 : 0);
     return new IndexMap<T>(this.capacity, this.#shift, root, size);
   }
@@ -83,4 +72,12 @@ export class IndexMap<T> {
   #inRange(index: number): boolean {
     return Number.isInteger(index) && index >= 0 && index < this.capacity;
   }
+}
+
+/** The level with `value` at `index`, copying only the arrays on the way; undefined when left empty. */
+function put(level: Level | undefined, shift: number, index: number, value: unknown): Level | undefined {
+  const slot = (index >>> shift) & MASK;
+  const copy = level === undefined ? new Array<unknown>(WIDTH).fill(undefined) : level.slice();
+  copy[slot] = shift === 0 ? value : put(copy[slot] as Level | undefined, shift - BITS, index, value);
+  return copy[slot] === undefined && copy.every((x) => x === undefined) ? undefined : copy;
 }

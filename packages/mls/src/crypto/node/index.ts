@@ -2,8 +2,8 @@
 // HPKE (RFC 9180) from crypto/hpke over node primitives. This folder is the only place
 // in the engine that imports node:crypto.
 
-import { randomBytes } from 'node:crypto';
-import { CryptoError } from '../../errors.js';
+import { randomBytes, randomFillSync } from 'node:crypto';
+import { CryptoError, UsageError } from '../../errors.js';
 import { DhKem } from '../hpke/dhkem.js';
 import { HpkeBase } from '../hpke/hpke.js';
 import type { DhGroup } from '../hpke/primitives.js';
@@ -35,8 +35,25 @@ function kdf(id: KdfId): NodeKdf {
   return k;
 }
 
+// Small requests (a PrivateMessage's 4-byte reuse guard, every message) are cut from a
+// pool filled by one OpenSSL call, as Node does for randomUUID; each byte is handed out
+// once, as a copy, and the pool is refilled when used up.
+const POOL_SIZE = 4096;
+const SMALL = 64;
+const pool = new Uint8Array(POOL_SIZE);
+let poolAt = POOL_SIZE;
+
 function random(length: number): Uint8Array {
-  return u8(randomBytes(length));
+  if (!Number.isInteger(length) || length < 0) throw new UsageError('bad-length', 'a random byte count is a non-negative integer');
+  if (length > SMALL) return u8(randomBytes(length));
+  if (poolAt + length > POOL_SIZE) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const out = pool.slice(poolAt, poolAt + length);
+  pool.fill(0, poolAt, poolAt + length);
+  poolAt += length;
+  return out;
 }
 
 function buildSuite(id: CipherSuiteId): CipherSuite {
