@@ -5,11 +5,12 @@
 // contact is verified, and a warning that must be acknowledged when their key changed.
 
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useCallback, useEffect, useId, useLayoutEffect, useRef, useState, type SyntheticEvent } from 'react';
+import { useCallback, useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type SyntheticEvent } from 'react';
 import type { ContactRecord, StoredMessage } from '@parley/client';
 import { describeError } from './errors.js';
 import { useI18n, type Translate } from './i18n.js';
-import { codeOf, type ConversationView, type MessageFlags, type Session } from './session.js';
+import { attachmentOf, codeOf, type ConversationView, type MessageFlags, type Session } from './session.js';
+import type { AttachmentRef } from '@parley/client';
 import { dayKey, formatClock, formatDay } from './time.js';
 import { KeyChangedWarning, VerifyDialog } from './Verify.js';
 
@@ -63,6 +64,7 @@ export function Conversation(props: { session: Session; view: ConversationView }
   const [contact, setContact] = useState<ContactRecord | undefined>();
   const [verifying, setVerifying] = useState(false);
   const scrollRef = useRef<HTMLDivElement>(null);
+  const fileRef = useRef<HTMLInputElement>(null);
   const atBottom = useRef(true);
   const inputId = useId();
   const titleId = useId();
@@ -121,6 +123,14 @@ export function Conversation(props: { session: Session; view: ConversationView }
     );
   };
 
+  const attach = (file: File): void => {
+    setError(undefined);
+    atBottom.current = true;
+    session.sendFile(groupId, file).catch((e: unknown) => {
+      setError(codeOf(e));
+    });
+  };
+
   const submit = (e: SyntheticEvent): void => {
     e.preventDefault();
     const text = draft.trim();
@@ -172,6 +182,7 @@ export function Conversation(props: { session: Session; view: ConversationView }
                   <h3 className="day">{formatDay(row.at, language, t('today'), t('yesterday'))}</h3>
                 ) : (
                   <MessageRow
+                    session={session}
                     message={row.message}
                     mine={row.message.sender.userId === session.userId}
                     showSender={row.showSender}
@@ -188,6 +199,26 @@ export function Conversation(props: { session: Session; view: ConversationView }
         </div>
       </div>
       <form className="composer" onSubmit={submit}>
+        <input
+          ref={fileRef}
+          type="file"
+          hidden
+          data-testid="file"
+          onChange={(e) => {
+            const file = e.target.files?.[0];
+            if (file !== undefined) attach(file);
+            e.target.value = '';
+          }}
+        />
+        <button
+          type="button"
+          disabled={view.record.closedAt !== undefined}
+          onClick={() => {
+            fileRef.current?.click();
+          }}
+        >
+          {t('attach')}
+        </button>
         <label htmlFor={inputId} className="visually-hidden">
           {t('messageLabel')}
         </label>
@@ -226,10 +257,80 @@ export function Conversation(props: { session: Session; view: ConversationView }
   );
 }
 
-function MessageRow(props: { message: StoredMessage; mine: boolean; showSender: boolean; flags: MessageFlags | undefined; failed: boolean; onRetry: (m: StoredMessage) => void }) {
+const PREVIEWABLE = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+
+function formatSize(n: number): string {
+  return n < 1024 ? `${n} B` : n < 1 << 20 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / (1 << 20)).toFixed(1)} MiB`;
+}
+
+/** An image shows as a preview (decrypted here); any other file is a download button. */
+function Attachment(props: { session: Session; attachment: AttachmentRef }) {
+  const { t } = useI18n();
+  const a = props.attachment;
+  const preview = PREVIEWABLE.has(a.mediaType) && a.size <= 10 << 20;
+  const [url, setUrl] = useState<string | undefined>();
+  const [error, setError] = useState<string | undefined>();
+
+  useEffect(() => {
+    if (!preview) return;
+    let objectUrl: string | undefined;
+    let live = true;
+    props.session.openAttachment(a).then(
+      (blob) => {
+        if (!live) return;
+        objectUrl = URL.createObjectURL(blob);
+        setUrl(objectUrl);
+      },
+      (e: unknown) => {
+        if (live) setError(codeOf(e));
+      },
+    );
+    return () => {
+      live = false;
+      if (objectUrl !== undefined) URL.revokeObjectURL(objectUrl);
+    };
+  }, [props.session, a, preview]);
+
+  const download = (): void => {
+    setError(undefined);
+    props.session.openAttachment(a).then(
+      (blob) => {
+        const link = document.createElement('a');
+        link.href = URL.createObjectURL(blob);
+        link.download = a.name;
+        link.click();
+        setTimeout(() => {
+          URL.revokeObjectURL(link.href);
+        }, 10_000);
+      },
+      (e: unknown) => {
+        setError(codeOf(e));
+      },
+    );
+  };
+
+  return (
+    <div className="attachment" data-testid="attachment">
+      {preview && url === undefined && error === undefined && <p className="muted">{t('openingAttachment', { name: a.name })}</p>}
+      {url !== undefined && <img src={url} alt={t('imageAlt', { name: a.name })} className="preview" data-testid="attachment-image" />}
+      <button type="button" className="link" onClick={download}>
+        {t('download', { name: a.name })} ({formatSize(a.size)})
+      </button>
+      {error !== undefined && (
+        <p className="error" role="alert">
+          {t('attachmentFailed', { name: a.name, code: error })}
+        </p>
+      )}
+    </div>
+  );
+}
+
+function MessageRow(props: { session: Session; message: StoredMessage; mine: boolean; showSender: boolean; flags: MessageFlags | undefined; failed: boolean; onRetry: (m: StoredMessage) => void }) {
   const { t, language } = useI18n();
   const m = props.message;
   const who = props.mine ? t('you') : m.sender.userId;
+  const text = m.body.type === 'text' ? m.body.text : '';
+  const attachment = useMemo(() => attachmentOf(text), [text]);
   return (
     <div className={props.mine ? 'message mine' : 'message'} data-testid="message">
       {props.flags?.gap === true && (
@@ -244,7 +345,13 @@ function MessageRow(props: { message: StoredMessage; mine: boolean; showSender: 
       )}
       {props.showSender && <p className="sender">{who}</p>}
       <div className="bubble">
-        {m.body.type === 'text' ? <p className="text">{m.body.text}</p> : <p className="text event">{m.body.event}</p>}
+        {attachment !== undefined ? (
+          <Attachment session={props.session} attachment={attachment} />
+        ) : m.body.type === 'text' ? (
+          <p className="text">{m.body.text}</p>
+        ) : (
+          <p className="text event">{m.body.event}</p>
+        )}
         <p className="meta">
           <time dateTime={new Date(m.sentAt).toISOString()}>{formatClock(m.sentAt, language)}</time>
           {props.mine && (

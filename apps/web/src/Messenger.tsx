@@ -7,7 +7,7 @@ import { Conversation } from './Conversation.js';
 import { describeError } from './errors.js';
 import { useI18n } from './i18n.js';
 import { LanguagePicker } from './LanguagePicker.js';
-import { codeOf, type ConversationView, type Session } from './session.js';
+import { attachmentOf, codeOf, type ConversationView, type Session } from './session.js';
 import { formatTime } from './time.js';
 
 function useSession(session: Session): { conversations: ConversationView[]; connection: Session['connection'] } {
@@ -103,7 +103,9 @@ function NewChat(props: { session: Session; onOpened: (groupId: string) => void 
 function preview(c: ConversationView, me: string, you: string): string {
   const m = c.last;
   if (m === undefined) return '';
-  const text = m.body.type === 'text' ? m.body.text : m.body.event;
+  const full = m.body.type === 'text' ? m.body.text : m.body.event;
+  // An attachment's text body starts with a readable line ("📎 name").
+  const text = attachmentOf(full) === undefined ? full : (full.split('\n')[0] ?? '');
   return m.sender.userId === me ? `${you}: ${text}` : text;
 }
 

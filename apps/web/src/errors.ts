@@ -19,6 +19,8 @@ export function describeError(t: Translate, code: string): string {
       return t('errorInvite');
     case 'email-domain-not-allowed':
       return t('errorDomain');
+    case 'body-too-large':
+      return t('errorTooLarge');
     case 'wrong-passphrase':
       return t('wrongPassphrase');
     default:

@@ -4,7 +4,12 @@
 // Nothing here logs, and errors shown to the user carry only their stable code.
 
 import {
+  AttachmentApi,
   ParleyClient,
+  attachmentText,
+  parseAttachmentText,
+  type AttachmentRef,
+  type FetchLike,
   formatSafetyNumber,
   markVerified,
   safetyNumberWith,
@@ -30,6 +35,9 @@ const USER_KEY = 'parley.profile.user';
 const SEEN_KEY = 'parley.seen.';
 const PEER_KEY = 'parley.peer.';
 
+/** Attachments larger than this are refused before upload (the server's default limit is 100 MiB). */
+export const MAX_ATTACHMENT = 25 << 20;
+
 export type Connection = 'connecting' | 'online' | 'offline';
 
 export interface ConversationView {
@@ -53,6 +61,15 @@ export function codeOf(e: unknown): string {
   if (typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string') return (e as { code: string }).code;
   if (e instanceof TypeError) return 'network';
   return 'internal';
+}
+
+/** The attachment a text body refers to; undefined for plain text or a malformed reference. */
+export function attachmentOf(text: string): AttachmentRef | undefined {
+  try {
+    return parseAttachmentText(text);
+  } catch {
+    return undefined;
+  }
 }
 
 export function savedUser(): string | undefined {
@@ -81,6 +98,13 @@ export async function serverInfo(): Promise<ServerInfo> {
 
 type Listener = () => void;
 
+/** What the client's callbacks need before and after the Session exists. */
+interface Holder {
+  current: Session | undefined;
+  /** The client's session token, read from the requests it makes. */
+  token: string | undefined;
+}
+
 export class Session {
   connection: Connection = 'connecting';
   conversations: ConversationView[] = [];
@@ -91,18 +115,32 @@ export class Session {
   private closed = false;
   private unsubscribe: (() => void) | undefined;
 
+  private readonly attachmentApi: AttachmentApi;
+  private readonly opened = new Map<string, Promise<Blob>>();
+
   private constructor(
     readonly client: ParleyClient,
     readonly store: ClientStore,
-  ) {}
+    holder: Holder,
+  ) {
+    this.attachmentApi = new AttachmentApi(location.origin, () => holder.token);
+  }
 
   get userId(): string {
     return this.client.userId;
   }
 
-  private static options(store: ClientStore, session: { current: Session | undefined }) {
+  private static options(store: ClientStore, session: Holder) {
+    // The attachment routes use the same session as the client: read its token from the
+    // requests it makes (the SDK keeps it private).
+    const watch: FetchLike = async (input, init) => {
+      const auth = init.headers.authorization;
+      if (auth?.startsWith('Bearer ') === true) session.token = auth.slice('Bearer '.length);
+      return fetch(input, init);
+    };
     return {
       serverUrl: location.origin,
+      fetch: watch,
       store,
       crypto: webClientCrypto(),
       provider: webCryptoProvider(),
@@ -119,12 +157,12 @@ export class Session {
   static async register(username: string, password: string, passphrase: string, invite: string | undefined): Promise<Session> {
     await deleteIndexedDbStore(PROFILE);
     const store = await openIndexedDbStore({ name: PROFILE, passphrase });
-    const holder: { current: Session | undefined } = { current: undefined };
+    const holder: Holder = { current: undefined, token: undefined };
     try {
       const client = await ParleyClient.register(Session.options(store, holder), username, password, invite);
       await store.commit({ cursors: { [PASSWORD_RECORD]: password } });
       localStorage.setItem(USER_KEY, client.userId);
-      holder.current = new Session(client, store);
+      holder.current = new Session(client, store, holder);
       await holder.current.start();
       return holder.current;
     } catch (e) {
@@ -136,12 +174,12 @@ export class Session {
 
   static async unlock(passphrase: string): Promise<Session> {
     const store = await openIndexedDbStore({ name: PROFILE, passphrase });
-    const holder: { current: Session | undefined } = { current: undefined };
+    const holder: Holder = { current: undefined, token: undefined };
     try {
       const password = await store.getCursor(PASSWORD_RECORD);
       if (password === undefined) throw Object.assign(new Error('no account'), { code: 'no-account' });
       const client = await ParleyClient.open(Session.options(store, holder), password);
-      holder.current = new Session(client, store);
+      holder.current = new Session(client, store, holder);
       await holder.current.start();
       return holder.current;
     } catch (e) {
@@ -258,6 +296,25 @@ export class Session {
     } finally {
       await this.refresh();
     }
+  }
+
+  /** Encrypts and uploads a file, then sends its reference in the conversation. */
+  async sendFile(groupId: GroupId, file: File): Promise<void> {
+    if (file.size > MAX_ATTACHMENT) throw Object.assign(new Error('too large'), { code: 'body-too-large' });
+    const data = new Uint8Array(await file.arrayBuffer());
+    const ref = await this.attachmentApi.send(webClientCrypto(), groupId, data, file.name, file.type === '' ? 'application/octet-stream' : file.type);
+    await this.send(groupId, attachmentText(ref));
+  }
+
+  /** The decrypted file a message refers to (downloaded once per session). */
+  openAttachment(ref: AttachmentRef): Promise<Blob> {
+    let p = this.opened.get(ref.attachmentId);
+    if (p === undefined) {
+      p = this.attachmentApi.open(webClientCrypto(), ref).then((bytes) => new Blob([new Uint8Array(bytes)], { type: ref.mediaType }));
+      p.catch(() => this.opened.delete(ref.attachmentId));
+      this.opened.set(ref.attachmentId, p);
+    }
+    return p;
   }
 
   contact(userId: string): Promise<ContactRecord | undefined> {

@@ -5,6 +5,7 @@
 // main screen; screenshots of each screen in artifacts/screenshots/.
 // Skipped (with the reason) when Chromium is not installed.
 
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build as esbuild } from 'esbuild';
 import type { Page } from 'playwright-core';
@@ -84,6 +85,28 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in Chromium', () => {
     await expectNoSeriousViolations(alice, 'conversation');
     await expectNoSeriousViolations(bob, 'conversation (fr)');
     expect(h?.cspViolations).toEqual([]);
+  }, 90_000);
+
+  it('sends encrypted attachments: an image shows as a preview, a file downloads intact', async () => {
+    // A 2×2 PNG, and a text file.
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP4z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==', 'base64');
+    const text = 'Compte rendu : rien à signaler.\n'.repeat(50);
+    await alice.locator('[data-testid=file]').setInputFiles({ name: 'pixel.png', mimeType: 'image/png', buffer: png });
+    await alice.locator('[data-testid=file]').setInputFiles({ name: 'compte-rendu.txt', mimeType: 'text/plain', buffer: Buffer.from(text) });
+    const image = bob.locator('[data-testid=attachment-image]');
+    await image.waitFor({ timeout: 30_000 });
+    await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), { timeout: 10_000 }).toBe(2);
+    expect(await image.getAttribute('alt')).toBe('Image : pixel.png');
+    const file = bob.getByRole('button', { name: /Télécharger compte-rendu\.txt/ });
+    await file.waitFor({ timeout: 30_000 });
+    const [download] = await Promise.all([bob.waitForEvent('download'), file.click()]);
+    expect(download.suggestedFilename()).toBe('compte-rendu.txt');
+    const path = await download.path();
+    expect(readFileSync(path, 'utf8')).toBe(text);
+    // The list shows the readable first line, not the key material.
+    expect(await bob.locator('.conversation-item .preview').textContent()).toBe('📎 compte-rendu.txt');
+    await screenshot(bob, '03b-attachments-fr');
+    await expectNoSeriousViolations(bob, 'conversation with attachments');
   }, 90_000);
 
   it('verifies a contact: the same 60 digits on both sides, a QR code, then a verified badge', async () => {
