@@ -227,6 +227,8 @@ export function Conversation(props: { session: Session; view: ConversationView }
           name="message"
           value={draft}
           placeholder={t('messagePlaceholder')}
+          // Opening a conversation puts the keyboard in its composer, as other messengers do.
+          autoFocus
           autoComplete="off"
           disabled={view.record.closedAt !== undefined}
           onChange={(e) => {

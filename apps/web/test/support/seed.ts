@@ -19,4 +19,15 @@ async function seed(groupId: string, passphrase: string, n: number): Promise<voi
   await store.close();
 }
 
-(globalThis as unknown as { parleySeed: typeof seed }).parleySeed = seed;
+/** Records that `userId`'s identity key changed (as the client does when the directory shows a new one). */
+async function keyChange(passphrase: string, userId: string): Promise<void> {
+  const store = await openIndexedDbStore({ name: 'main', passphrase });
+  const c = await store.getContact(userId);
+  if (c === undefined) throw new Error(`no contact ${userId}`);
+  const identityKey = c.identityKey.map((b) => b ^ 0xff);
+  await store.commit({ contacts: [{ ...c, identityKey, verified: false, keyChangedAt: Date.now() }] });
+  await store.close();
+}
+
+(globalThis as unknown as { parleySeed: typeof seed; parleyKeyChange: typeof keyChange }).parleySeed = seed;
+(globalThis as unknown as { parleyKeyChange: typeof keyChange }).parleyKeyChange = keyChange;
