@@ -58,7 +58,6 @@ export function Conversation(props: { session: Session; view: ConversationView }
   const { session, view } = props;
   const groupId = view.record.groupId;
   const [messages, setMessages] = useState<StoredMessage[]>([]);
-  const [failed, setFailed] = useState<ReadonlySet<string>>(new Set());
   const [draft, setDraft] = useState('');
   const [error, setError] = useState<string | undefined>();
   const [contact, setContact] = useState<ContactRecord | undefined>();
@@ -70,7 +69,7 @@ export function Conversation(props: { session: Session; view: ConversationView }
   const titleId = useId();
 
   const load = useCallback(async () => {
-    setMessages(await session.history(groupId));
+    setMessages((await session.history(groupId)).filter((m) => !session.isReplaced(m.messageId)));
     setContact(view.peer === undefined ? undefined : await session.contact(view.peer));
   }, [session, groupId, view.peer]);
 
@@ -100,27 +99,19 @@ export function Conversation(props: { session: Session; view: ConversationView }
     if (last !== undefined) session.markSeen(groupId, last.order);
   }, [session, groupId, last]);
 
-  const send = (text: string, retryOf?: string): void => {
+  const send = (text: string): void => {
     setError(undefined);
     atBottom.current = true;
-    session.send(groupId, text).then(
-      () => {
-        if (retryOf !== undefined)
-          setFailed((f) => {
-            const next = new Set(f);
-            next.delete(retryOf);
-            return next;
-          });
-      },
-      (e: unknown) => {
-        setError(codeOf(e));
-        void session.history(groupId).then((all) => {
-          // The message that did not go out is the newest pending one of ours.
-          const lost = [...all].reverse().find((m) => m.sender.userId === session.userId && m.status === 'pending');
-          if (lost !== undefined) setFailed((f) => new Set([...f, lost.messageId]));
-        });
-      },
-    );
+    session.send(groupId, text).catch((e: unknown) => {
+      setError(codeOf(e));
+    });
+  };
+
+  const retry = (m: StoredMessage): void => {
+    setError(undefined);
+    session.retry(m).catch((e: unknown) => {
+      setError(codeOf(e));
+    });
   };
 
   const attach = (file: File): void => {
@@ -187,10 +178,8 @@ export function Conversation(props: { session: Session; view: ConversationView }
                     mine={row.message.sender.userId === session.userId}
                     showSender={row.showSender}
                     flags={row.flags}
-                    failed={failed.has(row.message.messageId)}
-                    onRetry={(m) => {
-                      if (m.body.type === 'text') send(m.body.text, m.messageId);
-                    }}
+                    failed={session.failed(row.message)}
+                    onRetry={retry}
                   />
                 )}
               </div>

@@ -34,6 +34,7 @@ const PASSWORD_RECORD = 'web:account-password';
 const USER_KEY = 'parley.profile.user';
 const SEEN_KEY = 'parley.seen.';
 const PEER_KEY = 'parley.peer.';
+const REPLACED_KEY = 'parley.replaced';
 
 /** Attachments larger than this are refused before upload (the server's default limit is 100 MiB). */
 export const MAX_ATTACHMENT = 25 << 20;
@@ -116,6 +117,9 @@ export class Session {
   private unsubscribe: (() => void) | undefined;
 
   private readonly attachmentApi: AttachmentApi;
+  private readonly inFlight = new Map<GroupId, number>();
+  /** Own messages that never left and were sent again (a retry makes a new message). */
+  private readonly replaced = new Set<string>(JSON.parse(localStorage.getItem(REPLACED_KEY) ?? '[]') as string[]);
   private readonly opened = new Map<string, Promise<Blob>>();
 
   private constructor(
@@ -291,11 +295,31 @@ export class Session {
   }
 
   async send(groupId: GroupId, text: string): Promise<void> {
+    this.inFlight.set(groupId, (this.inFlight.get(groupId) ?? 0) + 1);
     try {
       await this.client.sendText(groupId, text);
     } finally {
+      this.inFlight.set(groupId, (this.inFlight.get(groupId) ?? 1) - 1);
       await this.refresh();
     }
+  }
+
+  /** An own message still pending while nothing is being sent did not leave: it can be retried. */
+  failed(m: StoredMessage): boolean {
+    return m.status === 'pending' && m.sender.userId === this.userId && (this.inFlight.get(m.groupId) ?? 0) === 0;
+  }
+
+  isReplaced(messageId: string): boolean {
+    return this.replaced.has(messageId);
+  }
+
+  /** Sends a failed message's text again; the failed copy is hidden once the new one is sent. */
+  async retry(m: StoredMessage): Promise<void> {
+    if (m.body.type !== 'text') return;
+    await this.send(m.groupId, m.body.text);
+    this.replaced.add(m.messageId);
+    localStorage.setItem(REPLACED_KEY, JSON.stringify([...this.replaced]));
+    this.changed();
   }
 
   /** Encrypts and uploads a file, then sends its reference in the conversation. */

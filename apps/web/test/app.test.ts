@@ -273,6 +273,22 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in Chromium', () => {
     // Bob's list holds both conversations, the most recent first.
     expect(await bob.locator('.conversation-item .title').allTextContents()).toEqual(['carol', 'alice']);
   }, 90_000);
+
+  it('shows a lost connection as a small status, fails a send visibly, reconnects by itself and retries', async () => {
+    const restart = await h!.stopServer();
+    await expect.poll(() => alice.locator('[data-testid=connection]').textContent(), { timeout: 20_000 }).toBe('Offline — reconnecting');
+    await screenshot(alice, '08-offline');
+    await alice.locator('input[name=message]').fill('Sent while offline');
+    await alice.locator('input[name=message]').press('Enter');
+    const lost = bubble(alice, 'Sent while offline');
+    await expect.poll(() => lost.locator('[data-testid=status]').textContent(), { timeout: 20_000 }).toBe('Not sent');
+    await restart();
+    await alice.locator('[data-testid=connection].online').waitFor({ timeout: 30_000 });
+    await lost.getByRole('button', { name: 'Retry' }).click();
+    await bob.locator('.conversation-item', { has: bob.locator('.title', { hasText: /^alice$/ }) }).click();
+    await bubble(bob, 'Sent while offline').waitFor({ timeout: 30_000 });
+    await expect.poll(() => lost.locator('[data-testid=status]').textContent(), { timeout: 20_000 }).toBe('Sent');
+  }, 90_000);
 });
 
 if (!HAS_CHROMIUM) it.skip(`the web app in Chromium (${NO_CHROMIUM})`, () => undefined);

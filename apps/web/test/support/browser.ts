@@ -27,6 +27,8 @@ export async function buildApp(): Promise<string> {
 
 export interface Harness {
   readonly server: TestServer;
+  /** Stops the server, then starts it again on the same port and data (a restart). */
+  stopServer(): Promise<() => Promise<void>>;
   readonly browser: Browser;
   /** Messages Chromium printed about the Content-Security-Policy (must stay empty). */
   readonly cspViolations: string[];
@@ -36,7 +38,7 @@ export interface Harness {
 
 export async function startHarness(): Promise<Harness> {
   const webRoot = await buildApp();
-  const server = await startTestServer({ webRoot });
+  let server = await startTestServer({ webRoot });
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
@@ -44,7 +46,17 @@ export async function startHarness(): Promise<Harness> {
   });
   const cspViolations: string[] = [];
   return {
-    server,
+    get server() {
+      return server;
+    },
+    async stopServer() {
+      const { port } = new URL(server.url);
+      const dataDir = server.dataDir;
+      await server.close();
+      return async () => {
+        server = await startTestServer({ webRoot, dataDir, port: Number(port) });
+      };
+    },
     browser,
     cspViolations,
     async context(locale) {
