@@ -4,6 +4,7 @@
 
 import { useEffect, useId, useState, useSyncExternalStore, type SyntheticEvent } from 'react';
 import { Conversation } from './Conversation.js';
+import { DevicesDialog } from './Devices.js';
 import { describeError } from './errors.js';
 import { useI18n } from './i18n.js';
 import { LanguagePicker } from './LanguagePicker.js';
@@ -114,6 +115,7 @@ export function Messenger(props: { session: Session; onLock: () => void }) {
   const { session } = props;
   const { conversations, connection } = useSession(session);
   const [selected, setSelected] = useState<string | undefined>();
+  const [showDevices, setShowDevices] = useState(false);
 
   useEffect(() => {
     if (selected === undefined && conversations.length > 0 && window.matchMedia('(min-width: 700px)').matches) setSelected(conversations[0]?.record.groupId);
@@ -135,6 +137,14 @@ export function Messenger(props: { session: Session; onLock: () => void }) {
         </span>
         <span className="who">{t('signedInAs', { user: session.userId })}</span>
         <LanguagePicker />
+        <button
+          type="button"
+          onClick={() => {
+            setShowDevices(true);
+          }}
+        >
+          {t('devices')}
+        </button>
         <button type="button" onClick={props.onLock}>
           {t('lock')}
         </button>
@@ -169,6 +179,14 @@ export function Messenger(props: { session: Session; onLock: () => void }) {
       <main className="pane" id="conversation" tabIndex={-1}>
         {current === undefined ? <p className="centered muted">{t('selectConversation')}</p> : <Conversation key={current.record.groupId} session={session} view={current} />}
       </main>
+      {showDevices && (
+        <DevicesDialog
+          session={session}
+          onClose={() => {
+            setShowDevices(false);
+          }}
+        />
+      )}
     </div>
   );
 }

@@ -27,7 +27,7 @@ function QrCode(props: { value: string; label: string }) {
 }
 
 /** A modal <dialog>: focus moves into it and stays there; `onCancel` decides about Escape. */
-function Modal(props: { labelledBy: string; children: ReactNode; onCancel: () => void; role?: 'alertdialog' }) {
+export function Modal(props: { labelledBy: string; children: ReactNode; onCancel: () => void; role?: 'alertdialog' }) {
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const d = ref.current;

@@ -86,6 +86,12 @@ export async function forgetProfile(): Promise<void> {
   for (const k of Object.keys(localStorage)) if (k.startsWith('parley.') && k !== 'parley.language') localStorage.removeItem(k);
 }
 
+export interface DeviceView {
+  readonly deviceId: string;
+  readonly createdAt: number;
+  readonly current: boolean;
+}
+
 export interface ServerInfo {
   readonly registration: 'open' | 'invite' | 'domains';
 }
@@ -128,6 +134,46 @@ export class Session {
     holder: Holder,
   ) {
     this.attachmentApi = new AttachmentApi(location.origin, () => holder.token);
+    this.holder = holder;
+  }
+
+  private readonly holder: Holder;
+
+  /** An authenticated JSON call to the server (the routes the SDK does not wrap yet). */
+  private async call(method: string, path: string): Promise<unknown> {
+    const token = this.holder.token;
+    if (token === undefined) throw Object.assign(new Error('no session'), { code: 'unauthenticated' });
+    let res: Response;
+    try {
+      res = await fetch(path, { method, headers: { authorization: `Bearer ${token}` } });
+    } catch {
+      throw Object.assign(new Error('network'), { code: 'network' });
+    }
+    const text = await res.text();
+    const body: unknown = text === '' ? undefined : JSON.parse(text);
+    if (!res.ok) {
+      const code = (body as { error?: { code?: unknown } } | undefined)?.error?.code;
+      throw Object.assign(new Error('refused'), { code: typeof code === 'string' ? code : 'internal' });
+    }
+    return body;
+  }
+
+  /** This user's devices, from the server's directory (this one first). */
+  async devices(): Promise<DeviceView[]> {
+    const body = (await this.call('GET', `/v1/users/${encodeURIComponent(this.userId)}`)) as { devices?: unknown };
+    if (!Array.isArray(body.devices)) throw Object.assign(new Error('bad answer'), { code: 'bad-response' });
+    const out: DeviceView[] = [];
+    for (const d of body.devices as { deviceId?: unknown; createdAt?: unknown }[]) {
+      if (typeof d.deviceId !== 'string' || typeof d.createdAt !== 'number') continue;
+      out.push({ deviceId: d.deviceId, createdAt: d.createdAt, current: d.deviceId === this.client.deviceId });
+    }
+    return out.sort((a, b) => (a.current !== b.current ? (a.current ? -1 : 1) : b.createdAt - a.createdAt));
+  }
+
+  /** Removes another device of this user: its sessions end and it leaves every conversation. */
+  async removeDevice(deviceId: string): Promise<void> {
+    if (deviceId === this.client.deviceId) throw Object.assign(new Error('own device'), { code: 'own-device' });
+    await this.call('DELETE', `/v1/devices/${encodeURIComponent(deviceId)}`);
   }
 
   get userId(): string {

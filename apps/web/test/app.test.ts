@@ -223,6 +223,19 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in Chromium', () => {
     process.stdout.write(`web: 10,000-message conversation: shown ${firstScreenMs} ms after the passphrase; ${frames.join('/')} message rows in the DOM while scrolling\n`);
   }, 120_000);
 
+  it('lists the devices of the account, this one marked and not removable', async () => {
+    await alice.getByRole('button', { name: 'Devices' }).click();
+    const list = alice.locator('[data-testid=devices] li');
+    await list.first().waitFor({ timeout: 10_000 });
+    expect(await list.count()).toBe(1);
+    expect(await list.first().locator('.badge').textContent()).toBe('This device');
+    expect(await list.first().getByRole('button').count()).toBe(0);
+    await screenshot(alice, '06b-devices');
+    await expectNoSeriousViolations(alice, 'devices');
+    await alice.keyboard.press('Escape');
+    await alice.locator('dialog').waitFor({ state: 'detached' });
+  }, 30_000);
+
   it('warns, and cannot be dismissed by Escape, when a verified contact\'s identity key changed', async () => {
     await loadSeed(alice);
     await alice.evaluate(async (p) => (globalThis as unknown as { parleyKeyChange: (p: string, u: string) => Promise<void> }).parleyKeyChange(p, 'bob'), PASSPHRASE.alice);
@@ -288,6 +301,10 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in Chromium', () => {
     await bob.locator('.conversation-item', { has: bob.locator('.title', { hasText: /^alice$/ }) }).click();
     await bubble(bob, 'Sent while offline').waitFor({ timeout: 30_000 });
     await expect.poll(() => lost.locator('[data-testid=status]').textContent(), { timeout: 20_000 }).toBe('Sent');
+    // The failed attempt used a sequence number that never reached the server: Bob's
+    // client sees the hole in Alice's numbering and the conversation says so.
+    expect(await bubble(bob, 'Sent while offline').locator('.notice').textContent()).toBe('Des messages de alice manquent avant celui-ci.');
+    await screenshot(bob, '09-gap-fr');
   }, 90_000);
 });
 
