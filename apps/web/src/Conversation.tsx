@@ -5,7 +5,7 @@
 // contact is verified, and a warning that must be acknowledged when their key changed.
 
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useCallback, useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type SyntheticEvent } from 'react';
+import { useCallback, useEffect, useId, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore, type SyntheticEvent } from 'react';
 import type { ContactRecord, StoredMessage } from '@parley/client';
 import { describeError } from './errors.js';
 import { useI18n, type Translate } from './i18n.js';
@@ -68,10 +68,24 @@ export function Conversation(props: { session: Session; view: ConversationView }
   const inputId = useId();
   const titleId = useId();
 
+  // Messages are read again only when they changed; the contact (cheap) on any change.
+  const version = useSyncExternalStore(
+    (l) => session.subscribe(l),
+    () => session.version(groupId),
+  );
+  useEffect(() => {
+    let live = true;
+    void session.history(groupId).then((all) => {
+      if (live) setMessages(all.filter((m) => !session.isReplaced(m.messageId)));
+    });
+    return () => {
+      live = false;
+    };
+  }, [session, groupId, version]);
+
   const load = useCallback(async () => {
-    setMessages((await session.history(groupId)).filter((m) => !session.isReplaced(m.messageId)));
     setContact(view.peer === undefined ? undefined : await session.contact(view.peer));
-  }, [session, groupId, view.peer]);
+  }, [session, view.peer]);
 
   useEffect(() => {
     void load();
@@ -80,7 +94,7 @@ export function Conversation(props: { session: Session; view: ConversationView }
     });
   }, [session, load]);
 
-  const items = rows(messages, session.flags);
+  const items = useMemo(() => rows(messages, session.flags), [messages, session.flags]);
   const virtualizer = useVirtualizer({
     count: items.length,
     getScrollElement: () => scrollRef.current,

@@ -135,6 +135,11 @@ export function Messenger(props: { session: Session; onLock: () => void }) {
           <span className="dot" aria-hidden="true" />
           {statusText}
         </span>
+        {session.loginError !== undefined && (
+          <span className="error" role="alert">
+            {describeError(t, session.loginError)}
+          </span>
+        )}
         <span className="who">{t('signedInAs', { user: session.userId })}</span>
         <LanguagePicker />
         <button

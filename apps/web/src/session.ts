@@ -124,13 +124,20 @@ export class Session {
 
   private readonly attachmentApi: AttachmentApi;
   private readonly inFlight = new Map<GroupId, number>();
+  /** Grows whenever a conversation's messages change, so views reload only then. */
+  private readonly versions = new Map<GroupId, number>();
   /** Own messages that never left and were sent again (a retry makes a new message). */
   private readonly replaced = new Set<string>(JSON.parse(localStorage.getItem(REPLACED_KEY) ?? '[]') as string[]);
   private readonly opened = new Map<string, Promise<Blob>>();
 
+  /** Set once the device has logged in to the server (until then, the store is shown). */
+  private client: ParleyClient | undefined;
+  private readonly waiting: ((c: ParleyClient) => void)[] = [];
+
   private constructor(
-    readonly client: ParleyClient,
     readonly store: ClientStore,
+    readonly userId: string,
+    private readonly deviceId: string,
     holder: Holder,
   ) {
     this.attachmentApi = new AttachmentApi(location.origin, () => holder.token);
@@ -165,19 +172,15 @@ export class Session {
     const out: DeviceView[] = [];
     for (const d of body.devices as { deviceId?: unknown; createdAt?: unknown }[]) {
       if (typeof d.deviceId !== 'string' || typeof d.createdAt !== 'number') continue;
-      out.push({ deviceId: d.deviceId, createdAt: d.createdAt, current: d.deviceId === this.client.deviceId });
+      out.push({ deviceId: d.deviceId, createdAt: d.createdAt, current: d.deviceId === this.deviceId });
     }
     return out.sort((a, b) => (a.current !== b.current ? (a.current ? -1 : 1) : b.createdAt - a.createdAt));
   }
 
   /** Removes another device of this user: its sessions end and it leaves every conversation. */
   async removeDevice(deviceId: string): Promise<void> {
-    if (deviceId === this.client.deviceId) throw Object.assign(new Error('own device'), { code: 'own-device' });
+    if (deviceId === this.deviceId) throw Object.assign(new Error('own device'), { code: 'own-device' });
     await this.call('DELETE', `/v1/devices/${encodeURIComponent(deviceId)}`);
-  }
-
-  get userId(): string {
-    return this.client.userId;
   }
 
   private static options(store: ClientStore, session: Holder) {
@@ -212,8 +215,9 @@ export class Session {
       const client = await ParleyClient.register(Session.options(store, holder), username, password, invite);
       await store.commit({ cursors: { [PASSWORD_RECORD]: password } });
       localStorage.setItem(USER_KEY, client.userId);
-      holder.current = new Session(client, store, holder);
-      await holder.current.start();
+      holder.current = new Session(store, client.userId, client.deviceId, holder);
+      await holder.current.refresh();
+      holder.current.online(client);
       return holder.current;
     } catch (e) {
       await store.close();
@@ -227,24 +231,62 @@ export class Session {
     const holder: Holder = { current: undefined, token: undefined };
     try {
       const password = await store.getCursor(PASSWORD_RECORD);
-      if (password === undefined) throw Object.assign(new Error('no account'), { code: 'no-account' });
-      const client = await ParleyClient.open(Session.options(store, holder), password);
-      holder.current = new Session(client, store, holder);
-      await holder.current.start();
-      return holder.current;
+      const account = await store.getAccount();
+      if (password === undefined || account === undefined) throw Object.assign(new Error('no account'), { code: 'no-account' });
+      // The first screen comes from the store alone; logging in to the server follows.
+      const session = new Session(store, account.userId, account.deviceId, holder);
+      holder.current = session;
+      await session.refresh();
+      void session.logIn(() => ParleyClient.open(Session.options(store, holder), password));
+      return session;
     } catch (e) {
       await store.close();
       throw e;
     }
   }
 
-  /** Shows what is stored at once, then connects (the server pushes the backlog). */
-  private async start(): Promise<void> {
-    this.unsubscribe = this.client.on((e) => {
+  /** Logs in (again after a network failure, with back-off), then goes online. */
+  private async logIn(open: () => Promise<ParleyClient>): Promise<void> {
+    for (let attempt = 0; !this.closed; attempt++) {
+      try {
+        const client = await open();
+        if (this.closed) {
+          await client.close();
+          return;
+        }
+        this.online(client);
+        return;
+      } catch (e) {
+        // A refused password or a removed device will not get better by retrying.
+        if (codeOf(e) !== 'network') {
+          this.loginError = codeOf(e);
+          this.setConnection('offline');
+          return;
+        }
+        this.setConnection('offline');
+        await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** attempt)));
+      }
+    }
+  }
+
+  /** Why logging in failed for good (shown to the user), if it did. */
+  loginError: string | undefined;
+
+  /** The client is logged in: listen to it, connect (the server pushes the backlog). */
+  private online(client: ParleyClient): void {
+    this.client = client;
+    this.unsubscribe = client.on((e) => {
       this.onEvent(e);
     });
-    await this.refresh();
+    for (const w of this.waiting.splice(0)) w(client);
     void this.connect();
+  }
+
+  /** The logged-in client; actions wait for it. */
+  private ready(): Promise<ParleyClient> {
+    if (this.client !== undefined) return Promise.resolve(this.client);
+    if (this.loginError !== undefined) return Promise.reject(Object.assign(new Error('not logged in'), { code: this.loginError }));
+    return new Promise((resolve) => this.waiting.push(resolve));
   }
 
   subscribe(l: Listener): () => void {
@@ -275,7 +317,7 @@ export class Session {
   }
 
   private async connect(): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || this.client === undefined) return;
     try {
       await this.client.connect();
       this.setConnection('online');
@@ -284,7 +326,18 @@ export class Session {
     }
   }
 
+  /** The version of a conversation's messages (see `versions`). */
+  version(groupId: GroupId): number {
+    return this.versions.get(groupId) ?? 0;
+  }
+
+  private bump(groupId: GroupId): void {
+    this.versions.set(groupId, this.version(groupId) + 1);
+  }
+
   private onEvent(e: ParleyEvent): void {
+    if (e.type === 'message') this.bump(e.message.groupId);
+    else if (e.type === 'membership' || e.type === 'removed') this.bump(e.groupId);
     if (e.type === 'message') {
       if (e.gap || e.replay) this.flags.set(`${e.message.groupId}\u0000${e.message.messageId}`, { gap: e.gap, replay: e.replay });
     }
@@ -297,21 +350,23 @@ export class Session {
 
   /** Rebuilds the conversation list (sorted by last activity) and tells the views. */
   async refresh(): Promise<void> {
-    const records = await this.client.conversations();
+    const records = await this.store.listConversations();
     const contacts = await this.store.listContacts();
     const views: ConversationView[] = [];
     for (const record of records) {
-      const messages = await this.client.history(record.groupId);
-      const last = messages[messages.length - 1];
+      // Only what the list shows is decoded: the last message and the unseen ones.
+      const last = (await this.store.listMessages(record.groupId, { limit: 1 }))[0];
+      const seen = Number(localStorage.getItem(SEEN_KEY + record.groupId) ?? '0');
+      const unseen = await this.store.listMessages(record.groupId, { after: seen });
       let peer = this.peerOf(record.groupId);
       if (peer === undefined && record.kind === 'direct') {
         // Joined by a Welcome: the other person is whoever else wrote, or the contact
         // first seen when the conversation was created.
-        peer = messages.find((m) => m.sender.userId !== this.userId)?.sender.userId ?? contacts.find((c) => c.firstSeenAt === record.createdAt)?.userId;
+        const wrote = [...unseen, ...(last === undefined ? [] : [last])].find((m) => m.sender.userId !== this.userId)?.sender.userId;
+        peer = wrote ?? contacts.find((c) => c.firstSeenAt === record.createdAt)?.userId;
         if (peer !== undefined) localStorage.setItem(PEER_KEY + record.groupId, peer);
       }
-      const seen = Number(localStorage.getItem(SEEN_KEY + record.groupId) ?? '0');
-      const unread = messages.filter((m) => m.sender.userId !== this.userId && m.order > seen).length;
+      const unread = unseen.filter((m) => m.sender.userId !== this.userId).length;
       views.push({ record, peer, title: record.name ?? peer ?? '…', last, unread, activity: Math.max(record.createdAt, last?.receivedAt ?? 0) });
     }
     views.sort((a, b) => b.activity - a.activity);
@@ -330,22 +385,23 @@ export class Session {
   async openDirect(peer: string): Promise<GroupId> {
     const existing = this.conversations.find((c) => c.record.kind === 'direct' && c.peer === peer && c.record.closedAt === undefined);
     if (existing !== undefined) return existing.record.groupId;
-    const groupId = await this.client.openDirect(peer);
+    const groupId = await (await this.ready()).openDirect(peer);
     localStorage.setItem(PEER_KEY + groupId, peer);
     await this.refresh();
     return groupId;
   }
 
   history(groupId: GroupId): Promise<StoredMessage[]> {
-    return this.client.history(groupId);
+    return this.store.listMessages(groupId);
   }
 
   async send(groupId: GroupId, text: string): Promise<void> {
     this.inFlight.set(groupId, (this.inFlight.get(groupId) ?? 0) + 1);
     try {
-      await this.client.sendText(groupId, text);
+      await (await this.ready()).sendText(groupId, text);
     } finally {
       this.inFlight.set(groupId, (this.inFlight.get(groupId) ?? 1) - 1);
+      this.bump(groupId);
       await this.refresh();
     }
   }
@@ -365,6 +421,7 @@ export class Session {
     await this.send(m.groupId, m.body.text);
     this.replaced.add(m.messageId);
     localStorage.setItem(REPLACED_KEY, JSON.stringify([...this.replaced]));
+    this.bump(m.groupId);
     this.changed();
   }
 
@@ -407,7 +464,7 @@ export class Session {
     this.closed = true;
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     this.unsubscribe?.();
-    await this.client.close();
+    await this.client?.close();
     await this.store.close();
   }
 }

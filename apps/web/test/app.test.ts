@@ -196,6 +196,8 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in Chromium', () => {
     // Seed the profile directly (the app's own store code, bundled), then reload.
     await loadSeed(alice);
     await alice.evaluate(async ([g, p]) => (globalThis as unknown as { parleySeed: (g: string, p: string, n: number) => Promise<void> }).parleySeed(g!, p!, 10_000), [groupId, PASSPHRASE.alice]);
+    const cost = await alice.evaluate(async ([g, p]) => (globalThis as unknown as { parleyTimeOpen: (p: string, g: string) => Promise<unknown> }).parleyTimeOpen(p!, g!), [groupId, PASSPHRASE.alice]);
+    process.stdout.write(`web: 10,000-message profile: ${JSON.stringify(cost)} (ms to open and decrypt it, ms to list the conversation)\n`);
     await alice.reload();
     await alice.locator('input[name=passphrase]').fill(PASSPHRASE.alice);
     const submitted = Date.now();
@@ -281,7 +283,11 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in Chromium', () => {
     await expect.poll(async () => (await focused(carol)).name).toBe('message');
     await carol.keyboard.type('Hello from the keyboard');
     await carol.keyboard.press('Enter');
-    await bob.getByRole('button', { name: /carol/ }).click({ timeout: 30_000 });
+    const fromCarol = bob.locator('.conversation-item', { has: bob.locator('.title', { hasText: /^carol$/ }) });
+    // Bob is in his chat with Alice: Carol's conversation shows one unread message.
+    await expect.poll(() => fromCarol.locator('.badge').textContent(), { timeout: 30_000 }).toBe('1 non lus');
+    await fromCarol.click();
+    await expect.poll(() => fromCarol.locator('.badge').count()).toBe(0);
     await bubble(bob, 'Hello from the keyboard').waitFor({ timeout: 30_000 });
     // Bob's list holds both conversations, the most recent first.
     expect(await bob.locator('.conversation-item .title').allTextContents()).toEqual(['carol', 'alice']);
