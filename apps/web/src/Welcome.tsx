@@ -3,6 +3,7 @@
 
 import { useEffect, useId, useState, type SyntheticEvent } from 'react';
 import { describeError } from './errors.js';
+import { USERNAME_PATTERN } from '@parley/protocol';
 import { useI18n } from './i18n.js';
 import { LanguagePicker } from './LanguagePicker.js';
 import { Session, codeOf, forgetProfile, savedUser, serverInfo, type ServerInfo } from './session.js';
@@ -50,6 +51,9 @@ function Frame(props: { title: string; children: React.ReactNode }) {
   );
 }
 
+/** An invite code: 32 random bytes, base64url (docs/protocol.md). */
+const INVITE = /^[A-Za-z0-9_-]{43}$/;
+
 export function Welcome(props: { onOpen: (s: Session) => void }) {
   const { t } = useI18n();
   const [info, setInfo] = useState<ServerInfo | undefined>();
@@ -68,8 +72,17 @@ export function Welcome(props: { onOpen: (s: Session) => void }) {
 
   const submit = (e: SyntheticEvent): void => {
     e.preventDefault();
+    // The server's own rules, checked here first for a precise message.
+    const problem = !new RegExp(USERNAME_PATTERN).test(username.trim())
+      ? 'invalid-username'
+      : password.length < 8 || passphrase.length < 8
+        ? 'too-short'
+        : info?.registration === 'invite' && !INVITE.test(invite.trim())
+          ? 'invalid-invite'
+          : undefined;
+    setError(problem);
+    if (problem !== undefined) return;
     setBusy(true);
-    setError(undefined);
     Session.register(username.trim(), password, passphrase, info?.registration === 'invite' ? invite.trim() : undefined).then(props.onOpen, (err: unknown) => {
       setBusy(false);
       setError(codeOf(err));

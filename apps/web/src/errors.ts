@@ -19,6 +19,10 @@ export function describeError(t: Translate, code: string): string {
       return t('errorInvite');
     case 'email-domain-not-allowed':
       return t('errorDomain');
+    case 'invalid-username':
+      return t('errorUsername');
+    case 'too-short':
+      return t('errorShort');
     case 'body-too-large':
       return t('errorTooLarge');
     case 'wrong-passphrase':

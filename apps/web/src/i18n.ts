@@ -101,6 +101,8 @@ const en = {
   errorTaken: 'This user name is taken.',
   errorCredentials: 'Wrong user name or password.',
   errorInvite: 'This invite code is not valid.',
+  errorUsername: 'A user name is 2 to 64 lowercase letters, digits, dots, dashes or underscores, starting with a letter or digit.',
+  errorShort: 'The password and the passphrase need at least 8 characters each.',
   errorDomain: 'This e-mail domain is not allowed here.',
 } as const;
 
@@ -199,6 +201,8 @@ const fr: Dictionary = {
   errorTaken: 'Ce nom d’utilisateur est déjà pris.',
   errorCredentials: 'Nom d’utilisateur ou mot de passe incorrect.',
   errorInvite: 'Ce code d’invitation n’est pas valide.',
+  errorUsername: 'Un nom d’utilisateur compte de 2 à 64 minuscules, chiffres, points, tirets ou soulignés, et commence par une lettre ou un chiffre.',
+  errorShort: 'Le mot de passe et la phrase de passe doivent compter au moins 8 caractères chacun.',
   errorDomain: 'Ce domaine de messagerie n’est pas autorisé ici.',
 };
 

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { build as esbuild } from 'esbuild';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createInvite, createUser } from '@parley/server';
+import { startTestServer } from '@parley/testing';
 import { HAS_CHROMIUM, NO_CHROMIUM, screenshot, seriousViolations, startHarness, type Harness } from './support/browser.js';
 
 let h: Harness | undefined;
@@ -93,6 +95,39 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in Chromium', () => {
     await expectNoSeriousViolations(alice, 'welcome');
     await expectNoSeriousViolations(bob, 'welcome (fr)');
   });
+
+  it('asks for an invite code when the server does, and refuses a wrong one', async () => {
+    const inv = await startTestServer({ webRoot: h!.webRoot, registration: { policy: 'invite', domains: [] } });
+    const context = await h!.browser.newContext({ locale: 'fr-FR' });
+    try {
+      const store = inv.server.ctx.store;
+      await createUser(store, { N: 1024, r: 8, p: 1 }, Date.now(), { username: 'root', password: 'root-password', admin: true });
+      const { code } = await createInvite(store, 'root', Date.now(), 1, 3_600_000);
+      const page = await context.newPage();
+      await page.goto(inv.url + '/');
+      await page.getByText('Ce serveur demande un code d’invitation pour s’inscrire.').waitFor();
+      await page.locator('input[name=username]').fill('dora');
+      await page.locator('input[name=password]').fill('dora account password');
+      await page.locator('input[name=passphrase]').fill('dora passphrase');
+      // Malformed (caught in the page), then well-formed but unknown (refused by the server).
+      await page.locator('input[name=invite]').fill('not-a-valid-invite-code');
+      await page.locator('button[type=submit]').click();
+      await expect.poll(() => page.getByRole('alert').textContent(), { timeout: 20_000 }).toBe('Ce code d’invitation n’est pas valide.');
+      await page.locator('input[name=invite]').fill('A'.repeat(43));
+      await page.locator('button[type=submit]').click();
+      // The old message goes while the request runs; the server's answer brings it back.
+      await page.getByRole('alert').waitFor({ state: 'detached', timeout: 10_000 });
+      await expect.poll(() => page.getByRole('alert').textContent(), { timeout: 20_000 }).toBe('Ce code d’invitation n’est pas valide.');
+      await screenshot(page, '01b-invite-refused-fr');
+      await expectNoSeriousViolations(page, 'welcome with an invite error');
+      await page.locator('input[name=invite]').fill(code);
+      await page.locator('button[type=submit]').click();
+      await page.locator('[data-testid=connection].online').waitFor({ timeout: 30_000 });
+    } finally {
+      await context.close();
+      await inv.close();
+    }
+  }, 60_000);
 
   it('registers two users who chat both ways', async () => {
     await register(alice, 'alice', PASSPHRASE.alice);

@@ -27,6 +27,8 @@ export async function buildApp(): Promise<string> {
 
 export interface Harness {
   readonly server: TestServer;
+  /** The app's build, for another server in the same test file. */
+  readonly webRoot: string;
   /** Stops the server, then starts it again on the same port and data (a restart). */
   stopServer(): Promise<() => Promise<void>>;
   readonly browser: Browser;
@@ -57,6 +59,7 @@ export async function startHarness(): Promise<Harness> {
         server = await startTestServer({ webRoot, dataDir, port: Number(port) });
       };
     },
+    webRoot,
     browser,
     cspViolations,
     async context(locale) {
