@@ -13,6 +13,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientStoreConformance } from '@parley/testing';
 import { ClientUsageError, StoreError, decodeRecord, encodeRecord, type ClientStore } from '../src/index.js';
+import { nodeClientCrypto } from '../src/node/index.js';
 
 const CHROMIUM_PATH = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM_PATH);
@@ -95,6 +96,27 @@ if (hasChromium) {
 } else {
   it.skip(`ClientStore conformance: IndexedDB in Chromium (${SKIP})`, () => undefined);
 }
+
+describe('ClientCrypto on WebCrypto', () => {
+  it('agrees byte for byte with the node:crypto one (Ed25519 is deterministic; AES-GCM with a fixed nonce)', async (ctx) => {
+    if (!hasChromium) ctx.skip(SKIP);
+    const seed = Buffer.alloc(32, 7);
+    const message = Buffer.from('parley device certificate');
+    const key = Buffer.alloc(32, 9);
+    const nonce = Buffer.alloc(12, 3);
+    const r = await evaluate<Record<string, string | boolean>>('crypto', seed.toString('hex'), message.toString('hex'), key.toString('hex'), nonce.toString('hex'));
+    const node = nodeClientCrypto;
+    const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+    expect(r['publicKey']).toBe(hex(await node.ed25519.publicKeyOf(seed)));
+    expect(r['signature']).toBe(hex(await node.ed25519.sign(seed, message)));
+    expect(r['verifies']).toBe(true);
+    expect(r['verifiesOther']).toBe(false);
+    expect(r['freshMatches']).toBe(true);
+    expect(r['sha256']).toBe(hex(await node.digest('SHA-256', message)));
+    expect(r['sealed']).toBe(hex(await node.aesGcm.seal(key, nonce, message, message)));
+    expect(r['badOpen']).toBe('aead-open-failed');
+  });
+});
 
 describe('the IndexedDB profile at rest', () => {
   it('holds no plaintext: texts, ids and names are sealed', async (ctx) => {

@@ -3,7 +3,7 @@
 // Arguments and results cross as the store codec's tagged JSON (bytes, bigints, secrets).
 
 import { decodeRecord, encodeRecord, type ClientStore } from '../../src/index.js';
-import { databaseName, openIndexedDbStore } from '../../src/browser/index.js';
+import { databaseName, openIndexedDbStore, webClientCrypto } from '../../src/browser/index.js';
 
 const stores = new Map<number, ClientStore>();
 let next = 1;
@@ -18,6 +18,36 @@ function failure(e: unknown): { error: { name: string; code: string; message: st
 }
 
 const api = {
+  /** WebCrypto ClientCrypto outputs for fixed inputs, as hex, for the Node side to compare. */
+  async crypto(seedHex: string, messageHex: string, keyHex: string, nonceHex: string): Promise<Record<string, string | boolean>> {
+    const c = webClientCrypto();
+    const hex = (b: Uint8Array): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+    const un = (h: string): Uint8Array => Uint8Array.from(h.match(/../g) ?? [], (x) => parseInt(x, 16));
+    const seed = un(seedHex);
+    const message = un(messageHex);
+    const pub = await c.ed25519.publicKeyOf(seed);
+    const sig = await c.ed25519.sign(seed, message);
+    const fresh = await c.ed25519.generateKeyPair();
+    const sealed = await c.aesGcm.seal(un(keyHex), un(nonceHex), message, message);
+    let badOpen = 'none';
+    try {
+      const flipped = sealed.slice();
+      flipped[0]! ^= 1;
+      await c.aesGcm.open(un(keyHex), un(nonceHex), message, flipped);
+    } catch (e) {
+      badOpen = (e as { code?: string }).code ?? 'no code';
+    }
+    return {
+      publicKey: hex(pub),
+      signature: hex(sig),
+      verifies: await c.ed25519.verify(pub, message, sig),
+      verifiesOther: await c.ed25519.verify(pub, un(messageHex + '00'), sig),
+      freshMatches: hex(await c.ed25519.publicKeyOf(fresh.privateKey)) === hex(fresh.publicKey),
+      sha256: hex(await c.digest('SHA-256', message)),
+      sealed: hex(sealed),
+      badOpen,
+    };
+  },
   async open(name: string, passphrase: string): Promise<{ handle: number } | ReturnType<typeof failure>> {
     try {
       const store = await openIndexedDbStore({ name, passphrase, kdf: { N: 1024, r: 8, p: 1 } });
