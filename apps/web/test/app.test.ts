@@ -90,6 +90,13 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in Chromium', () => {
     await expect.poll(() => bob.locator('button[type=submit]').textContent()).toBe('Créer mon compte');
     expect(await alice.locator('html').getAttribute('lang')).toBe('en');
     expect(await alice.locator('button[type=submit]').textContent()).toBe('Create my account');
+    // The user's choice wins over the browser's, and is kept across a reload.
+    await alice.getByLabel('Language').selectOption('fr');
+    expect(await alice.locator('button[type=submit]').textContent()).toBe('Créer mon compte');
+    await alice.reload();
+    await expect.poll(() => alice.locator('html').getAttribute('lang')).toBe('fr');
+    await alice.getByLabel('Langue').selectOption('en');
+    expect(await alice.locator('button[type=submit]').textContent()).toBe('Create my account');
     await screenshot(alice, '01-welcome-en');
     await screenshot(bob, '01-welcome-fr');
     await expectNoSeriousViolations(alice, 'welcome');
