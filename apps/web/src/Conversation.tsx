@@ -147,7 +147,7 @@ export function Conversation(props: { session: Session; view: ConversationView }
   const title = view.title;
   const verified = contact?.verified === true;
   return (
-    <section className="conversation" aria-labelledby={titleId}>
+    <section className="conversation" aria-labelledby={titleId} data-group-id={groupId}>
       <header className="conversation-head">
         <h2 id={titleId}>{title}</h2>
         {contact !== undefined && (
@@ -257,7 +257,7 @@ export function Conversation(props: { session: Session; view: ConversationView }
           }}
         />
       )}
-      {contact?.keyChangedAt !== undefined && <KeyChangedWarning contact={contact} />}
+      {contact?.keyChangedAt !== undefined && <KeyChangedWarning session={session} contact={contact} />}
     </section>
   );
 }

@@ -108,17 +108,18 @@ export function VerifyDialog(props: { session: Session; contact: ContactRecord; 
   );
 }
 
-const ACK_KEY = 'parley.key-change-ack.';
-
-export function KeyChangedWarning(props: { contact: ContactRecord }) {
+export function KeyChangedWarning(props: { session: Session; contact: ContactRecord }) {
   const { t } = useI18n();
   const user = props.contact.userId;
-  const changedAt = String(props.contact.keyChangedAt ?? '');
-  const [acknowledged, setAcknowledged] = useState(() => localStorage.getItem(ACK_KEY + user) === changedAt);
+  const changedAt = props.contact.keyChangedAt ?? 0;
+  const [acknowledged, setAcknowledged] = useState<boolean | undefined>();
   const [typed, setTyped] = useState('');
   const titleId = useId();
   const inputId = useId();
-  if (acknowledged) return null;
+  useEffect(() => {
+    void props.session.keyChangeAcknowledged(user, changedAt).then(setAcknowledged);
+  }, [props.session, user, changedAt]);
+  if (acknowledged !== false) return null;
   return (
     // Escape does nothing: the user must read and type the name.
     <Modal labelledBy={titleId} role="alertdialog" onCancel={() => undefined}>
@@ -130,8 +131,9 @@ export function KeyChangedWarning(props: { contact: ContactRecord }) {
         onSubmit={(e) => {
           e.preventDefault();
           if (typed.trim() !== user) return;
-          localStorage.setItem(ACK_KEY + user, changedAt);
-          setAcknowledged(true);
+          void props.session.acknowledgeKeyChange(user, changedAt).then(() => {
+            setAcknowledged(true);
+          });
         }}
       >
         <label htmlFor={inputId}>{t('keyChangedConfirm')}</label>

@@ -32,9 +32,13 @@ const PROFILE = 'main';
  */
 const PASSWORD_RECORD = 'web:account-password';
 const USER_KEY = 'parley.profile.user';
-const SEEN_KEY = 'parley.seen.';
-const PEER_KEY = 'parley.peer.';
-const REPLACED_KEY = 'parley.replaced';
+// The app's own small records ride in the encrypted profile too (cursor records named
+// `web:…`), so who you talk to and what you read never sit in clear in localStorage;
+// only the user name (for the unlock screen) and the language do.
+const SEEN_KEY = 'web:seen:';
+const PEER_KEY = 'web:peer:';
+const REPLACED_KEY = 'web:replaced';
+const ACK_KEY = 'web:key-change-ack:';
 
 /** Attachments larger than this are refused before upload (the server's default limit is 100 MiB). */
 export const MAX_ATTACHMENT = 25 << 20;
@@ -127,7 +131,7 @@ export class Session {
   /** Grows whenever a conversation's messages change, so views reload only then. */
   private readonly versions = new Map<GroupId, number>();
   /** Own messages that never left and were sent again (a retry makes a new message). */
-  private readonly replaced = new Set<string>(JSON.parse(localStorage.getItem(REPLACED_KEY) ?? '[]') as string[]);
+  private readonly replaced = new Set<string>();
   private readonly opened = new Map<string, Promise<Blob>>();
 
   /** Set once the device has logged in to the server (until then, the store is shown). */
@@ -236,6 +240,7 @@ export class Session {
       // The first screen comes from the store alone; logging in to the server follows.
       const session = new Session(store, account.userId, account.deviceId, holder);
       holder.current = session;
+      await session.loadReplaced();
       await session.refresh();
       void session.logIn(() => ParleyClient.open(Session.options(store, holder), password));
       return session;
@@ -344,8 +349,21 @@ export class Session {
     void this.refresh();
   }
 
-  peerOf(groupId: GroupId): string | undefined {
-    return localStorage.getItem(PEER_KEY + groupId) ?? undefined;
+  private async loadReplaced(): Promise<void> {
+    for (const id of JSON.parse((await this.store.getCursor(REPLACED_KEY)) ?? '[]') as string[]) this.replaced.add(id);
+  }
+
+  peerOf(groupId: GroupId): Promise<string | undefined> {
+    return this.store.getCursor(PEER_KEY + groupId);
+  }
+
+  /** Whether the user acknowledged this key change of `userId` (the warning then stays closed). */
+  async keyChangeAcknowledged(userId: string, changedAt: number): Promise<boolean> {
+    return (await this.store.getCursor(ACK_KEY + userId)) === String(changedAt);
+  }
+
+  async acknowledgeKeyChange(userId: string, changedAt: number): Promise<void> {
+    await this.store.commit({ cursors: { [ACK_KEY + userId]: String(changedAt) } });
   }
 
   /** Rebuilds the conversation list (sorted by last activity) and tells the views. */
@@ -356,15 +374,15 @@ export class Session {
     for (const record of records) {
       // Only what the list shows is decoded: the last message and the unseen ones.
       const last = (await this.store.listMessages(record.groupId, { limit: 1 }))[0];
-      const seen = Number(localStorage.getItem(SEEN_KEY + record.groupId) ?? '0');
+      const seen = Number((await this.store.getCursor(SEEN_KEY + record.groupId)) ?? '0');
       const unseen = await this.store.listMessages(record.groupId, { after: seen });
-      let peer = this.peerOf(record.groupId);
+      let peer = await this.peerOf(record.groupId);
       if (peer === undefined && record.kind === 'direct') {
         // Joined by a Welcome: the other person is whoever else wrote, or the contact
         // first seen when the conversation was created.
         const wrote = [...unseen, ...(last === undefined ? [] : [last])].find((m) => m.sender.userId !== this.userId)?.sender.userId;
         peer = wrote ?? contacts.find((c) => c.firstSeenAt === record.createdAt)?.userId;
-        if (peer !== undefined) localStorage.setItem(PEER_KEY + record.groupId, peer);
+        if (peer !== undefined) await this.store.commit({ cursors: { [PEER_KEY + record.groupId]: peer } });
       }
       const unread = unseen.filter((m) => m.sender.userId !== this.userId).length;
       views.push({ record, peer, title: record.name ?? peer ?? '…', last, unread, activity: Math.max(record.createdAt, last?.receivedAt ?? 0) });
@@ -377,16 +395,18 @@ export class Session {
   /** Everything before `order` was seen (the unread count drops). */
   markSeen(groupId: GroupId, order: number): void {
     const key = SEEN_KEY + groupId;
-    if (Number(localStorage.getItem(key) ?? '0') >= order) return;
-    localStorage.setItem(key, String(order));
-    void this.refresh();
+    void this.store.getCursor(key).then(async (seen) => {
+      if (Number(seen ?? '0') >= order) return;
+      await this.store.commit({ cursors: { [key]: String(order) } });
+      await this.refresh();
+    });
   }
 
   async openDirect(peer: string): Promise<GroupId> {
     const existing = this.conversations.find((c) => c.record.kind === 'direct' && c.peer === peer && c.record.closedAt === undefined);
     if (existing !== undefined) return existing.record.groupId;
     const groupId = await (await this.ready()).openDirect(peer);
-    localStorage.setItem(PEER_KEY + groupId, peer);
+    await this.store.commit({ cursors: { [PEER_KEY + groupId]: peer } });
     await this.refresh();
     return groupId;
   }
@@ -420,7 +440,7 @@ export class Session {
     if (m.body.type !== 'text') return;
     await this.send(m.groupId, m.body.text);
     this.replaced.add(m.messageId);
-    localStorage.setItem(REPLACED_KEY, JSON.stringify([...this.replaced]));
+    await this.store.commit({ cursors: { [REPLACED_KEY]: JSON.stringify([...this.replaced]) } });
     this.bump(m.groupId);
     this.changed();
   }
