@@ -14,6 +14,8 @@ import type { AttachmentRef } from '@parley/client';
 import { dayKey, formatClock, formatDay } from './time.js';
 import { KeyChangedWarning, VerifyDialog } from './Verify.js';
 
+const NONE: readonly string[] = [];
+
 type Row =
   | { readonly kind: 'day'; readonly key: string; readonly at: number }
   | { readonly kind: 'message'; readonly key: string; readonly message: StoredMessage; readonly showSender: boolean; readonly flags: MessageFlags | undefined };
@@ -94,6 +96,10 @@ export function Conversation(props: { session: Session; view: ConversationView }
     });
   }, [session, load]);
 
+  const problems = useSyncExternalStore(
+    (l) => session.subscribe(l),
+    () => session.problems.get(groupId) ?? NONE,
+  );
   const items = useMemo(() => rows(messages, session.flags), [messages, session.flags]);
   const virtualizer = useVirtualizer({
     count: items.length,
@@ -164,6 +170,15 @@ export function Conversation(props: { session: Session; view: ConversationView }
           </>
         )}
       </header>
+      {problems.length > 0 && (
+        <ul className="problems" role="status">
+          {[...new Set(problems)].map((code) => (
+            <li key={code} className="notice warn">
+              {t('unprocessable', { code })}
+            </li>
+          ))}
+        </ul>
+      )}
       <div
         ref={scrollRef}
         className="messages"

@@ -120,6 +120,8 @@ export class Session {
   connection: Connection = 'connecting';
   conversations: ConversationView[] = [];
   readonly flags = new Map<string, MessageFlags>();
+  /** What the client could not process, per conversation (stable codes only, never content). */
+  problems = new Map<GroupId, readonly string[]>();
   private readonly listeners = new Set<Listener>();
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private attempts = 0;
@@ -341,6 +343,11 @@ export class Session {
   }
 
   private onEvent(e: ParleyEvent): void {
+    if (e.type === 'error' && e.groupId !== undefined) {
+      const next = new Map(this.problems);
+      next.set(e.groupId, [...(this.problems.get(e.groupId) ?? []), e.code]);
+      this.problems = next;
+    }
     if (e.type === 'message') this.bump(e.message.groupId);
     else if (e.type === 'membership' || e.type === 'removed') this.bump(e.groupId);
     if (e.type === 'message') {

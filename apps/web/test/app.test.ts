@@ -11,7 +11,7 @@ import { build as esbuild } from 'esbuild';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInvite, createUser } from '@parley/server';
-import { startTestServer } from '@parley/testing';
+import { http, startTestServer } from '@parley/testing';
 import { HAS_CHROMIUM, NO_CHROMIUM, screenshot, seriousViolations, startHarness, type Harness } from './support/browser.js';
 
 let h: Harness | undefined;
@@ -358,6 +358,21 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in Chromium', () => {
     expect(await bubble(bob, 'Sent while offline').locator('.notice').textContent()).toBe('Des messages de alice manquent avant celui-ci.');
     await screenshot(bob, '09-gap-fr');
   }, 90_000);
+
+  it('says so when something in a conversation could not be read (a malformed message from a member device)', async () => {
+    const url = h!.server.url;
+    const groupId = (await alice.locator('.conversation').getAttribute('data-group-id')) ?? '';
+    // Bob's own device, logged in by HTTP: a member, so the server relays what it sends.
+    const login = await http<{ token: string }>(url, 'POST', '/v1/sessions', { username: 'bob', password: 'bob account password' });
+    const lookup = await http<{ devices: { deviceId: string }[] }>(url, 'GET', '/v1/users/bob', undefined, login.body.token);
+    const deviceId = lookup.body.devices[0]!.deviceId;
+    const session = await http<{ token: string }>(url, 'POST', '/v1/sessions', { username: 'bob', password: 'bob account password', deviceId });
+    const sent = await http(url, 'POST', `/v1/groups/${groupId}/messages`, { messageId: 'A'.repeat(22), message: Buffer.from('not an MLS message').toString('base64') }, session.body.token);
+    expect(sent.status, JSON.stringify(sent.body)).toBe(201);
+    const notice = alice.locator('.problems li');
+    await notice.first().waitFor({ timeout: 20_000 });
+    expect(await notice.first().textContent()).toMatch(/^Something sent in this conversation could not be read or verified \([a-z-]+\)\.$/);
+  }, 60_000);
 });
 
 if (!HAS_CHROMIUM) it.skip(`the web app in Chromium (${NO_CHROMIUM})`, () => undefined);
