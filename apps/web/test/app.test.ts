@@ -373,6 +373,16 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in Chromium', () => {
     await notice.first().waitFor({ timeout: 20_000 });
     expect(await notice.first().textContent()).toMatch(/^Something sent in this conversation could not be read or verified \([a-z-]+\)\.$/);
   }, 60_000);
+
+  it('fits a phone screen, still without serious accessibility violations; no CSP violation or page error in the whole run', async () => {
+    await bob.setViewportSize({ width: 390, height: 760 });
+    await bob.locator('.conversation-item').first().waitFor();
+    await screenshot(bob, '10-phone-fr');
+    await expectNoSeriousViolations(bob, 'phone layout');
+    const overflow = await bob.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    expect(h?.cspViolations).toEqual([]);
+  }, 30_000);
 });
 
 if (!HAS_CHROMIUM) it.skip(`the web app in Chromium (${NO_CHROMIUM})`, () => undefined);
