@@ -23,6 +23,8 @@ export function describeError(t: Translate, code: string): string {
       return t('errorUsername');
     case 'too-short':
       return t('errorShort');
+    case 'profile-in-use':
+      return t('errorInUse');
     case 'body-too-large':
       return t('errorTooLarge');
     case 'wrong-passphrase':

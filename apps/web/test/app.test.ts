@@ -239,7 +239,10 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in Chromium', () => {
   it('shows a 10,000-message conversation with a bounded DOM while scrolling', async () => {
     const groupId = (await alice.locator('.conversation').getAttribute('data-group-id')) ?? undefined;
     expect(groupId).toBeTruthy();
-    // Seed the profile directly (the app's own store code, bundled), then reload.
+    // Seed the profile directly (the app's own store code, bundled) while the app is
+    // locked (one open store per profile), then reload.
+    await alice.getByRole('button', { name: 'Lock' }).click();
+    await alice.locator('input[name=passphrase]').waitFor();
     await loadSeed(alice);
     await alice.evaluate(async ([g, p]) => (globalThis as unknown as { parleySeed: (g: string, p: string, n: number) => Promise<void> }).parleySeed(g!, p!, 10_000), [groupId, PASSPHRASE.alice]);
     const cost = await alice.evaluate(async ([g, p]) => (globalThis as unknown as { parleyTimeOpen: (p: string, g: string) => Promise<unknown> }).parleyTimeOpen(p!, g!), [groupId, PASSPHRASE.alice]);
@@ -271,6 +274,19 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in Chromium', () => {
     process.stdout.write(`web: 10,000-message conversation: shown ${firstScreenMs} ms after the passphrase; ${frames.join('/')} message rows in the DOM while scrolling\n`);
   }, 120_000);
 
+  it('refuses to open the same profile in a second tab (both would write it)', async () => {
+    const second = await alice.context().newPage();
+    try {
+      await second.goto(h!.server.url + '/');
+      await unlock(second, PASSPHRASE.alice);
+      await expect.poll(() => second.getByRole('alert').textContent(), { timeout: 20_000 }).toBe('Parley is already open in another tab of this browser. Close it there first.');
+      // The first tab is unaffected.
+      expect(await alice.locator('[data-testid=connection]').textContent()).toBe('Connected');
+    } finally {
+      await second.close();
+    }
+  }, 30_000);
+
   it('lists the devices of the account, this one marked and not removable', async () => {
     await alice.getByRole('button', { name: 'Devices' }).click();
     const list = alice.locator('[data-testid=devices] li');
@@ -285,6 +301,8 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in Chromium', () => {
   }, 30_000);
 
   it('warns, and cannot be dismissed by Escape, when a verified contact\'s identity key changed', async () => {
+    await alice.getByRole('button', { name: 'Lock' }).click();
+    await alice.locator('input[name=passphrase]').waitFor();
     await loadSeed(alice);
     await alice.evaluate(async (p) => (globalThis as unknown as { parleyKeyChange: (p: string, u: string) => Promise<void> }).parleyKeyChange(p, 'bob'), PASSPHRASE.alice);
     await alice.reload();

@@ -134,6 +134,19 @@ describe('the IndexedDB profile at rest', () => {
     for (const clear of ['meet at noon', 'Secret project', 'group-visible-id', 'msg-1', 'alice']) expect(raw).not.toContain(clear);
   });
 
+  it('is open once per browser: a second opener gets profile-in-use until the first closes', async (ctx) => {
+    if (!hasChromium) ctx.skip(SKIP);
+    const first = await openRemote('locked');
+    const err = await openRemote('locked').then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as StoreError).code).toBe('profile-in-use');
+    await first.commit({ cursors: { inbox: '3' } });
+    await first.close();
+    const again = await openRemote('locked');
+    expect(await again.getCursor('inbox')).toBe('3');
+    await again.close();
+  });
+
   it('refuses a wrong passphrase with wrong-passphrase', async (ctx) => {
     if (!hasChromium) ctx.skip(SKIP);
     const store = await openRemote('passphrase', 'first');

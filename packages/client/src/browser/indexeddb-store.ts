@@ -344,13 +344,16 @@ class IndexedDbStore implements ClientStore {
   readonly #inner: RecordSpaceStore;
   #tail: Promise<unknown> = Promise.resolve();
   #db: IDBDatabase | undefined;
+  readonly #release: () => void;
 
   constructor(
     db: IDBDatabase,
     private readonly space: MemorySpace,
     private readonly cipher: RecordCipher,
+    release: () => void,
   ) {
     this.#db = db;
+    this.#release = release;
     this.#inner = new RecordSpaceStore(space);
   }
 
@@ -430,6 +433,7 @@ class IndexedDbStore implements ClientStore {
       this.#db?.close();
       this.#db = undefined;
       this.cipher.destroy();
+      this.#release();
     });
   }
 
@@ -503,6 +507,34 @@ async function loadAll(db: IDBDatabase, cipher: RecordCipher, space: MemorySpace
 }
 
 /**
+ * One open store per profile in the whole browser (every tab): each keeps an in-memory
+ * copy, so two would overwrite each other's writes. A Web Lock held while the store is
+ * open makes a second opener fail with StoreError('profile-in-use') instead of waiting.
+ */
+async function lockProfile(name: string): Promise<() => void> {
+  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+  if (locks === undefined) return () => undefined;
+  return new Promise((resolve, reject) => {
+    locks
+      .request(`parley-profile:${name}`, { ifAvailable: true }, (lock) => {
+        if (lock === null) {
+          reject(new StoreError('profile-in-use', 'this profile is open elsewhere in this browser (another tab?)'));
+          return undefined;
+        }
+        // Held until the store is closed (or fails to open).
+        return new Promise<void>((release) => {
+          resolve(() => {
+            release();
+          });
+        });
+      })
+      .catch((e: unknown) => {
+        reject(e instanceof Error ? e : new StoreError('io-failed', 'the profile lock failed'));
+      });
+  });
+}
+
+/**
  * Opens (or creates) the encrypted profile `name` in IndexedDB. Throws
  * StoreError('wrong-passphrase') if the profile exists and the passphrase is not its own.
  */
@@ -511,7 +543,14 @@ export async function openIndexedDbStore(options: OpenIndexedDbStoreOptions): Pr
   const password = passphraseBytes(options.passphrase);
   const requested = options.kdf ?? DEFAULT_BROWSER_KDF;
   checkKdf(requested);
-  const db = await openDatabase(options.indexedDB ?? globalThis.indexedDB, options.name);
+  const release = await lockProfile(options.name);
+  let db: IDBDatabase;
+  try {
+    db = await openDatabase(options.indexedDB ?? globalThis.indexedDB, options.name);
+  } catch (e) {
+    release();
+    throw e;
+  }
   let dataKey: Uint8Array | undefined;
   try {
     const metaTx = db.transaction('meta', 'readonly');
@@ -534,9 +573,10 @@ export async function openIndexedDbStore(options: OpenIndexedDbStoreOptions): Pr
     const cipher = await RecordCipher.fromDataKey(dataKey);
     const space = new MemorySpace();
     await loadAll(db, cipher, space);
-    return new IndexedDbStore(db, space, cipher);
+    return new IndexedDbStore(db, space, cipher, release);
   } catch (e) {
     db.close();
+    release();
     throw e;
   } finally {
     dataKey?.fill(0);
