@@ -77,7 +77,7 @@ export function Conversation(props: { session: Session; view: ConversationView }
   );
   useEffect(() => {
     let live = true;
-    void session.history(groupId).then((all) => {
+    void Promise.all([session.history(groupId), session.loadFlags(groupId)]).then(([all]) => {
       if (live) setMessages(all.filter((m) => !session.isReplaced(m.messageId)));
     });
     return () => {

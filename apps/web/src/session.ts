@@ -39,6 +39,8 @@ const SEEN_KEY = 'web:seen:';
 const PEER_KEY = 'web:peer:';
 const REPLACED_KEY = 'web:replaced';
 const ACK_KEY = 'web:key-change-ack:';
+/** Per conversation: the messages the client flagged (gap before, replay), as [id, gap, replay][]. */
+const FLAGS_KEY = 'web:flags:';
 
 /** Attachments larger than this are refused before upload (the server's default limit is 100 MiB). */
 export const MAX_ATTACHMENT = 25 << 20;
@@ -351,13 +353,34 @@ export class Session {
     if (e.type === 'message') this.bump(e.message.groupId);
     else if (e.type === 'membership' || e.type === 'removed') this.bump(e.groupId);
     if (e.type === 'message') {
-      if (e.gap || e.replay) this.flags.set(`${e.message.groupId}\u0000${e.message.messageId}`, { gap: e.gap, replay: e.replay });
+      if (e.gap || e.replay) {
+        this.flags.set(`${e.message.groupId}\u0000${e.message.messageId}`, { gap: e.gap, replay: e.replay });
+        void this.saveFlags(e.message.groupId);
+      }
     }
     void this.refresh();
   }
 
   private async loadReplaced(): Promise<void> {
     for (const id of JSON.parse((await this.store.getCursor(REPLACED_KEY)) ?? '[]') as string[]) this.replaced.add(id);
+  }
+
+  /** Keeps what the client flagged, so a reload still shows the gap or the replay. */
+  private async saveFlags(groupId: GroupId): Promise<void> {
+    const prefix = `${groupId}\u0000`;
+    const rows = [...this.flags].filter(([k]) => k.startsWith(prefix)).map(([k, f]) => [k.slice(prefix.length), f.gap, f.replay]);
+    await this.store.commit({ cursors: { [FLAGS_KEY + groupId]: JSON.stringify(rows) } });
+  }
+
+  /** Loads the saved flags of a conversation (once per session). */
+  async loadFlags(groupId: GroupId): Promise<void> {
+    const saved = await this.store.getCursor(FLAGS_KEY + groupId);
+    if (saved === undefined) return;
+    for (const row of JSON.parse(saved) as unknown[]) {
+      if (!Array.isArray(row) || typeof row[0] !== 'string') continue;
+      const key = `${groupId}\u0000${row[0]}`;
+      if (!this.flags.has(key)) this.flags.set(key, { gap: row[1] === true, replay: row[2] === true });
+    }
   }
 
   peerOf(groupId: GroupId): Promise<string | undefined> {

@@ -375,6 +375,11 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in Chromium', () => {
     // client sees the hole in Alice's numbering and the conversation says so.
     expect(await bubble(bob, 'Sent while offline').locator('.notice').textContent()).toBe('Des messages de alice manquent avant celui-ci.');
     await screenshot(bob, '09-gap-fr');
+    // Still shown after a reload (kept in the encrypted profile).
+    await bob.reload();
+    await unlock(bob, PASSPHRASE.bob);
+    await bob.locator('.conversation-item', { has: bob.locator('.title', { hasText: /^alice$/ }) }).click({ timeout: 20_000 });
+    await expect.poll(() => bubble(bob, 'Sent while offline').locator('.notice').textContent(), { timeout: 20_000 }).toBe('Des messages de alice manquent avant celui-ci.');
   }, 90_000);
 
   it('says so when something in a conversation could not be read (a malformed message from a member device)', async () => {
