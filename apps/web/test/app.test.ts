@@ -329,6 +329,7 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in Chromium', () => {
 
   it('works with the keyboard alone: register, start a chat, send, with a visible focus', async () => {
     const carol = (await h!.context('en-US')).page;
+    await carol.locator('input[name=username]').waitFor();
     const user = await tabTo(carol, (f) => f.name === 'username');
     expect(user.outline).not.toMatch(/^none/);
     await carol.keyboard.type('carol');
