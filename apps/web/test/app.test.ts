@@ -143,6 +143,9 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in Chromium', () => {
     await expectNoSeriousViolations(alice, 'empty conversation list');
 
     await alice.getByRole('button', { name: 'New chat' }).click();
+    await alice.locator('input[name=peer]').fill('nobody-here');
+    await alice.locator('input[name=peer]').press('Enter');
+    await expect.poll(() => alice.getByRole('alert').textContent(), { timeout: 20_000 }).toBe('There is no user with this name.');
     await alice.locator('input[name=peer]').fill('bob');
     await alice.locator('input[name=peer]').press('Enter');
     const composer = alice.locator('input[name=message]');
