@@ -122,6 +122,10 @@ export function Messenger(props: { session: Session; onLock: () => void }) {
   }, [conversations, selected]);
 
   const current = conversations.find((c) => c.record.groupId === selected);
+  const unread = conversations.reduce((n, c) => n + c.unread, 0);
+  useEffect(() => {
+    document.title = unread > 0 ? `(${unread}) ${t('appName')}` : t('appName');
+  }, [unread, t]);
   const statusText = connection === 'online' ? t('online') : connection === 'connecting' ? t('connecting') : t('offline');
 
   return (

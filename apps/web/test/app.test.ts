@@ -354,6 +354,7 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in Chromium', () => {
     const fromCarol = bob.locator('.conversation-item', { has: bob.locator('.title', { hasText: /^carol$/ }) });
     // Bob is in his chat with Alice: Carol's conversation shows one unread message.
     await expect.poll(() => fromCarol.locator('.badge').textContent(), { timeout: 30_000 }).toBe('1 non lus');
+    expect(await bob.title()).toBe('(1) Parley');
     await fromCarol.click();
     await expect.poll(() => fromCarol.locator('.badge').count()).toBe(0);
     await bubble(bob, 'Hello from the keyboard').waitFor({ timeout: 30_000 });
