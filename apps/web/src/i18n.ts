@@ -91,7 +91,7 @@ const en = {
   markVerified: 'The numbers match: mark as verified',
   keyChangedTitle: 'Security warning: {user}’s key changed',
   keyChangedBody:
-    'You verified {user}, but their identity key has changed. This happens when they reinstall, or when someone tries to intercept your messages. Verify them again before sending anything sensitive.',
+    '{user}’s identity key has changed since you last talked. This happens when they reinstall Parley, or when someone tries to intercept your messages. Verify {user} again before sending anything sensitive.',
   keyChangedConfirm: 'I understand: type the user name to continue',
   acknowledge: 'Continue',
   // errors
@@ -194,7 +194,7 @@ const fr: Dictionary = {
   markVerified: 'Les chiffres sont identiques : marquer comme vérifié',
   keyChangedTitle: 'Alerte de sécurité : la clé de {user} a changé',
   keyChangedBody:
-    'Vous aviez vérifié {user}, mais sa clé d’identité a changé. Cela arrive après une réinstallation, ou quand quelqu’un tente d’intercepter vos messages. Vérifiez-le de nouveau avant d’envoyer quoi que ce soit de sensible.',
+    'La clé d’identité de {user} a changé depuis votre dernier échange. Cela arrive après une réinstallation de Parley, ou quand quelqu’un tente d’intercepter vos messages. Vérifiez de nouveau {user} avant d’envoyer quoi que ce soit de sensible.',
   keyChangedConfirm: 'J’ai compris : saisissez le nom d’utilisateur pour continuer',
   acknowledge: 'Continuer',
   error: 'Une erreur est survenue ({code}).',
