@@ -14,7 +14,7 @@ import type { PublicTree } from '../tree/public-tree.js';
 import { applyProposalsToTree, type SentProposal } from '../tree/proposals.js';
 import type { HpkePrivateKey } from '../tree/private.js';
 import type { LeafIndex } from '../util/brand.js';
-import { bytesEqual, toHex } from '../util/bytes.js';
+import { toHex } from '../util/bytes.js';
 import type { GroupConfig } from './state.js';
 import { checkRequiredCapabilities, requiredCapabilities, validateKeyPackage, validateLeafNode } from './validation.js';
 import type { CipherSuite } from '../crypto/provider.js';
@@ -162,14 +162,18 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
   // Adds are checked against the tree they join: after the Updates and Removes.
   const afterRemoves = applyProposalsToTree(ctx.tree, treeChanges).tree;
   const addCtx = { ...leafCtx, tree: afterRemoves };
-  for (let i = 0; i < adds.length; i++) {
-    const kp = adds[i]!;
+  // Keys are compared among the Adds through sets (one lookup each, not a pass over the
+  // earlier Adds): a commit adding N members stays linear in N.
+  const addSignatureKeys = new Set<string>();
+  const addEncryptionKeys = new Set<string>();
+  for (const kp of adds) {
     await validateKeyPackage(addCtx, kp);
-    for (let j = 0; j < i; j++) {
-      const other = adds[j]!.leafNode;
-      if (bytesEqual(other.signatureKey, kp.leafNode.signatureKey)) fail('duplicate-signature-key', 'two Adds carry the same signature key');
-      if (bytesEqual(other.encryptionKey, kp.leafNode.encryptionKey)) fail('duplicate-encryption-key', 'two Adds carry the same encryption key');
-    }
+    const sig = toHex(kp.leafNode.signatureKey);
+    const enc = toHex(kp.leafNode.encryptionKey);
+    if (addSignatureKeys.has(sig)) fail('duplicate-signature-key', 'two Adds carry the same signature key');
+    if (addEncryptionKeys.has(enc)) fail('duplicate-encryption-key', 'two Adds carry the same encryption key');
+    addSignatureKeys.add(sig);
+    addEncryptionKeys.add(enc);
     treeChanges.push({ proposal: { proposalType: ProposalType.add, add: { keyPackage: kp } } });
   }
   const result = applyProposalsToTree(ctx.tree, treeChanges);
