@@ -29,6 +29,20 @@ export interface SessionResponse {
   readonly admin: boolean;
 }
 
+/**
+ * `PUT /v1/identity-backup` body and `GET /v1/identity-backup` answer: the user's identity
+ * key encrypted by the client under a key derived from the user's passphrase, base64
+ * (at most IDENTITY_BACKUP_MAX_BYTES bytes). The server stores it opaquely.
+ */
+export interface IdentityBackup {
+  readonly backup: string;
+}
+
+export type PutIdentityBackupRequest = IdentityBackup;
+export type IdentityBackupResponse = IdentityBackup;
+
+export const IDENTITY_BACKUP_MAX_BYTES = 8192;
+
 export interface DeviceInfo {
   readonly deviceId: string;
   readonly signatureKey: string;

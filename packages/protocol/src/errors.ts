@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   'invalid-device-certificate',
   'device-exists',
   'device-required', // the session has no device yet; register one first
+  'no-identity-backup', // the user has not stored an identity-key backup
   // directory
   'not-found',
   'unknown-user',
@@ -89,6 +90,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   'invalid-device-certificate': 400,
   'device-exists': 409,
   'device-required': 403,
+  'no-identity-backup': 404,
   'not-found': 404,
   'unknown-user': 404,
   'unknown-device': 404,

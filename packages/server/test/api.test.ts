@@ -141,6 +141,31 @@ describe('identity, devices, key packages', () => {
     expect((await http(srv.url, 'PUT', '/v1/users/me/identity-key', { identityKey: b64(other.identity.publicKey) }, u.token)).body).toMatchObject({ error: { code: 'identity-key-already-set' } });
   });
 
+  it('keeps an opaque identity backup per user: any session of the user (also one without a device) reads and replaces it, no one else', async () => {
+    const u = await newUser(srv.url);
+    const other = await newUser(srv.url);
+    expect(await http(srv.url, 'GET', '/v1/identity-backup', undefined, u.token)).toMatchObject({ status: 404, body: { error: { code: 'no-identity-backup' } } });
+    const first = rnd(300);
+    expect((await http(srv.url, 'PUT', '/v1/identity-backup', { backup: b64(first) }, u.token)).status).toBe(204);
+    // A second device: logs in without deviceId, fetches the backup before it has a device.
+    const s = await http<{ token: string; deviceId: string | null }>(srv.url, 'POST', '/v1/sessions', { username: u.userId, password: u.password });
+    expect(s.body.deviceId).toBeNull();
+    expect((await http(srv.url, 'GET', '/v1/identity-backup', undefined, s.body.token)).body).toEqual({ backup: b64(first) });
+    // A session with a device replaces it; another user sees only their own (none).
+    const d = await newDevice(srv.url, u);
+    const second = rnd(8192);
+    expect((await http(srv.url, 'PUT', '/v1/identity-backup', { backup: b64(second) }, d.token)).status).toBe(204);
+    expect((await http(srv.url, 'GET', '/v1/identity-backup', undefined, s.body.token)).body).toEqual({ backup: b64(second) });
+    expect((await http(srv.url, 'GET', '/v1/identity-backup', undefined, other.token)).body).toMatchObject({ error: { code: 'no-identity-backup' } });
+    // Bad input: too large, not base64, extra fields, no token.
+    expect((await http(srv.url, 'PUT', '/v1/identity-backup', { backup: b64(rnd(8193)) }, u.token)).body).toMatchObject({ error: { code: 'body-too-large' } });
+    expect((await http(srv.url, 'PUT', '/v1/identity-backup', { backup: b64(rnd(9000)) }, u.token)).status).toBe(400);
+    expect((await http(srv.url, 'PUT', '/v1/identity-backup', { backup: 'not base64!' }, u.token)).body).toMatchObject({ error: { code: 'bad-request' } });
+    expect((await http(srv.url, 'PUT', '/v1/identity-backup', { backup: b64(first), userId: other.userId }, u.token)).body).toMatchObject({ error: { code: 'bad-request' } });
+    expect((await http(srv.url, 'GET', '/v1/identity-backup')).body).toMatchObject({ error: { code: 'unauthenticated' } });
+    expect((await http(srv.url, 'GET', '/v1/identity-backup', undefined, s.body.token)).body).toEqual({ backup: b64(second) });
+  });
+
   it('hands out key packages once each, then the flagged last resort; the count is readable', async () => {
     const u = await newUser(srv.url);
     const d = await newDevice(srv.url, u);

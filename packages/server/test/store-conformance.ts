@@ -69,6 +69,25 @@ export function storeConformance(name: string, open: () => Promise<{ store: Stor
       await store.close();
     });
 
+    it('keeps one opaque identity backup per user, replaced by the next put (and across a reopen)', async () => {
+      const opened = await open();
+      let store = opened.store;
+      await store.createUser(user('alice'));
+      await store.createUser(user('bob'));
+      expect(await store.getIdentityBackup('alice')).toBeNull();
+      await store.putIdentityBackup('alice', new Uint8Array([1, 2, 3]), 10);
+      await store.putIdentityBackup('bob', new Uint8Array([7]), 10);
+      await store.putIdentityBackup('alice', new Uint8Array([4, 5]), 11);
+      expect(Array.from((await store.getIdentityBackup('alice')) ?? [])).toEqual([4, 5]);
+      expect(Array.from((await store.getIdentityBackup('bob')) ?? [])).toEqual([7]);
+      if (opened.reopen !== undefined) {
+        await store.close();
+        store = await opened.reopen();
+        expect(Array.from((await store.getIdentityBackup('alice')) ?? [])).toEqual([4, 5]);
+      }
+      await store.close();
+    });
+
     it('binds a session to its device; removing a device revokes it and notifies', async () => {
       const { store } = await open();
       const t1 = await withDevice(store, 'alice', 'alice-dev-1');

@@ -6,6 +6,7 @@ import type {
   ClaimedKeyPackage,
   CommitRequest,
   CommitResponse,
+  IdentityBackupResponse,
   MessageKind,
   SessionResponse,
   UserDirectoryEntry,
@@ -113,6 +114,22 @@ export class HttpApi {
 
   setIdentityKey(identityKey: Uint8Array): Promise<void> {
     return this.call('PUT', '/v1/users/me/identity-key', { identityKey: b64(identityKey) });
+  }
+
+  /** Stores (replaces) the user's identity-key backup, already encrypted by the caller; the server keeps it opaquely. */
+  putIdentityBackup(backup: Uint8Array): Promise<void> {
+    return this.call('PUT', '/v1/identity-backup', { backup: b64(backup) });
+  }
+
+  /** The user's encrypted identity-key backup, or null if none is stored (`no-identity-backup`). */
+  async getIdentityBackup(): Promise<Uint8Array | null> {
+    try {
+      const r = await this.call<IdentityBackupResponse>('GET', '/v1/identity-backup');
+      return fromBase64(r.backup);
+    } catch (e) {
+      if (e instanceof ServerError && e.code === 'no-identity-backup') return null;
+      throw e;
+    }
   }
 
   registerDevice(certificate: Uint8Array): Promise<unknown> {

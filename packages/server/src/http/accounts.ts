@@ -2,13 +2,13 @@
 
 import { createPublicKey } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { RegisterRequest, SessionResponse } from '@parley/protocol';
+import { IDENTITY_BACKUP_MAX_BYTES, type IdentityBackupResponse, type PutIdentityBackupRequest, type RegisterRequest, type SessionResponse } from '@parley/protocol';
 import { createInvite, createUser, publicUser } from '../accounts.js';
 import { burnPasswordCheck, verifyPassword } from '../auth/password.js';
 import { newToken, tokenHash } from '../auth/tokens.js';
 import { authenticate, bearer, limit, type Authenticated, type Ctx } from '../context.js';
 import { ApiError } from '../errors.js';
-import { b64, deviceId, fromB64, obj, username } from './schema.js';
+import { b64, deviceId, fromB64, obj, toB64, username } from './schema.js';
 
 const password = { type: 'string', minLength: 1, maxLength: 1024 } as const;
 const email = { type: 'string', minLength: 3, maxLength: 254 } as const;
@@ -118,6 +118,39 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
       checkEd25519PublicKey(key);
       if (!(await ctx.store.setIdentityKey(user.id, key))) throw new ApiError('identity-key-already-set', 'the identity key is already published');
       return reply.code(204).send();
+    },
+  );
+
+  // The identity-key backup: encrypted by the client under a passphrase-derived key, so the
+  // server keeps bytes it cannot read. Any session of the user (with or without a device:
+  // a new device logs in without deviceId to fetch it) reaches only the user's own backup.
+  app.put<{ Body: PutIdentityBackupRequest }>(
+    '/v1/identity-backup',
+    {
+      schema: {
+        summary: 'Store (replace) the user’s encrypted identity-key backup; opaque to the server',
+        tags: ['identity'],
+        body: obj({ backup: b64(IDENTITY_BACKUP_MAX_BYTES) }),
+      },
+    },
+    async (req, reply) => {
+      const { user } = await requireAuth(ctx, req);
+      const backup = fromB64(req.body.backup, 'backup');
+      if (backup.length > IDENTITY_BACKUP_MAX_BYTES) throw new ApiError('body-too-large', `backup is at most ${IDENTITY_BACKUP_MAX_BYTES} bytes`);
+      await ctx.store.putIdentityBackup(user.id, backup, ctx.now());
+      req.log.info({ userId: user.id }, 'identity backup stored');
+      return reply.code(204).send();
+    },
+  );
+
+  app.get(
+    '/v1/identity-backup',
+    { schema: { summary: 'The user’s encrypted identity-key backup', tags: ['identity'], response: { 200: obj({ backup: { type: 'string' } }) } } },
+    async (req): Promise<IdentityBackupResponse> => {
+      const { user } = await requireAuth(ctx, req);
+      const backup = await ctx.store.getIdentityBackup(user.id);
+      if (backup === null) throw new ApiError('no-identity-backup', 'no identity backup is stored for this user');
+      return { backup: toB64(backup) };
     },
   );
 

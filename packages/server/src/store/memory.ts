@@ -43,6 +43,7 @@ interface GroupState {
 export class MemoryStore implements Store {
   private readonly users = new Map<string, UserRecord>();
   private readonly invites = new Map<string, InviteRecord>();
+  private readonly identityBackups = new Map<string, Uint8Array>();
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly devices = new Map<string, DeviceState>();
   private readonly groups = new Map<string, GroupState>();
@@ -82,6 +83,15 @@ export class MemoryStore implements Store {
     if (u?.identityKey !== null) return false;
     this.users.set(userId, { ...u, identityKey: key.slice() });
     return true;
+  }
+
+  async putIdentityBackup(userId: string, backup: Uint8Array): Promise<void> {
+    if (!this.users.has(userId)) throw new Error(`no such user: ${userId}`);
+    this.identityBackups.set(userId, backup.slice());
+  }
+
+  async getIdentityBackup(userId: string): Promise<Uint8Array | null> {
+    return this.identityBackups.get(userId)?.slice() ?? null;
   }
 
   async createInvite(invite: InviteRecord): Promise<void> {

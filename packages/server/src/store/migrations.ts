@@ -106,4 +106,15 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'encrypted identity-key backups (opaque to the server)',
+    sql: `
+      CREATE TABLE identity_backups (
+        user_id TEXT PRIMARY KEY REFERENCES users(id),
+        data BLOB NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

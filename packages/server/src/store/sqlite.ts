@@ -93,6 +93,10 @@ export class SqliteStore implements Store {
       setActive: p('UPDATE users SET active = ? WHERE id = ?'),
       deleteUserSessions: p('DELETE FROM sessions WHERE user_id = ?'),
       setIdentity: p('UPDATE users SET identity_key = ? WHERE id = ? AND identity_key IS NULL'),
+      putBackup: p(
+        'INSERT INTO identity_backups (user_id, data, updated_at) VALUES (?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at',
+      ),
+      getBackup: p('SELECT data FROM identity_backups WHERE user_id = ?'),
       useInvite: p('UPDATE invites SET uses = uses + 1 WHERE code_hash = ? AND uses < max_uses AND expires_at > ?'),
       insertInvite: p('INSERT INTO invites (code_hash, created_by, created_at, expires_at, max_uses, uses) VALUES (?, ?, ?, ?, ?, ?)'),
       listInvites: p('SELECT * FROM invites ORDER BY created_at'),
@@ -177,6 +181,15 @@ export class SqliteStore implements Store {
 
   async setIdentityKey(userId: string, key: Uint8Array): Promise<boolean> {
     return this.s.setIdentity.run(buf(key), userId).changes === 1;
+  }
+
+  async putIdentityBackup(userId: string, backup: Uint8Array, now: number): Promise<void> {
+    this.s.putBackup.run(userId, buf(backup), now);
+  }
+
+  async getIdentityBackup(userId: string): Promise<Uint8Array | null> {
+    const r = this.s.getBackup.get(userId) as Row | undefined;
+    return r === undefined ? null : u8(r.data);
   }
 
   async createInvite(i: InviteRecord): Promise<void> {

@@ -167,6 +167,12 @@ export interface Store {
   setUserActive(id: string, active: boolean): Promise<boolean>;
   /** Sets the identity key once; returns false if one is already set. */
   setIdentityKey(userId: string, key: Uint8Array): Promise<boolean>;
+  /**
+   * The user's encrypted identity-key backup: opaque bytes (the client encrypts them under
+   * a key derived from the user's passphrase). Putting replaces the previous one.
+   */
+  putIdentityBackup(userId: string, backup: Uint8Array, now: number): Promise<void>;
+  getIdentityBackup(userId: string): Promise<Uint8Array | null>;
 
   createInvite(invite: InviteRecord): Promise<void>;
   listInvites(): Promise<InviteRecord[]>;
