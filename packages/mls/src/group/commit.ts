@@ -16,7 +16,7 @@ import { ProposalOrRefType, ProposalType, PSKType, ResumptionPSKUsage, type PreS
 import { encodeRatchetTree } from '../messages/ratchet-tree.js';
 import { encodeGroupInfo, encodeGroupSecrets, type EncryptedGroupSecrets, type GroupInfo } from '../messages/welcome.js';
 import { externalKeyPair, welcomeKeyNonce } from '../schedule/key-schedule.js';
-import { asSecret, type CommitSecret } from '../schedule/secrets.js';
+import type { CommitSecret } from '../schedule/secrets.js';
 import { signLeafNode } from '../tree/leaf-signature.js';
 import { commonAncestor, leafToNode } from '../tree/math.js';
 import { encryptUpdatePath, generateUpdatePath } from '../tree/treekem.js';
@@ -191,8 +191,7 @@ export async function createCommit(state: GroupState, options: CreateCommitOptio
     });
     path = await encryptUpdatePath(generated, provisional, addedLeaves);
     privateKeys = generated.privateKeys;
-    // TODO(tree owner): treekem's CommitSecret and schedule's CommitSecret are different Secret tags.
-    commitSecret = asSecret<'commit_secret'>(generated.commitSecret.bytes);
+    commitSecret = generated.commitSecret;
     pathSecrets = generated.steps.map((s) => ({ node: s.node, secret: s.pathSecret.bytes }));
   }
   const commit: Commit = { proposals: proposalOrRefs, path };

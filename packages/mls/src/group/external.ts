@@ -15,7 +15,6 @@ import { LeafNodeSource, type LeafNode } from '../messages/leaf-node.js';
 import { decodeMLSMessage, encodeMLSMessage } from '../messages/mls-message.js';
 import { ProposalOrRefType, ProposalType, type Proposal } from '../messages/proposal.js';
 import { decodeRatchetTree, type Node } from '../messages/ratchet-tree.js';
-import { asSecret } from '../schedule/secrets.js';
 import { nextInterimTranscriptHash } from '../schedule/transcript.js';
 import { TreePrivateKeys } from '../tree/private.js';
 import { PublicTree } from '../tree/public-tree.js';
@@ -127,7 +126,7 @@ export async function joinExternal(p: JoinExternalParams): Promise<{ state: Grou
     tree: generated.tree,
     extensions: applied.extensions,
     psks: applied.psks,
-    commitSecret: asSecret<'commit_secret'>(generated.commitSecret.bytes),
+    commitSecret: generated.commitSecret,
     privateKeys: new TreePrivateKeys(own, new Map(generated.privateKeys.entries())),
     ownLeaf: own,
     wireFormat: WireFormat.mls_public_message,

@@ -11,7 +11,7 @@ import { encodeGroupContext } from '../messages/group-context.js';
 import { LeafNodeSource } from '../messages/leaf-node.js';
 import { ProposalOrRefType, ProposalType, type Proposal } from '../messages/proposal.js';
 import { externalKeyPair } from '../schedule/key-schedule.js';
-import { asSecret, type CommitSecret } from '../schedule/secrets.js';
+import type { CommitSecret } from '../schedule/secrets.js';
 import { decryptUpdatePath, mergeUpdatePath } from '../tree/treekem.js';
 import { leafToNode } from '../tree/math.js';
 import type { LeafIndex } from '../util/brand.js';
@@ -213,8 +213,7 @@ async function processCommit(state: GroupState, wireFormat: WireFormat, content:
     const decrypted = await decryptUpdatePath(merged, privateKeys, provisional, new Set(applied.added.map((a) => Number(a.leafIndex))));
     decrypted.pathSecret.destroy();
     privateKeys = decrypted.privateKeys;
-    // TODO(tree owner): treekem's CommitSecret is Secret<'commit-secret'>, schedule's Secret<'commit_secret'>; one type would avoid this re-wrap.
-    commitSecret = asSecret<'commit_secret'>(decrypted.commitSecret.bytes);
+    commitSecret = decrypted.commitSecret;
   }
   if (applied.externalInit !== undefined) {
     const kp = await externalKeyPair(suite, state.keys.externalSecret);

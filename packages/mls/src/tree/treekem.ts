@@ -16,6 +16,7 @@ import { LeafNodeSource, type LeafNode } from '../messages/leaf-node.js';
 import type { HPKECiphertext, ParentNode, UpdatePath, UpdatePathNode } from '../messages/ratchet-tree.js';
 import { type LeafIndex, type NodeIndex } from '../util/brand.js';
 import { bytesEqual } from '../util/bytes.js';
+import type { CommitSecret } from '../schedule/secrets.js';
 import { Secret } from '../util/secret.js';
 import { signLeafNode, verifyLeafNodeSignature } from './leaf-signature.js';
 import { commonAncestor, directPath, isInSubtree, leafToNode } from './math.js';
@@ -23,7 +24,11 @@ import { parentHashInput as parentHashInputBytes, type PublicTree, type TreeEdit
 import { TreePrivateKeys, type HpkePrivateKey } from './private.js';
 
 export type PathSecret = Secret<'path-secret'>;
-export type CommitSecret = Secret<'commit-secret'>;
+/**
+ * §8: the commit_secret the key schedule consumes. It is the schedule's own type, so the
+ * value TreeKEM derives goes into the key schedule as is, with no re-wrap under another tag.
+ */
+export type { CommitSecret };
 
 const UPDATE_PATH_NODE = 'UpdatePathNode';
 
