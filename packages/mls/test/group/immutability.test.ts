@@ -69,7 +69,7 @@ function deepSnapshot(v: unknown, seen: Map<object, string>, path = '$'): unknow
   if (v instanceof Set) return { set: [...v].map((x, i) => deepSnapshot(x, seen, `${path}{${i}}`)) };
   const out: Record<string, unknown> = {};
   // Secrets keep their bytes behind a getter; what they hold is part of the state.
-  if (!isPlain(v) && 'bytes' in v) out['#bytes'] = deepSnapshot((v as { bytes: unknown }).bytes, seen, `${path}.bytes`);
+  if (!isPlain(v) && 'bytes' in v) out['#bytes'] = deepSnapshot((v).bytes, seen, `${path}.bytes`);
   for (const key of Object.keys(v)) out[key] = deepSnapshot((v as Record<string, unknown>)[key], seen, `${path}.${key}`);
   return out;
 }
