@@ -7,7 +7,7 @@ import { InternalError, ValidationError } from '../errors.js';
 import { encodeFramedContent, type FramedContent, type WireFormat } from '../messages/framing.js';
 import { encodeGroupContext, type GroupContext } from '../messages/group-context.js';
 import type { Extension } from '../messages/extension.js';
-import type { PreSharedKeyID } from '../messages/proposal.js';
+import type { PreSharedKeyID, ReInit } from '../messages/proposal.js';
 import { runKeySchedule, zeroSecret, type KeyScheduleEpoch } from '../schedule/key-schedule.js';
 import { asSecret, type CommitSecret } from '../schedule/secrets.js';
 import { confirmationTag, confirmedTranscriptHashInput, nextConfirmedTranscriptHash, nextInterimTranscriptHash } from '../schedule/transcript.js';
@@ -34,6 +34,8 @@ export interface EpochChange {
   readonly confirmationTag?: Uint8Array | undefined;
   /** For an external commit: init_secret from the ExternalInit instead of the epoch's. */
   readonly initSecretOverride?: Uint8Array | undefined;
+  /** §11.2: the committed ReInit; the new epoch then only serves the re-initialisation. */
+  readonly reinit?: ReInit | undefined;
 }
 
 export interface NextEpoch {
@@ -98,6 +100,7 @@ export async function advanceEpoch(state: EpochBefore, change: EpochChange): Pro
     proposals: [],
     resumptionPsks: state.keys === undefined ? [] : [{ epoch: state.groupContext.epoch, psk: state.keys.resumptionPsk }, ...state.resumptionPsks].slice(0, 8),
     retained,
+    ...(change.reinit === undefined ? {} : { reinit: change.reinit }),
   };
   return { state: next, schedule, confirmationTag: tag };
 }

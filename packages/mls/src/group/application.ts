@@ -7,7 +7,7 @@ import { ContentType, WireFormat } from '../messages/framing.js';
 import { encodeMLSMessage } from '../messages/mls-message.js';
 import { mlsExporter } from '../schedule/key-schedule.js';
 import { protectPrivateMessage } from './private-message.js';
-import type { GroupState } from './state.js';
+import { assertNotReinitialising, type GroupState } from './state.js';
 
 /**
  * Encrypts application data as a PrivateMessage (MLSMessage bytes). Returns a new
@@ -18,6 +18,7 @@ import type { GroupState } from './state.js';
  * that key — drop it unless you need to roll back.
  */
 export async function encryptApplication(state: GroupState, data: Uint8Array, authenticatedData: Uint8Array = new Uint8Array(0)): Promise<{ state: GroupState; message: Uint8Array }> {
+  assertNotReinitialising(state);
   const { state: next, privateMessage } = await protectPrivateMessage(state, { contentType: ContentType.application, applicationData: data }, authenticatedData);
   // Sized for the whole message up front (the header fields take well under 64 bytes), so the writer never grows.
   const m = privateMessage;

@@ -27,7 +27,7 @@ import { advanceEpoch } from './advance.js';
 import { membershipTag, signFramedContent } from '../framing/authentication.js';
 import { proposalRef, signGroupInfo } from './content-auth.js';
 import { applyProposals, type ProposalWithSender } from './proposals.js';
-import type { CachedProposal, GroupState } from './state.js';
+import { assertNotReinitialising, type CachedProposal, type GroupState } from './state.js';
 
 function ownSender(state: GroupState): { senderType: typeof SenderType.member; leafIndex: LeafIndex } {
   return { senderType: SenderType.member, leafIndex: state.ownLeaf };
@@ -53,6 +53,7 @@ export interface Proposed {
 }
 
 async function propose(state: GroupState, proposal: Proposal, updatePrivateKey?: Secret<'hpke-private-key'>, authenticatedData = new Uint8Array(0)): Promise<Proposed> {
+  assertNotReinitialising(state);
   const content: FramedContent = {
     groupId: state.groupContext.groupId,
     epoch: state.groupContext.epoch,
@@ -145,6 +146,7 @@ export interface CreatedCommit {
 }
 
 export async function createCommit(state: GroupState, options: CreateCommitOptions = {}): Promise<CreatedCommit> {
+  assertNotReinitialising(state);
   const { suite } = state;
   const sender = ownSender(state);
   const byValue = options.proposals ?? [];
@@ -214,6 +216,7 @@ export async function createCommit(state: GroupState, options: CreateCommitOptio
     wireFormat: WireFormat.mls_public_message,
     content,
     signature,
+    reinit: applied.reinit,
   });
   const auth = { signature, confirmationTag: next.confirmationTag };
   const mTag = await membershipTag(state, state.keys.membershipKey, content, auth);

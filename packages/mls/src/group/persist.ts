@@ -12,7 +12,7 @@ import type { CryptoProvider } from '../crypto/provider.js';
 import { DecodeError } from '../errors.js';
 import { decodeSender, encodeSender } from '../messages/framing.js';
 import { decodeGroupContext, encodeGroupContext } from '../messages/group-context.js';
-import { decodeProposal, encodeProposal } from '../messages/proposal.js';
+import { decodeProposal, decodeReInit, encodeProposal, encodeReInit } from '../messages/proposal.js';
 import { decodeRatchetTree, encodeRatchetTree } from '../messages/ratchet-tree.js';
 import { SecretTree, type RatchetState, type SecretTreeState } from '../schedule/secret-tree.js';
 import { asSecret } from '../schedule/secrets.js';
@@ -83,6 +83,8 @@ export function serializeState(state: GroupState): Uint8Array {
     writeSecretTree(ww, e.secretTree);
     ww.vector([...e.signatureKeys], (www, [i, key]) => www.u32(i).opaque(key));
   });
+  // Last, and only when set, so that states written before ReInit existed still read.
+  if (state.reinit !== undefined) w.optional(state.reinit, encodeReInit);
   return w.finish();
 }
 
@@ -125,6 +127,7 @@ export function deserializeState(bytes: Uint8Array, provider: CryptoProvider, co
       const signatureKeys = new Map(rr.vector((x) => [x.u32(), x.opaque()] as [number, Uint8Array]));
       return { epoch, senderDataSecret, groupContext: retainedContext, secretTree, signatureKeys };
     });
+    const reinit = r.remaining > 0 ? r.optional(decodeReInit) : undefined;
     const groupContextBytes = new Writer(256);
     encodeGroupContext(groupContextBytes, groupContext);
     return {
@@ -142,6 +145,7 @@ export function deserializeState(bytes: Uint8Array, provider: CryptoProvider, co
       proposals,
       resumptionPsks,
       retained,
+      ...(reinit === undefined ? {} : { reinit }),
     };
   }, bytes);
 }

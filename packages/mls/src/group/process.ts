@@ -21,7 +21,7 @@ import { verifyContentSignature, verifyMembershipTag } from '../framing/authenti
 import { proposalRef } from './content-auth.js';
 import { unprotectPrivateMessage } from './private-message.js';
 import { applyProposals, type ProposalWithSender } from './proposals.js';
-import type { GroupState } from './state.js';
+import { assertNotReinitialising, type GroupState } from './state.js';
 import { validateLeafPolicy } from './validation.js';
 import { decodeMLSMessage, type MLSMessage } from '../messages/mls-message.js';
 
@@ -45,6 +45,7 @@ export interface Processed {
 
 /** Decodes an MLSMessage carrying a PublicMessage or PrivateMessage and processes it. */
 export async function processMessage(state: GroupState, bytes: Uint8Array): Promise<Processed> {
+  assertNotReinitialising(state);
   const message: MLSMessage = decode(decodeMLSMessage, bytes);
   if (message.wireFormat === WireFormat.mls_public_message) {
     const m = message.publicMessage;
@@ -236,6 +237,7 @@ async function processCommit(state: GroupState, wireFormat: WireFormat, content:
     signature: auth.signature,
     confirmationTag: auth.confirmationTag,
     initSecretOverride,
+    reinit: applied.reinit,
   });
   next.schedule.joinerSecret.destroy();
   next.schedule.welcomeSecret.destroy();

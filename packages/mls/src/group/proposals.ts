@@ -7,7 +7,7 @@ import type { Extension } from '../messages/extension.js';
 import { SenderType, type Sender } from '../messages/framing.js';
 import type { KeyPackage } from '../messages/key-package.js';
 import { LeafNodeSource } from '../messages/leaf-node.js';
-import { ProposalType, PSKType, ResumptionPSKUsage, type PreSharedKeyID, type Proposal } from '../messages/proposal.js';
+import { ProposalType, PSKType, ResumptionPSKUsage, type PreSharedKeyID, type Proposal, type ReInit } from '../messages/proposal.js';
 import { encodePreSharedKeyID } from '../messages/proposal.js';
 import { encode } from '../codec/index.js';
 import type { PublicTree } from '../tree/public-tree.js';
@@ -39,7 +39,8 @@ export interface AppliedProposals {
   /** The private key of our own Update, when a commit applies it. */
   readonly ownUpdateKey?: HpkePrivateKey | undefined;
   readonly externalInit: Uint8Array | undefined;
-  readonly reinit: boolean;
+  /** §12.1.5: the committed ReInit, after which the group only re-initialises. */
+  readonly reinit: ReInit | undefined;
 }
 
 export interface ApplyContext {
@@ -71,6 +72,7 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
   const touched = new Set<number>();
   let externalInit: Uint8Array | undefined;
   let reinit = 0;
+  let reinitProposal: ReInit | undefined;
   let pathRequired = list.length === 0;
 
   for (const item of list) {
@@ -113,6 +115,7 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
       }
       case ProposalType.reinit:
         reinit++;
+        reinitProposal = p.reinit;
         break;
       case ProposalType.external_init:
         if (!external) fail('external-init-in-member-commit', 'ExternalInit is only allowed in an external commit');
@@ -187,6 +190,6 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
     removed: new Set(removes.map(Number)),
     ownUpdateKey,
     externalInit,
-    reinit: reinit > 0,
+    reinit: reinitProposal,
   };
 }

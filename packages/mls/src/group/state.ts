@@ -6,7 +6,8 @@
 
 import type { CipherSuite } from '../crypto/provider.js';
 import type { Credential } from '../messages/credential.js';
-import type { Proposal } from '../messages/proposal.js';
+import type { Proposal, ReInit } from '../messages/proposal.js';
+import { UsageError } from '../errors.js';
 import type { GroupContext } from '../messages/group-context.js';
 import type { Sender } from '../messages/framing.js';
 import type { SecretTree, SecretTreeOptions } from '../schedule/secret-tree.js';
@@ -101,6 +102,16 @@ export interface GroupState {
   /** resumption_psk of recent epochs, newest first (§8.6). */
   readonly resumptionPsks: readonly { readonly epoch: bigint; readonly psk: ResumptionPsk }[];
   readonly retained: readonly RetainedEpoch[];
+  /**
+   * §11.2: set once a ReInit has been committed. The epoch then serves only to start the
+   * new group (its resumption PSK of usage reinit); no further commit or message.
+   */
+  readonly reinit?: ReInit | undefined;
+}
+
+/** §11.2: refuses an operation on a group whose ReInit has been committed (UsageError 'group-reinitialising'). */
+export function assertNotReinitialising(state: Pick<GroupState, 'reinit'>): void {
+  if (state.reinit !== undefined) throw new UsageError('group-reinitialising', 'a ReInit has been committed: this group only re-initialises now');
 }
 
 export function retainedEpochCount(config: GroupConfig): number {
