@@ -122,7 +122,10 @@ export class SqliteStore implements Store {
       groupsOfDevice: p('SELECT * FROM members WHERE device_id = ? ORDER BY group_id'),
       messageById: p('SELECT * FROM messages WHERE group_id = ? AND id = ?'),
       insertMessage: p('INSERT INTO messages (group_id, seq, id, kind, sender, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      setLastSeq: p('UPDATE groups SET last_seq = ? WHERE id = ?'),
+      // The per-message path reads only the sequence number, never the group's GroupInfo and
+      // ratchet tree blobs (kilobytes each in a real group).
+      groupExists: p('SELECT 1 FROM groups WHERE id = ?'),
+      nextSeq: p('UPDATE groups SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq'),
       setEpoch: p('UPDATE groups SET epoch = ?, group_info = ?, ratchet_tree = COALESCE(?, ratchet_tree) WHERE id = ?'),
       readGroup: p('SELECT * FROM messages WHERE group_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       ackGroup: p(
@@ -327,11 +330,10 @@ export class SqliteStore implements Store {
 
   /** Inside a transaction: appends one message at the group's next seq. */
   private appendOne(m: NewGroupMessage, kind: MessageKind): StoredMessage {
-    const g = this.s.getGroup.get(m.groupId) as Row | undefined;
+    const g = this.s.nextSeq.get(m.groupId) as Row | undefined;
     if (g === undefined) throw new Error('unknown group (bug: checked by caller)');
-    const seq = (g.last_seq as number) + 1;
+    const seq = g.last_seq as number;
     this.s.insertMessage.run(m.groupId, seq, buf(m.id), MESSAGE_KINDS[kind], m.sender, m.createdAt, buf(m.data));
-    this.s.setLastSeq.run(seq, m.groupId);
     return { seq, id: m.id, kind, groupId: m.groupId, sender: m.sender, createdAt: m.createdAt, data: m.data };
   }
 
@@ -345,7 +347,7 @@ export class SqliteStore implements Store {
   async appendMessages(messages: readonly NewGroupMessage[]): Promise<AppendResult[]> {
     return this.db.transaction(() =>
       messages.map((m): AppendResult => {
-        if (this.s.getGroup.get(m.groupId) === undefined) return { ok: false, reason: 'unknown-group' };
+        if (this.s.groupExists.get(m.groupId) === undefined) return { ok: false, reason: 'unknown-group' };
         if (this.s.isMember.get(m.groupId, m.sender) === undefined) return { ok: false, reason: 'not-a-member' };
         const dup = this.s.messageById.get(m.groupId, buf(m.id)) as Row | undefined;
         if (dup !== undefined) {
