@@ -1,6 +1,8 @@
 // Crash safety: the server runs as a child process; clients send; the server is killed
 // with SIGKILL mid-stream and restarted on the same data. Every message whose send was
 // acknowledged must reach every recipient device, exactly once after de-duplication by id.
+// Both durability levels are run: a process crash loses nothing acknowledged under
+// synchronous=FULL and under NORMAL alike (NORMAL differs only on power loss / OS crash).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -12,10 +14,10 @@ import { b64, http, newDevice, newUser, WsClient, type TestDevice } from '@parle
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
-async function spawnServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+async function spawnServer(dataDir: string, durability: 'full' | 'normal'): Promise<{ child: ChildProcess; url: string }> {
   // Node itself runs the server (tsx only as a loader): the tsx CLI would run it in a
   // grandchild that a SIGKILL of the CLI leaves alive, and the "crash" would not be one.
-  const args = ['--conditions=parley:source', '--import', 'tsx', join(root, 'packages/server/test/crash-server.ts'), dataDir];
+  const args = ['--conditions=parley:source', '--import', 'tsx', join(root, 'packages/server/test/crash-server.ts'), dataDir, durability];
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -33,9 +35,9 @@ async function spawnServer(dataDir: string): Promise<{ child: ChildProcess; url:
   return { child, url };
 }
 
-it('delivers every acknowledged message to every recipient after a SIGKILL and a restart', async () => {
+it.each(['full', 'normal'] as const)('durability %s: delivers every acknowledged message to every recipient after a SIGKILL and a restart', async (durability) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-crash-'));
-  let { child, url } = await spawnServer(dataDir);
+  let { child, url } = await spawnServer(dataDir, durability);
   const ws = (): string => url.replace(/^http/, 'ws') + '/v1/ws';
 
   const devices: TestDevice[] = [];
@@ -76,7 +78,7 @@ it('delivers every acknowledged message to every recipient after a SIGKILL and a
   expect(ackedAtKill).toBeGreaterThanOrEqual(100);
 
   // Restart on the same data; every device reconnects from its durable cursor.
-  ({ child, url } = await spawnServer(dataDir));
+  ({ child, url } = await spawnServer(dataDir, durability));
   try {
     const received = new Map<string, string[]>();
     for (const d of devices) received.set(d.deviceId, clients.get(d.deviceId)!.delivered.filter((f) => f.kind === 'application').map((f) => Buffer.from(f.messageId).toString('hex')));
