@@ -7,3 +7,4 @@ export * from './errors.js';
 export * from './frames.js';
 export * from './api.js';
 export * from './device-certificate.js';
+export * from './group-policy.js';
