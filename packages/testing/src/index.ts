@@ -3,3 +3,4 @@ export {};
 export { clientStoreConformance, type ClientStoreHarness } from './client-store-conformance.js';
 export * from './server.js';
 export * from './server-client.js';
+export * from './hostile-server.js';
