@@ -30,7 +30,7 @@ import { proposalRef, verifyGroupInfo } from './group/content-auth.js';
 import { EXTERNAL_PROPOSAL_TYPES, resolveProposals, senderSignatureKey } from './group/process.js';
 import { applyProposals } from './group/proposals.js';
 import type { CachedProposal, GroupConfig } from './group/state.js';
-import { validateLeafPolicy } from './group/validation.js';
+import { validateLeafPolicy, validateTreeLeaves } from './group/validation.js';
 
 /** The secret-free state of a group, as the delivery service keeps it. */
 export interface PublicGroupState {
@@ -70,6 +70,7 @@ export async function publicGroupFromGroupInfo(p: PublicGroupFromGroupInfoParams
   if (signer === undefined) throw new ValidationError('unknown-signer', 'the GroupInfo signer is not a member');
   if (!(await verifyGroupInfo(suite, signer.signatureKey, info))) throw new ValidationError('invalid-group-info-signature', 'the GroupInfo signature does not verify');
   await validateRatchetTree(tree, { groupId: info.groupContext.groupId, treeHash: info.groupContext.treeHash });
+  await validateTreeLeaves({ suite, config: p.config ?? {}, groupExtensions: info.groupContext.extensions }, tree);
   return {
     suite,
     config: p.config ?? {},
@@ -133,7 +134,15 @@ async function processPublicCommit(
   }
   const list = resolveProposals(state, commit, committer);
   const applied = await applyProposals(
-    { suite, config: state.config, groupId: state.groupContext.groupId, extensions: state.groupContext.extensions, tree: state.tree, ownLeaf: undefined },
+    {
+      suite,
+      config: state.config,
+      groupId: state.groupContext.groupId,
+      extensions: state.groupContext.extensions,
+      tree: state.tree,
+      ownLeaf: undefined,
+      joinerCredential: commit.path?.leafNode.credential,
+    },
     list.map((p) => ({ proposal: p.proposal, sender: p.sender })),
     committer,
   );

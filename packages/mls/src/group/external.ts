@@ -29,6 +29,7 @@ import { verifyGroupInfo } from './content-auth.js';
 import type { Capabilities } from '../messages/capabilities.js';
 import type { SignatureKeyPair } from './create.js';
 import { applyProposals } from './proposals.js';
+import { validateTreeLeaves } from './validation.js';
 import type { GroupConfig, GroupState } from './state.js';
 
 export interface JoinExternalParams {
@@ -61,6 +62,7 @@ export async function joinExternal(p: JoinExternalParams): Promise<{ state: Grou
     throw new ValidationError('invalid-group-info-signature', 'the GroupInfo signature does not verify');
   }
   await validateRatchetTree(tree, { groupId: gc.groupId, treeHash: gc.treeHash });
+  await validateTreeLeaves({ suite, config, groupExtensions: gc.extensions }, tree);
   const pubExt = info.extensions.find((e) => e.extensionType === ExtensionType.external_pub);
   if (pubExt === undefined) throw new ValidationError('missing-external-pub', 'the GroupInfo has no external_pub extension');
   const externalPub = decode(decodeExternalPub, pubExt.extensionData).externalPub;
@@ -70,7 +72,7 @@ export async function joinExternal(p: JoinExternalParams): Promise<{ state: Grou
   if (p.removePrior !== undefined) proposals.push({ proposalType: ProposalType.remove, remove: { removed: p.removePrior } });
   const sender = { senderType: SenderType.new_member_commit } as const;
   const applied = await applyProposals(
-    { suite, config, groupId: gc.groupId, extensions: gc.extensions, tree, ownLeaf: undefined },
+    { suite, config, groupId: gc.groupId, extensions: gc.extensions, tree, ownLeaf: undefined, joinerCredential: p.credential },
     proposals.map((proposal) => ({ proposal, sender })),
     sender,
   );

@@ -154,6 +154,10 @@ async function processContent(state: GroupState, wireFormat: WireFormat, content
 export function resolveProposals(state: Pick<GroupState, 'proposals'>, commit: Commit, committer: Sender): ProposalWithSender[] {
   return commit.proposals.map((p) => {
     if (p.type === ProposalOrRefType.proposal) return { proposal: p.proposal, sender: committer };
+    // §12.4.3.2: an external joiner cannot know which proposals the group sent.
+    if (committer.senderType === SenderType.new_member_commit) {
+      throw new ValidationError('external-commit-by-reference', 'an external commit cannot include proposals by reference');
+    }
     const cached = state.proposals.find((c) => bytesEqual(c.ref, p.reference));
     if (cached === undefined) throw new ValidationError('unknown-proposal-ref', 'the commit references a proposal we did not receive');
     return { proposal: cached.proposal, sender: cached.sender, updatePrivateKey: cached.updatePrivateKey };
@@ -164,18 +168,31 @@ async function processCommit(state: GroupState, wireFormat: WireFormat, content:
   const { suite } = state;
   const committer = content.sender;
   const list = resolveProposals(state, commit, committer);
+  // A commit that removes us ends our membership whatever else it carries: we will not
+  // be in the next epoch, so nothing else of it is ours to validate (§12.4.2). The commit
+  // is authenticated (signature, membership tag) by now.
+  if (list.some((p) => p.proposal.proposalType === ProposalType.remove && p.proposal.remove.removed === state.ownLeaf)) {
+    return { state, event: { type: 'removed', sender: committer } };
+  }
   for (const p of commit.proposals) {
     if (p.type === ProposalOrRefType.proposal && p.proposal.proposalType === ProposalType.update) {
       throw new ValidationError('inline-update', 'a commit cannot carry an Update by value');
     }
   }
   const applied = await applyProposals(
-    { suite, config: state.config, groupId: state.groupContext.groupId, extensions: state.groupContext.extensions, tree: state.tree, ownLeaf: state.ownLeaf },
+    {
+      suite,
+      config: state.config,
+      groupId: state.groupContext.groupId,
+      extensions: state.groupContext.extensions,
+      tree: state.tree,
+      ownLeaf: state.ownLeaf,
+      joinerCredential: commit.path?.leafNode.credential,
+    },
     list,
     committer,
   );
   const removedIndices = [...applied.removed].map((i) => i as LeafIndex);
-  if (applied.removed.has(state.ownLeaf)) return { state, event: { type: 'removed', sender: committer } };
   if (applied.pathRequired && commit.path === undefined) throw new ValidationError('path-required', 'this commit must carry an UpdatePath');
 
   let privateKeys = state.privateKeys;

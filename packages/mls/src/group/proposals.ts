@@ -15,6 +15,9 @@ import { applyProposalsToTree, type SentProposal } from '../tree/proposals.js';
 import type { HpkePrivateKey } from '../tree/private.js';
 import type { LeafIndex } from '../util/brand.js';
 import { toHex } from '../util/bytes.js';
+import type { Credential } from '../messages/credential.js';
+import { encodeCredential } from '../messages/credential.js';
+import { bytesEqual } from '../util/bytes.js';
 import type { GroupConfig } from './state.js';
 import { checkRequiredCapabilities, requiredCapabilities, validateKeyPackage, validateLeafNode } from './validation.js';
 import type { CipherSuite } from '../crypto/provider.js';
@@ -50,6 +53,12 @@ export interface ApplyContext {
   readonly extensions: readonly Extension[];
   readonly tree: PublicTree;
   readonly ownLeaf: LeafIndex | undefined;
+  /**
+   * For an external commit: the credential of the joiner's new leaf (its UpdatePath
+   * leaf). §12.4.3.2: a Remove in an external commit is a resync, so the removed leaf
+   * must be the same client (config.isSameClient).
+   */
+  readonly joinerCredential?: Credential | undefined;
 }
 
 const fail = (code: string, message: string): never => {
@@ -139,14 +148,19 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
         fail('invalid-external-commit-proposal', `proposal type ${t} is not allowed in an external commit`);
       }
     }
+    // §12.4.3.2: at most one Remove, and only of the joiner's own prior leaf (resync).
+    if (removes.length > 1) fail('external-commit-multiple-removes', 'an external commit removes at most one leaf');
+    const prior = removes[0] === undefined ? undefined : ctx.tree.leaf(removes[0]);
+    if (prior !== undefined) {
+      if (ctx.joinerCredential === undefined) fail('invalid-external-commit', 'an external commit with a Remove needs the joiner’s leaf');
+      if (!(await sameClient(ctx.config, prior.credential, ctx.joinerCredential!))) {
+        fail('external-resync-identity-mismatch', 'an external commit may only remove the joiner’s own prior leaf');
+      }
+    }
   }
 
   const extensions = gce[0] ?? ctx.extensions;
   const leafCtx = { suite: ctx.suite, config: ctx.config, groupId: ctx.groupId, groupExtensions: extensions, tree: ctx.tree };
-  if (gce[0] !== undefined) {
-    const required = requiredCapabilities(extensions);
-    for (const [, leaf] of ctx.tree.leaves()) checkRequiredCapabilities(leaf, required);
-  }
 
   let ownUpdateKey: HpkePrivateKey | undefined;
   const treeChanges: SentProposal[] = [];
@@ -164,6 +178,13 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
 
   // Adds are checked against the tree they join: after the Updates and Removes.
   const afterRemoves = applyProposalsToTree(ctx.tree, treeChanges).tree;
+  if (gce[0] !== undefined) {
+    // §12.1.7: every member of the new epoch supports what the new extensions require —
+    // the leaves left after the Updates and Removes (blank leaves and removed members
+    // have nothing to support); the Adds are checked below, the path leaf by the caller.
+    const required = requiredCapabilities(extensions);
+    for (const [, leaf] of afterRemoves.leaves()) checkRequiredCapabilities(leaf, required);
+  }
   const addCtx = { ...leafCtx, tree: afterRemoves };
   // Keys are compared among the Adds through sets (one lookup each, not a pass over the
   // earlier Adds): a commit adding N members stays linear in N.
@@ -192,4 +213,14 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
     externalInit,
     reinit: reinitProposal,
   };
+}
+
+/**
+ * §12.1.2, §12.4.3.2: whether `next` presents identifiers acceptable for the client that
+ * held `previous`. The application decides (config.isSameClient); by default the two
+ * credentials must be identical.
+ */
+export async function sameClient(config: GroupConfig, previous: Credential, next: Credential): Promise<boolean> {
+  if (config.isSameClient !== undefined) return config.isSameClient(previous, next);
+  return bytesEqual(encode(encodeCredential, previous), encode(encodeCredential, next));
 }

@@ -42,6 +42,12 @@ export interface GroupConfig {
   readonly now?: () => bigint;
   /** §5.3.1: the application's verdict on each credential it sees; accepts all when absent. */
   readonly validateCredential?: CredentialValidator;
+  /**
+   * §12.4.3.2: whether a new credential belongs to the same client as a previous one —
+   * asked when an external commit removes a leaf (a resync must remove the joiner's own
+   * prior leaf). By default the two credentials must be identical.
+   */
+  readonly isSameClient?: (previous: Credential, next: Credential) => boolean | Promise<boolean>;
   /** §8.4: values of external PSKs by psk_id. */
   readonly externalPsk?: (pskId: Uint8Array) => Uint8Array | undefined;
   /** Out-of-order window of each epoch's secret tree (§9.2). */

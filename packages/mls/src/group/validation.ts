@@ -68,8 +68,8 @@ export async function validateLeafNode(
   await validateLeafPolicy(ctx, leaf, replacing);
 }
 
-/** The checks of §7.3 other than the signature and source. */
-export async function validateLeafPolicy(ctx: LeafCheckContext, leaf: LeafNode, replacing?: LeafIndex): Promise<void> {
+/** §7.3: the leaf fits the group — required capabilities, suite, version, and the extensions it carries and must support. */
+function checkLeafCapabilities(ctx: Pick<LeafCheckContext, 'suite' | 'groupExtensions'>, leaf: LeafNode): void {
   checkRequiredCapabilities(leaf, requiredCapabilities(ctx.groupExtensions));
   if (!leaf.capabilities.cipherSuites.includes(ctx.suite.id)) {
     throw new ValidationError('unsupported-cipher-suite', 'leaf does not list the group cipher suite in its capabilities');
@@ -85,6 +85,11 @@ export async function validateLeafPolicy(ctx: LeafCheckContext, leaf: LeafNode, 
       throw new ValidationError('unsupported-group-extension', `leaf does not support group extension ${e.extensionType}`);
     }
   }
+}
+
+/** The checks of §7.3 other than the signature and source. */
+export async function validateLeafPolicy(ctx: LeafCheckContext, leaf: LeafNode, replacing?: LeafIndex): Promise<void> {
+  checkLeafCapabilities(ctx, leaf);
   // Credential types: this leaf's must be supported by every member, and it must support all in use.
   for (const [i, other] of ctx.tree.leaves()) {
     if (i === replacing) continue;
@@ -119,4 +124,27 @@ export async function validateKeyPackage(ctx: LeafCheckContext, kp: KeyPackage):
   }
   if (bytesEqual(kp.initKey, kp.leafNode.encryptionKey)) throw new ValidationError('init-key-reused', 'init_key equals the leaf encryption key');
   await validateLeafNode(ctx, kp.leafNode, LeafNodeSource.key_package, undefined);
+}
+
+/**
+ * §12.4.3.1 / §7.3 for a tree received whole (a Welcome's, or a GroupInfo's for an
+ * external join or the server's view): every leaf fits the group's extensions, suite
+ * and version, supports every credential type in use, and its credential is accepted by
+ * the application. Signatures, parent hashes, the tree hash and key uniqueness are
+ * checked by tree/validate.ts. Lifetimes are not: §7.3 only RECOMMENDS it for a joined
+ * tree, and a member's expired key-package leaf would lock every newcomer out.
+ */
+export async function validateTreeLeaves(ctx: Pick<LeafCheckContext, 'suite' | 'config' | 'groupExtensions'>, tree: PublicTree): Promise<void> {
+  const inUse = new Set<number>();
+  for (const [, leaf] of tree.leaves()) inUse.add(leaf.credential.credentialType);
+  const validator = ctx.config.validateCredential;
+  for (const [i, leaf] of tree.leaves()) {
+    checkLeafCapabilities(ctx, leaf);
+    for (const t of inUse) {
+      if (!leaf.capabilities.credentials.includes(t)) throw new ValidationError('unsupported-credential-type', `member ${i} does not support credential type ${t} in use`);
+    }
+    if (validator !== undefined && !(await validator(leaf.credential, leaf.signatureKey))) {
+      throw new ValidationError('credential-rejected', `the application rejected the credential of member ${i}`);
+    }
+  }
 }

@@ -28,6 +28,7 @@ import { Secret } from '../util/secret.js';
 import { verifyGroupInfo } from './content-auth.js';
 import { epochFromJoiner, pskSecretFor } from './epoch.js';
 import type { GroupConfig, GroupState } from './state.js';
+import { validateTreeLeaves } from './validation.js';
 import { decodeMLSMessage } from '../messages/mls-message.js';
 import { decodeGroupInfo, decodeGroupSecrets, type Welcome } from '../messages/welcome.js';
 
@@ -121,11 +122,7 @@ export async function joinFromWelcome(p: JoinFromWelcomeParams): Promise<GroupSt
   // added months ago may hold a key-package leaf that has expired since, and refusing
   // the tree would lock every newcomer out until that member updates. Lifetimes are
   // checked where a leaf enters the group (Add, Update, commit path), not here.
-  for (const [, leaf] of tree.leaves()) {
-    if (config.validateCredential !== undefined && !(await config.validateCredential(leaf.credential, leaf.signatureKey))) {
-      throw new ValidationError('credential-rejected', 'the application rejected a member credential');
-    }
-  }
+  await validateTreeLeaves({ suite, config, groupExtensions: gc.extensions }, tree);
 
   const ownBytes = encode(encodeLeafNode, kp.leafNode);
   let ownLeaf;
