@@ -20,3 +20,4 @@ export { processMessage, type GroupEvent, type Processed } from './process.js';
 export { encryptApplication, exportSecret, epochAuthenticator, epochOf } from './application.js';
 export { serializeState, deserializeState } from './persist.js';
 export { joinExternal, type JoinExternalParams } from './external.js';
+export { createExternalProposal, EXTERNAL_PROPOSAL_TYPES, type ExternalProposalParams } from './external-proposal.js';

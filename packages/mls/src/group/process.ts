@@ -23,6 +23,7 @@ import { unprotectPrivateMessage } from './private-message.js';
 import { applyProposals, type ProposalWithSender } from './proposals.js';
 import { assertNotReinitialising, type GroupState } from './state.js';
 import { validateLeafPolicy } from './validation.js';
+import { EXTERNAL_PROPOSAL_TYPES } from './external-proposal.js';
 import { decodeMLSMessage, type MLSMessage } from '../messages/mls-message.js';
 
 export type GroupEvent =
@@ -121,7 +122,7 @@ async function authenticatePublic(state: GroupState, content: FramedContent, aut
   await verifyContentSignature(state, { wireFormat: WireFormat.mls_public_message, content, auth }, key);
 }
 
-export const EXTERNAL_PROPOSAL_TYPES = new Set<number>([ProposalType.add, ProposalType.remove, ProposalType.psk, ProposalType.reinit, ProposalType.group_context_extensions]);
+export { EXTERNAL_PROPOSAL_TYPES };
 
 async function processContent(state: GroupState, wireFormat: WireFormat, content: FramedContent, auth: FramedContentAuthData): Promise<Processed> {
   if (content.contentType === ContentType.proposal) {
