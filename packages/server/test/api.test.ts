@@ -150,12 +150,12 @@ describe('identity, devices, key packages', () => {
     // A second device: logs in without deviceId, fetches the backup before it has a device.
     const s = await http<{ token: string; deviceId: string | null }>(srv.url, 'POST', '/v1/sessions', { username: u.userId, password: u.password });
     expect(s.body.deviceId).toBeNull();
-    expect((await http(srv.url, 'GET', '/v1/identity-backup', undefined, s.body.token)).body).toEqual({ backup: b64(first) });
+    expect((await http(srv.url, 'GET', '/v1/identity-backup', undefined, s.body.token)).body).toEqual({ backup: b64(first), ciphertext: b64(first) });
     // A session with a device replaces it; another user sees only their own (none).
     const d = await newDevice(srv.url, u);
     const second = rnd(8192);
     expect((await http(srv.url, 'PUT', '/v1/identity-backup', { backup: b64(second) }, d.token)).status).toBe(204);
-    expect((await http(srv.url, 'GET', '/v1/identity-backup', undefined, s.body.token)).body).toEqual({ backup: b64(second) });
+    expect((await http(srv.url, 'GET', '/v1/identity-backup', undefined, s.body.token)).body).toEqual({ backup: b64(second), ciphertext: b64(second) });
     expect((await http(srv.url, 'GET', '/v1/identity-backup', undefined, other.token)).body).toMatchObject({ error: { code: 'no-identity-backup' } });
     // Bad input: too large, not base64, extra fields, no token.
     expect((await http(srv.url, 'PUT', '/v1/identity-backup', { backup: b64(rnd(8193)) }, u.token)).body).toMatchObject({ error: { code: 'body-too-large' } });
@@ -163,7 +163,16 @@ describe('identity, devices, key packages', () => {
     expect((await http(srv.url, 'PUT', '/v1/identity-backup', { backup: 'not base64!' }, u.token)).body).toMatchObject({ error: { code: 'bad-request' } });
     expect((await http(srv.url, 'PUT', '/v1/identity-backup', { backup: b64(first), userId: other.userId }, u.token)).body).toMatchObject({ error: { code: 'bad-request' } });
     expect((await http(srv.url, 'GET', '/v1/identity-backup')).body).toMatchObject({ error: { code: 'unauthenticated' } });
-    expect((await http(srv.url, 'GET', '/v1/identity-backup', undefined, s.body.token)).body).toEqual({ backup: b64(second) });
+    expect((await http(srv.url, 'PUT', '/v1/identity-backup', {}, u.token)).body).toMatchObject({ error: { code: 'bad-request' } });
+    expect((await http(srv.url, 'PUT', '/v1/identity-backup', { backup: b64(first), ciphertext: b64(first) }, u.token)).body).toMatchObject({ error: { code: 'bad-request' } });
+    expect((await http(srv.url, 'PUT', '/v1/identity-backup', { ciphertext: b64(rnd(8193)) }, u.token)).body).toMatchObject({ error: { code: 'body-too-large' } });
+    // The field may also be called ciphertext; the other user's token still reads only their own.
+    const third = rnd(100);
+    expect((await http(srv.url, 'PUT', '/v1/identity-backup', { ciphertext: b64(third) }, s.body.token)).status).toBe(204);
+    expect((await http(srv.url, 'GET', '/v1/identity-backup', undefined, d.token)).body).toEqual({ backup: b64(third), ciphertext: b64(third) });
+    expect((await http(srv.url, 'GET', '/v1/identity-backup', undefined, other.token)).status).toBe(404);
+    expect((await http(srv.url, 'PUT', '/v1/identity-backup', { ciphertext: b64(second) }, s.body.token)).status).toBe(204);
+    expect((await http(srv.url, 'GET', '/v1/identity-backup', undefined, s.body.token)).body).toEqual({ backup: b64(second), ciphertext: b64(second) });
   });
 
   it('hands out key packages once each, then the flagged last resort; the count is readable', async () => {
