@@ -30,7 +30,10 @@ import { proposalRef, verifyGroupInfo } from './group/content-auth.js';
 import { EXTERNAL_PROPOSAL_TYPES, resolveProposals, senderSignatureKey } from './group/process.js';
 import { applyProposals } from './group/proposals.js';
 import type { CachedProposal, GroupConfig } from './group/state.js';
-import { validateLeafPolicy, validateTreeLeaves } from './group/validation.js';
+import { validateKeyPackage, validateLeafPolicy, validateTreeLeaves } from './group/validation.js';
+import { LAST_RESORT_EXTENSION } from './group/create.js';
+import type { Credential } from './messages/credential.js';
+import { decodeKeyPackage } from './messages/key-package.js';
 
 /** The secret-free state of a group, as the delivery service keeps it. */
 export interface PublicGroupState {
@@ -195,5 +198,86 @@ async function processPublicCommit(
       added: applied.added.map((a) => a.leafIndex),
       removed: [...applied.removed].map((i) => leafIndex(i)),
     },
+  };
+}
+
+// ---- What a delivery service needs beside the view (added for the server, issue 5) ----
+
+export { MlsError, DecodeError, ValidationError, UsageError, CryptoError } from './errors.js';
+export type { CryptoProvider } from './crypto/provider.js';
+
+/** A member leaf as the delivery service sees it: where it sits, who it claims to be, its key. */
+export interface PublicMember {
+  readonly leafIndex: LeafIndex;
+  readonly credential: Credential;
+  readonly signatureKey: Uint8Array;
+}
+
+/** The non-blank leaves of the view's tree, in index order. */
+export function publicMembers(state: PublicGroupState): PublicMember[] {
+  const out: PublicMember[] = [];
+  for (const [i, leaf] of state.tree.leaves()) out.push({ leafIndex: i, credential: leaf.credential, signatureKey: leaf.signatureKey });
+  return out;
+}
+
+/** Decodes the `ratchet_tree` bytes a client sends beside a GroupInfo (§12.4.3.3). */
+export function decodePublicRatchetTree(bytes: Uint8Array): (Node | undefined)[] {
+  return decode(decodeRatchetTree, bytes);
+}
+
+/**
+ * §12.4.3 for the delivery service: checks that `groupInfo` (an MLSMessage) describes
+ * exactly the view's epoch — the same GroupContext, a confirmation tag that leads to the
+ * view's interim transcript hash, signed by a member — and that a ratchet tree (in its
+ * extension, or `ratchetTree`) is there and hashes to the view's tree hash. So what the
+ * server hands a rejoining device is what the members hold.
+ */
+export async function checkGroupInfoForView(state: PublicGroupState, groupInfo: Uint8Array, ratchetTree?: readonly (Node | undefined)[]): Promise<void> {
+  const m = decode(decodeMLSMessage, groupInfo);
+  if (m.wireFormat !== WireFormat.mls_group_info) throw new ValidationError('not-a-group-info', 'the message is not a GroupInfo');
+  const info = m.groupInfo;
+  if (!bytesEqual(encode(encodeGroupContext, info.groupContext), state.groupContextBytes)) {
+    throw new ValidationError('group-info-mismatch', 'the GroupInfo does not describe the group’s current epoch');
+  }
+  const interim = await nextInterimTranscriptHash(state.suite, info.groupContext.confirmedTranscriptHash, info.confirmationTag);
+  if (!bytesEqual(interim, state.interimTranscriptHash)) throw new ValidationError('group-info-mismatch', 'the GroupInfo confirmation tag is not the commit’s');
+  const signer = state.tree.leaf(info.signer);
+  if (signer === undefined) throw new ValidationError('unknown-signer', 'the GroupInfo signer is not a member');
+  if (!(await verifyGroupInfo(state.suite, signer.signatureKey, info))) throw new ValidationError('invalid-group-info-signature', 'the GroupInfo signature does not verify');
+  const treeExt = info.extensions.find((e) => e.extensionType === ExtensionType.ratchet_tree);
+  const nodes = treeExt !== undefined ? decode(decodeRatchetTree, treeExt.extensionData) : ratchetTree;
+  if (nodes === undefined) throw new UsageError('missing-ratchet-tree', 'the GroupInfo carries no ratchet tree and none was given');
+  if (!bytesEqual(await PublicTree.fromNodes(state.suite, nodes).treeHash(), state.groupContext.treeHash)) {
+    throw new ValidationError('tree-hash-mismatch', 'the ratchet tree does not match the group’s tree hash');
+  }
+}
+
+/** A KeyPackage that passed §10.1, as the key-package directory keeps it. */
+export interface CheckedKeyPackage {
+  readonly cipherSuite: number;
+  readonly credential: Credential;
+  readonly signatureKey: Uint8Array;
+  /** Carries the last_resort extension (RFC 9420 §17.3). */
+  readonly lastResort: boolean;
+}
+
+/**
+ * §10.1 without a group: the version, a suite the provider offers, the KeyPackage
+ * signature, the leaf node (source key_package, its signature, capabilities listing the
+ * suite and every extension it carries, the lifetime if `now` is given), and an init key
+ * that differs from the leaf's encryption key. Throws DecodeError / ValidationError / CryptoError.
+ */
+export async function validatePublicKeyPackage(provider: CryptoProvider, bytes: Uint8Array, now?: () => bigint): Promise<CheckedKeyPackage> {
+  const kp = decode(decodeKeyPackage, bytes);
+  const suite = provider.suite(kp.cipherSuite);
+  // validateKeyPackage also checks the leaf against the tree it joins: an empty one here.
+  const empty = new PublicTree(suite, [undefined], [undefined]);
+  const config: GroupConfig = now === undefined ? { checkLifetimes: false } : { now };
+  await validateKeyPackage({ suite, config, groupId: new Uint8Array(0), groupExtensions: [], tree: empty }, kp);
+  return {
+    cipherSuite: kp.cipherSuite,
+    credential: kp.leafNode.credential,
+    signatureKey: kp.leafNode.signatureKey,
+    lastResort: kp.extensions.some((e) => e.extensionType === LAST_RESORT_EXTENSION),
   };
 }

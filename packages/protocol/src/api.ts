@@ -38,8 +38,10 @@ export interface IdentityBackup {
   readonly backup: string;
 }
 
-export type PutIdentityBackupRequest = IdentityBackup;
-export type IdentityBackupResponse = IdentityBackup;
+/** The body may name the field `backup` or `ciphertext` (the same bytes; exactly one). */
+export type PutIdentityBackupRequest = IdentityBackup | { readonly ciphertext: string };
+/** The answer carries the bytes under both names. */
+export type IdentityBackupResponse = IdentityBackup & { readonly ciphertext: string };
 
 export const IDENTITY_BACKUP_MAX_BYTES = 8192;
 

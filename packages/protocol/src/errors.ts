@@ -42,6 +42,8 @@ export const ERROR_CODES = [
   'stale-epoch', // a commit for an epoch that is not the group's current one: carries currentEpoch
   'invalid-commit',
   'invalid-group-info',
+  'policy-violation', // the commit breaks the group's Parley policy (packages/protocol/src/group-policy.ts)
+  'external-join-refused', // an external commit from a device that is not a new device of a current member
   // server
   'shutting-down',
   'internal', // a bug; the message says nothing more
@@ -103,6 +105,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   'stale-epoch': 409,
   'invalid-commit': 400,
   'invalid-group-info': 400,
+  'policy-violation': 403,
+  'external-join-refused': 403,
   'shutting-down': 503,
   internal: 500,
 };

@@ -8,6 +8,7 @@ export { MemoryStore } from './store/memory.js';
 export type * from './store/store.js';
 export { StoreConflictError } from './store/store.js';
 export { InProcessBus, type Bus, type BusEvent } from './bus.js';
-export { EnvelopeInspector, InspectionError, type MlsInspector } from './mls/inspector.js';
+export { EnvelopeInspector, InspectionError, type MlsInspector, type InspectedCommit, type CommitInput } from './mls/inspector.js';
+export { PublicInspector, type PublicInspectorOptions } from './mls/public-inspector.js';
 export { createLogger, REDACT_PATHS } from './logger.js';
 export { DEFAULT_SCRYPT, type ScryptParams } from './auth/password.js';

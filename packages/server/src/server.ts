@@ -12,7 +12,9 @@ import { Delivery } from './delivery.js';
 import { buildApp } from './http/app.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
-import { EnvelopeInspector, type MlsInspector } from './mls/inspector.js';
+import { nodeCryptoProvider } from '@parley/mls/crypto-node';
+import type { MlsInspector } from './mls/inspector.js';
+import { PublicInspector } from './mls/public-inspector.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
 import { Gateway } from './ws/gateway.js';
@@ -20,6 +22,7 @@ import { Gateway } from './ws/gateway.js';
 export interface StartOptions {
   readonly store?: Store;
   readonly bus?: Bus;
+  /** Default: PublicInspector (the engine's public group view). EnvelopeInspector only for tests and benchmarks with stand-in bytes. */
   readonly inspector?: MlsInspector;
   readonly logger?: Logger;
   readonly logLevel?: string;
@@ -49,8 +52,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     store,
     bus,
     delivery: new Delivery(store, bus, metrics),
-    // PLACEHOLDER until @parley/mls/public exists: see mls/inspector.ts.
-    inspector: options.inspector ?? new EnvelopeInspector(),
+    inspector: options.inspector ?? new PublicInspector({ provider: nodeCryptoProvider, store, now }),
     metrics,
     log,
     limiters: makeLimiters(config, now),

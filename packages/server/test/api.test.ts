@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { b64, http, newDevice, newUser, startTestServer, WsClient, type TestServer } from '@parley/testing';
+import { b64, http, MlsDevice, newDevice, newUser, startTestServer, WsClient, type TestServer } from '@parley/testing';
 
 let srv: TestServer;
 const logs: string[] = [];
@@ -22,10 +22,17 @@ afterAll(async () => {
 
 const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 
-async function groupOf(owner: { token: string }, id = `grp-${randomBytes(6).toString('hex')}`): Promise<string> {
-  const r = await http(srv.url, 'POST', '/v1/groups', { groupId: id, epoch: 0, groupInfo: b64(rnd(64)), ratchetTree: b64(rnd(64)) }, owner.token);
+async function groupOf(owner: MlsDevice, id = `grp-${randomBytes(6).toString('hex')}`, base = srv.url): Promise<string> {
+  const r = await owner.createGroup(base, id);
   expect(r.status).toBe(201);
   return id;
+}
+
+/** Adds `members` to the group by one real commit (their fresh key packages, one Welcome). */
+async function addTo(base: string, owner: MlsDevice, id: string, members: readonly MlsDevice[]): Promise<void> {
+  const held = await Promise.all(members.map((m) => m.keyPackage()));
+  const r = await owner.commit(base, id, held.map((h) => ({ proposalType: 1 as const, add: { keyPackage: h.keyPackage } })));
+  expect(r.status, JSON.stringify(r.body)).toBe(201);
 }
 
 describe('operations', () => {
@@ -150,12 +157,12 @@ describe('identity, devices, key packages', () => {
     // A second device: logs in without deviceId, fetches the backup before it has a device.
     const s = await http<{ token: string; deviceId: string | null }>(srv.url, 'POST', '/v1/sessions', { username: u.userId, password: u.password });
     expect(s.body.deviceId).toBeNull();
-    expect((await http(srv.url, 'GET', '/v1/identity-backup', undefined, s.body.token)).body).toEqual({ backup: b64(first) });
+    expect((await http(srv.url, 'GET', '/v1/identity-backup', undefined, s.body.token)).body).toEqual({ backup: b64(first), ciphertext: b64(first) });
     // A session with a device replaces it; another user sees only their own (none).
     const d = await newDevice(srv.url, u);
     const second = rnd(8192);
     expect((await http(srv.url, 'PUT', '/v1/identity-backup', { backup: b64(second) }, d.token)).status).toBe(204);
-    expect((await http(srv.url, 'GET', '/v1/identity-backup', undefined, s.body.token)).body).toEqual({ backup: b64(second) });
+    expect((await http(srv.url, 'GET', '/v1/identity-backup', undefined, s.body.token)).body).toEqual({ backup: b64(second), ciphertext: b64(second) });
     expect((await http(srv.url, 'GET', '/v1/identity-backup', undefined, other.token)).body).toMatchObject({ error: { code: 'no-identity-backup' } });
     // Bad input: too large, not base64, extra fields, no token.
     expect((await http(srv.url, 'PUT', '/v1/identity-backup', { backup: b64(rnd(8193)) }, u.token)).body).toMatchObject({ error: { code: 'body-too-large' } });
@@ -163,14 +170,24 @@ describe('identity, devices, key packages', () => {
     expect((await http(srv.url, 'PUT', '/v1/identity-backup', { backup: 'not base64!' }, u.token)).body).toMatchObject({ error: { code: 'bad-request' } });
     expect((await http(srv.url, 'PUT', '/v1/identity-backup', { backup: b64(first), userId: other.userId }, u.token)).body).toMatchObject({ error: { code: 'bad-request' } });
     expect((await http(srv.url, 'GET', '/v1/identity-backup')).body).toMatchObject({ error: { code: 'unauthenticated' } });
-    expect((await http(srv.url, 'GET', '/v1/identity-backup', undefined, s.body.token)).body).toEqual({ backup: b64(second) });
+    expect((await http(srv.url, 'PUT', '/v1/identity-backup', {}, u.token)).body).toMatchObject({ error: { code: 'bad-request' } });
+    expect((await http(srv.url, 'PUT', '/v1/identity-backup', { backup: b64(first), ciphertext: b64(first) }, u.token)).body).toMatchObject({ error: { code: 'bad-request' } });
+    expect((await http(srv.url, 'PUT', '/v1/identity-backup', { ciphertext: b64(rnd(8193)) }, u.token)).body).toMatchObject({ error: { code: 'body-too-large' } });
+    // The field may also be called ciphertext; the other user's token still reads only their own.
+    const third = rnd(100);
+    expect((await http(srv.url, 'PUT', '/v1/identity-backup', { ciphertext: b64(third) }, s.body.token)).status).toBe(204);
+    expect((await http(srv.url, 'GET', '/v1/identity-backup', undefined, d.token)).body).toEqual({ backup: b64(third), ciphertext: b64(third) });
+    expect((await http(srv.url, 'GET', '/v1/identity-backup', undefined, other.token)).status).toBe(404);
+    expect((await http(srv.url, 'PUT', '/v1/identity-backup', { ciphertext: b64(second) }, s.body.token)).status).toBe(204);
+    expect((await http(srv.url, 'GET', '/v1/identity-backup', undefined, s.body.token)).body).toEqual({ backup: b64(second), ciphertext: b64(second) });
   });
 
   it('hands out key packages once each, then the flagged last resort; the count is readable', async () => {
     const u = await newUser(srv.url);
-    const d = await newDevice(srv.url, u);
+    const d = await MlsDevice.register(srv.url, u);
     const claimer = await newUser(srv.url);
-    const up = await http(srv.url, 'POST', '/v1/devices/me/key-packages', { keyPackages: [b64(rnd(100)), b64(rnd(100))], lastResort: b64(rnd(100)) }, d.token);
+    const kps = [await d.keyPackage(), await d.keyPackage(), await d.keyPackage(true)].map((k) => b64(k.bytes));
+    const up = await http(srv.url, 'POST', '/v1/devices/me/key-packages', { keyPackages: kps.slice(0, 2), lastResort: kps[2] }, d.token);
     expect(up.body).toEqual({ regular: 2, lastResort: 1 });
     const seen = new Set<string>();
     const flags: boolean[] = [];
@@ -190,15 +207,20 @@ describe('groups, commits and delivery', () => {
   it('sequences one commit per epoch, routes the Welcome, fans out to members, resumes from the cursor', async () => {
     const alice = await newUser(srv.url);
     const bob = await newUser(srv.url);
-    const a1 = await newDevice(srv.url, alice);
-    const a2 = await newDevice(srv.url, alice);
-    const b1 = await newDevice(srv.url, bob);
+    const a1 = await MlsDevice.register(srv.url, alice);
+    const a2 = await MlsDevice.register(srv.url, alice);
+    const b1 = await MlsDevice.register(srv.url, bob);
     const g = await groupOf(a1);
 
-    const add = await http(srv.url, 'POST', `/v1/groups/${g}/commits`, { epoch: 0, commit: b64(rnd(200)), groupInfo: b64(rnd(100)), welcome: b64(rnd(300)), addedDevices: [a2.deviceId, b1.deviceId] }, a1.token);
-    expect(add).toMatchObject({ status: 201, body: { epoch: 1, seq: 1 } });
-    const race = await http(srv.url, 'POST', `/v1/groups/${g}/commits`, { epoch: 0, commit: b64(rnd(200)), groupInfo: b64(rnd(100)) }, b1.token);
-    expect(race).toMatchObject({ status: 409, body: { error: { code: 'stale-epoch', currentEpoch: 1 } } });
+    const [ka2, kb1] = [await a2.keyPackage(), await b1.keyPackage()];
+    const add = await a1.build(g, [ka2, kb1].map((k) => ({ proposalType: 1 as const, add: { keyPackage: k.keyPackage } })));
+    const rival = await a1.build(g, []); // built on the same epoch: loses the race
+    expect(await a1.send(srv.url, g, add)).toMatchObject({ status: 201, body: { epoch: 2, seq: 1 } });
+    const race = await http(srv.url, 'POST', `/v1/groups/${g}/commits`, { epoch: 1, commit: b64(rival.commitMessage), groupInfo: b64(rival.groupInfo) }, a1.token);
+    expect(race).toMatchObject({ status: 409, body: { error: { code: 'stale-epoch', currentEpoch: 2 } } });
+    // Declaring the right epoch does not help a commit framed in the old one.
+    const framedOld = await http(srv.url, 'POST', `/v1/groups/${g}/commits`, { epoch: 2, commit: b64(rival.commitMessage), groupInfo: b64(rival.groupInfo) }, a1.token);
+    expect(framedOld).toMatchObject({ status: 409, body: { error: { code: 'stale-epoch', currentEpoch: 2 } } });
     expect((await http<{ members: string[] }>(srv.url, 'GET', `/v1/groups/${g}`, undefined, b1.token)).body.members.sort()).toEqual([a1.deviceId, a2.deviceId, b1.deviceId].sort());
 
     const wsA1 = await WsClient.connect(srv.wsUrl, a1.token, 'header');
@@ -239,7 +261,7 @@ describe('groups, commits and delivery', () => {
     expect(await wsEve.send(g, rnd(10))).toMatchObject({ type: 'error', code: 'not-a-member' });
 
     // GroupInfo for rejoining, members only.
-    expect((await http(srv.url, 'GET', `/v1/groups/${g}/group-info`, undefined, b1.token)).body).toMatchObject({ epoch: 1 });
+    expect((await http(srv.url, 'GET', `/v1/groups/${g}/group-info`, undefined, b1.token)).body).toMatchObject({ epoch: 2 });
     expect((await http(srv.url, 'GET', `/v1/groups/${g}/group-info`, undefined, eve.token)).body).toMatchObject({ error: { code: 'not-a-member' } });
 
     // Removing a device closes its socket, tells the user's other devices and the group.
@@ -257,11 +279,10 @@ describe('groups, commits and delivery', () => {
     try {
       const a = await newUser(small.url);
       const b = await newUser(small.url);
-      const a1 = await newDevice(small.url, a);
-      const b1 = await newDevice(small.url, b);
-      const g = `grp-${randomBytes(6).toString('hex')}`;
-      await http(small.url, 'POST', '/v1/groups', { groupId: g, epoch: 0, groupInfo: b64(rnd(10)) }, a1.token);
-      await http(small.url, 'POST', `/v1/groups/${g}/commits`, { epoch: 0, commit: b64(rnd(10)), groupInfo: b64(rnd(10)), welcome: b64(rnd(10)), addedDevices: [b1.deviceId] }, a1.token);
+      const a1 = await MlsDevice.register(small.url, a);
+      const b1 = await MlsDevice.register(small.url, b);
+      const g = await groupOf(a1, undefined, small.url);
+      await addTo(small.url, a1, g, [b1]);
       const stalled = await WsClient.connect(small.wsUrl, b1.token);
       (stalled.ws as unknown as { _socket: { pause(): void } })._socket.pause(); // stop reading
       const sender = await WsClient.connect(small.wsUrl, a1.token);
@@ -282,7 +303,7 @@ describe('groups, commits and delivery', () => {
 
   it('stores attachments streamed, downloadable by group members only', async () => {
     const a = await newUser(srv.url);
-    const a1 = await newDevice(srv.url, a);
+    const a1 = await MlsDevice.register(srv.url, a);
     const g = await groupOf(a1);
     const blob = rnd(300_000);
     const up = await http<{ attachmentId: string }>(srv.url, 'POST', `/v1/groups/${g}/attachments`, blob, a1.token);
@@ -294,8 +315,8 @@ describe('groups, commits and delivery', () => {
     const small = await startTestServer({ limits: { jsonBody: 1 << 20, message: 1 << 16, attachment: 1000, keyPackagesPerDevice: 10 } });
     try {
       const u = await newUser(small.url);
-      const d = await newDevice(small.url, u);
-      await http(small.url, 'POST', '/v1/groups', { groupId: 'group-small', epoch: 0, groupInfo: b64(rnd(10)) }, d.token);
+      const d = await MlsDevice.register(small.url, u);
+      await groupOf(d, 'group-small', small.url);
       expect((await http(small.url, 'POST', '/v1/groups/group-small/attachments', rnd(5000), d.token)).body).toMatchObject({ error: { code: 'body-too-large' } });
     } finally {
       await small.close();

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { b64, http, newDevice, newUser, WsClient, type TestDevice } from '@parley/testing';
+import { MlsDevice, newUser, WsClient, type TestDevice } from '@parley/testing';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -40,14 +40,14 @@ it.each(['full', 'normal'] as const)('durability %s: delivers every acknowledged
   let { child, url } = await spawnServer(dataDir, durability);
   const ws = (): string => url.replace(/^http/, 'ws') + '/v1/ws';
 
-  const devices: TestDevice[] = [];
-  for (let i = 0; i < 3; i++) devices.push(await newDevice(url, await newUser(url)));
-  const [a, b, c] = devices as [TestDevice, TestDevice, TestDevice];
+  const mls: MlsDevice[] = [];
+  for (let i = 0; i < 3; i++) mls.push(await MlsDevice.register(url, await newUser(url)));
+  const devices: TestDevice[] = mls.map((m) => m.device);
+  const [a, b] = devices as [TestDevice, TestDevice, TestDevice];
   const group = `grp-${randomBytes(6).toString('hex')}`;
-  expect((await http(url, 'POST', '/v1/groups', { groupId: group, epoch: 0, groupInfo: b64(new Uint8Array(8)) }, a.token)).status).toBe(201);
-  expect(
-    (await http(url, 'POST', `/v1/groups/${group}/commits`, { epoch: 0, commit: b64(new Uint8Array(8)), groupInfo: b64(new Uint8Array(8)), welcome: b64(new Uint8Array(8)), addedDevices: [b.deviceId, c.deviceId] }, a.token)).status,
-  ).toBe(201);
+  expect((await mls[0]!.createGroup(url, group)).status).toBe(201);
+  const held = await Promise.all(mls.slice(1).map((m) => m.keyPackage()));
+  expect((await mls[0]!.commit(url, group, held.map((h) => ({ proposalType: 1 as const, add: { keyPackage: h.keyPackage } })))).status).toBe(201);
 
   const clients = new Map<string, WsClient>();
   for (const d of devices) clients.set(d.deviceId, await WsClient.connect(ws(), d.token));

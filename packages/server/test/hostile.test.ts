@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { ERROR_CODES, FRAME_SEND, encodeSendFrame } from '@parley/protocol';
-import { b64, http, newDevice, newUser, startTestServer, WsClient, type TestDevice, type TestServer } from '@parley/testing';
+import { http, MlsDevice, newUser, startTestServer, WsClient, type TestDevice, type TestServer } from '@parley/testing';
 
 let srv: TestServer;
 let dev: TestDevice;
@@ -17,9 +17,10 @@ let group: string;
 beforeAll(async () => {
   srv = await startTestServer({ limits: { jsonBody: 64 * 1024, message: 4096, attachment: 4096, keyPackagesPerDevice: 10 } });
   const u = await newUser(srv.url);
-  dev = await newDevice(srv.url, u);
+  const mls = await MlsDevice.register(srv.url, u);
+  dev = mls.device;
   group = `grp-${randomBytes(6).toString('hex')}`;
-  await http(srv.url, 'POST', '/v1/groups', { groupId: group, epoch: 0, groupInfo: b64(new Uint8Array(8)) }, dev.token);
+  expect((await mls.createGroup(srv.url, group)).status).toBe(201);
   const ws = await WsClient.connect(srv.wsUrl, dev.token);
   expect(await ws.send(group, new Uint8Array(16))).toMatchObject({ type: 'sent' });
   await ws.close();

@@ -212,6 +212,14 @@ export function storeConformance(name: string, open: () => Promise<{ store: Stor
         groupId: 'group-0002', fromEpoch: 7, toEpoch: 8, message: msg('group-0002', 'bob-dev-01'),
         groupInfo: new Uint8Array([3]), ratchetTree: null, addDevices: [], removeDevices: [], welcome: null,
       })).toEqual({ ok: false, reason: 'not-a-member' });
+      // An external commit: its sender joins by it (bob's new device, in addDevices), from its seq on.
+      await withDevice(store, 'bob', 'bob-dev-02');
+      const ext = await store.applyCommit({
+        groupId: 'group-0002', fromEpoch: 7, toEpoch: 8, message: msg('group-0002', 'bob-dev-02'),
+        groupInfo: new Uint8Array([4]), ratchetTree: null, addDevices: ['bob-dev-02'], removeDevices: [], welcome: null, external: true,
+      });
+      expect(ext.ok && ext.inbox).toEqual([]);
+      expect((await store.groupsOfDevice('bob-dev-02')).map((m) => [m.groupId, m.cursor])).toEqual([['group-0002', ext.ok ? ext.message.seq : -1]]);
       await store.addAttachment({ id: 'att', groupId: 'group-0002', uploader: 'alice-dev-1', size: 3, createdAt: 1 });
       expect((await store.getAttachment('att'))?.size).toBe(3);
       expect(await store.getAttachment('other')).toBeNull();

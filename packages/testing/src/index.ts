@@ -4,3 +4,4 @@ export { clientStoreConformance, type ClientStoreHarness } from './client-store-
 export * from './server.js';
 export * from './server-client.js';
 export * from './hostile-server.js';
+export * from './mls.js';

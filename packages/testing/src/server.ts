@@ -4,7 +4,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultConfig, startServer, type RunningServer, type ServerConfig, type StartOptions } from '@parley/server';
+import { defaultConfig, EnvelopeInspector, startServer, type RunningServer, type ServerConfig, type StartOptions } from '@parley/server';
 
 export interface TestServer {
   readonly url: string;
@@ -27,4 +27,14 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}, opt
   });
   const server = await startServer(config, { logLevel: 'silent', ...options });
   return { url: server.url, wsUrl: server.url.replace(/^http/, 'ws') + '/v1/ws', dataDir, server, close: () => server.close() };
+}
+
+/**
+ * A server that does NOT check MLS (it trusts the envelope's epoch and added/removed
+ * devices): it stands for a malicious or broken server in client tests that must show the
+ * clients refuse what a real server would already have refused (forged commits, unsigned
+ * device certificates). Never a model of `parley serve`.
+ */
+export function startUncheckedTestServer(overrides: Partial<ServerConfig> = {}, options: StartOptions = {}): Promise<TestServer> {
+  return startTestServer(overrides, { ...options, inspector: new EnvelopeInspector() });
 }

@@ -130,12 +130,13 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
       schema: {
         summary: 'Store (replace) the user’s encrypted identity-key backup; opaque to the server',
         tags: ['identity'],
-        body: obj({ backup: b64(IDENTITY_BACKUP_MAX_BYTES) }),
+        body: { ...obj({ backup: b64(IDENTITY_BACKUP_MAX_BYTES), ciphertext: b64(IDENTITY_BACKUP_MAX_BYTES) }, []), minProperties: 1, maxProperties: 1 },
       },
     },
     async (req, reply) => {
       const { user } = await requireAuth(ctx, req);
-      const backup = fromB64(req.body.backup, 'backup');
+      const [field, value] = 'ciphertext' in req.body ? ['ciphertext', req.body.ciphertext] : ['backup', req.body.backup];
+      const backup = fromB64(value, field);
       if (backup.length > IDENTITY_BACKUP_MAX_BYTES) throw new ApiError('body-too-large', `backup is at most ${IDENTITY_BACKUP_MAX_BYTES} bytes`);
       await ctx.store.putIdentityBackup(user.id, backup, ctx.now());
       req.log.info({ userId: user.id }, 'identity backup stored');
@@ -145,12 +146,13 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   app.get(
     '/v1/identity-backup',
-    { schema: { summary: 'The user’s encrypted identity-key backup', tags: ['identity'], response: { 200: obj({ backup: { type: 'string' } }) } } },
+    { schema: { summary: 'The user’s encrypted identity-key backup', tags: ['identity'], response: { 200: obj({ backup: { type: 'string' }, ciphertext: { type: 'string' } }) } } },
     async (req): Promise<IdentityBackupResponse> => {
       const { user } = await requireAuth(ctx, req);
       const backup = await ctx.store.getIdentityBackup(user.id);
       if (backup === null) throw new ApiError('no-identity-backup', 'no identity backup is stored for this user');
-      return { backup: toB64(backup) };
+      const encoded = toB64(backup);
+      return { backup: encoded, ciphertext: encoded };
     },
   );
 

@@ -1,9 +1,9 @@
 // Routes: device registration (with a device certificate signed by the user's identity
 // key), the directory of users' identity keys and devices, device removal, key packages.
 
-import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { DEVICE_ID_PATTERN, DeviceCertificateError, verifyDeviceCertificate, type DeviceInfo, type UserDirectoryEntry } from '@parley/protocol';
+import { ed25519Verify } from '../auth/ed25519.js';
 import { authenticateDevice, bearer, type Ctx } from '../context.js';
 import { ApiError } from '../errors.js';
 import { InspectionError } from '../mls/inspector.js';
@@ -14,15 +14,7 @@ import { b64, deviceId, fromB64, obj, toB64, username } from './schema.js';
 
 const deviceIdRe = new RegExp(DEVICE_ID_PATTERN);
 
-/** Ed25519 verification with node:crypto, as the protocol's SignatureVerifier. */
-export async function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
-  try {
-    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey).toString('base64url') }, format: 'jwk' });
-    return nodeVerify(null, message, key, signature);
-  } catch {
-    return false;
-  }
-}
+export { ed25519Verify };
 
 function deviceInfo(d: DeviceRecord): DeviceInfo {
   return { deviceId: d.id, signatureKey: toB64(d.signatureKey), cipherSuite: d.cipherSuite, certificate: toB64(d.certificate), createdAt: d.createdAt };

@@ -8,7 +8,7 @@ import { newMessageId } from '../auth/tokens.js';
 import { authenticateDevice, bearer, limit, type AuthenticatedDevice, type Ctx } from '../context.js';
 import { ApiError } from '../errors.js';
 import { InspectionError } from '../mls/inspector.js';
-import { StoreConflictError, type GroupRecord, type StoredMessage } from '../store/store.js';
+import { StoreConflictError, type DeviceRecord, type GroupRecord, type StoredMessage } from '../store/store.js';
 import { b64, deviceId, fromB64, groupId, messageId, messageIdFrom, obj, seq, seqQuery, toB64 } from './schema.js';
 
 const MLS_MAX = 1 << 20;
@@ -26,9 +26,21 @@ async function memberGroup(ctx: Ctx, a: AuthenticatedDevice, id: string): Promis
   return g;
 }
 
-function inspectionFailure(e: unknown): never {
-  if (e instanceof InspectionError) throw new ApiError(e.code, e.message);
-  throw e;
+/** Maps an inspector's refusal to the API's stable code; `stale-epoch` carries the current epoch. */
+function inspectionFailure(currentEpoch?: number): (e: unknown) => never {
+  return (e: unknown): never => {
+    if (e instanceof InspectionError) {
+      if (e.code === 'stale-epoch') throw new ApiError('stale-epoch', e.message, currentEpoch === undefined ? {} : { currentEpoch });
+      throw new ApiError(e.code, e.message);
+    }
+    throw e;
+  };
+}
+
+async function deviceRecord(ctx: Ctx, a: AuthenticatedDevice): Promise<DeviceRecord> {
+  const d = await ctx.store.getDevice(a.deviceId);
+  if (d === null) throw new ApiError('unauthenticated', 'a valid session token is required');
+  return d;
 }
 
 export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
@@ -47,7 +59,9 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
       const a = await device(req.headers.authorization);
       const groupInfo = fromB64(req.body.groupInfo, 'groupInfo');
       const ratchetTree = req.body.ratchetTree === undefined ? null : fromB64(req.body.ratchetTree, 'ratchetTree');
-      const { epoch } = await ctx.inspector.inspectGroupInfo(req.body.groupId, groupInfo, ratchetTree, req.body.epoch).catch(inspectionFailure);
+      const creator = await deviceRecord(ctx, a);
+      if ((await ctx.store.getGroup(req.body.groupId)) !== null) throw new ApiError('group-exists', 'this group id is taken');
+      const { epoch } = await ctx.inspector.inspectGroupInfo(req.body.groupId, groupInfo, ratchetTree, req.body.epoch, creator).catch(inspectionFailure());
       try {
         await ctx.store.createGroup({ id: req.body.groupId, epoch, groupInfo, ratchetTree, createdAt: ctx.now() }, a.deviceId);
       } catch (e) {
@@ -114,15 +128,22 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
     async (req, reply) => {
       const a = await device(req.headers.authorization);
       const body = req.body;
-      const g = await memberGroup(ctx, a, req.params.groupId);
+      const g = await ctx.store.getGroup(req.params.groupId);
+      if (g === null) throw new ApiError('unknown-group', 'no such group');
+      const sender = await deviceRecord(ctx, a);
+      const member = (await ctx.store.groupsOfDevice(a.deviceId)).some((m) => m.groupId === g.id);
+      if (body.epoch !== g.epoch) throw new ApiError('stale-epoch', 'the group is at another epoch', { currentEpoch: g.epoch });
       const commit = fromB64(body.commit, 'commit');
       const groupInfo = fromB64(body.groupInfo, 'groupInfo');
       const ratchetTree = body.ratchetTree === undefined ? null : fromB64(body.ratchetTree, 'ratchetTree');
       const welcome = body.welcome === undefined ? null : fromB64(body.welcome, 'welcome');
+      // A non-member's commit can only be an external one (a new device of a member
+      // joining from the GroupInfo); the inspector decides, then membership is checked.
       const inspected = await ctx.inspector
-        .inspectCommit(g, a.deviceId, commit, { epoch: body.epoch, addedDevices: body.addedDevices ?? [], removedDevices: body.removedDevices ?? [] })
-        .catch(inspectionFailure);
-      if (inspected.addedDevices.length > 0 && welcome === null) throw new ApiError('invalid-commit', 'a commit that adds devices needs their Welcome');
+        .inspectCommit(g, sender, { commit, groupInfo, ratchetTree, declared: { epoch: body.epoch, addedDevices: body.addedDevices ?? [], removedDevices: body.removedDevices ?? [] } })
+        .catch(inspectionFailure(g.epoch));
+      if (!inspected.external && !member) throw new ApiError('not-a-member', 'this device is not a member of the group');
+      if (inspected.addedDevices.some((d) => d !== a.deviceId) && welcome === null) throw new ApiError('invalid-commit', 'a commit that adds devices needs their Welcome');
       const now = ctx.now();
       const result = await ctx.store.applyCommit({
         groupId: g.id,
@@ -134,6 +155,7 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
         addDevices: inspected.addedDevices,
         removeDevices: inspected.removedDevices,
         welcome: welcome === null ? null : { id: newMessageId(), kind: 'welcome', groupId: g.id, sender: a.deviceId, data: welcome, createdAt: now },
+        ...(inspected.external ? { external: true } : {}),
       });
       if (!result.ok) {
         ctx.metrics.commits.inc({ result: result.reason });
@@ -141,6 +163,7 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
         if (result.reason === 'unknown-device') throw new ApiError('unknown-device', 'an added device is not registered');
         throw new ApiError(result.reason, 'the commit cannot be applied');
       }
+      inspected.accepted?.();
       ctx.metrics.commits.inc({ result: 'accepted' });
       ctx.bus.publish({ type: 'membership', groupId: g.id, added: inspected.addedDevices, removed: inspected.removedDevices });
       ctx.bus.publish({ type: 'group-message', message: result.message });

@@ -235,7 +235,7 @@ export class MemoryStore implements Store {
   async applyCommit(c: CommitApplication): Promise<CommitResult> {
     const g = this.groups.get(c.groupId);
     if (g === undefined) return { ok: false, reason: 'unknown-group' };
-    if (!g.members.has(c.message.sender)) return { ok: false, reason: 'not-a-member' };
+    if (c.external !== true && !g.members.has(c.message.sender)) return { ok: false, reason: 'not-a-member' };
     if (g.record.epoch !== c.fromEpoch) return { ok: false, reason: 'stale-epoch', currentEpoch: g.record.epoch };
     if (c.addDevices.some((d) => !this.devices.has(d))) return { ok: false, reason: 'unknown-device' };
     const message = this.appendOne(g, c.message, 'commit');

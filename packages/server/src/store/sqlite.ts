@@ -364,7 +364,7 @@ export class SqliteStore implements Store {
     return this.db.transaction((): CommitResult => {
       const g = this.s.getGroup.get(c.groupId) as Row | undefined;
       if (g === undefined) return { ok: false, reason: 'unknown-group' };
-      if (this.s.isMember.get(c.groupId, c.message.sender) === undefined) return { ok: false, reason: 'not-a-member' };
+      if (c.external !== true && this.s.isMember.get(c.groupId, c.message.sender) === undefined) return { ok: false, reason: 'not-a-member' };
       if (g.epoch !== c.fromEpoch) return { ok: false, reason: 'stale-epoch', currentEpoch: g.epoch as number };
       for (const d of c.addDevices) if (this.s.getDevice.get(d) === undefined) return { ok: false, reason: 'unknown-device' };
       const message = this.appendOne(c.message, 'commit');

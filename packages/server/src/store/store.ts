@@ -127,6 +127,11 @@ export interface CommitApplication {
   readonly removeDevices: readonly string[];
   /** Welcome bytes, put in each added device's inbox. */
   readonly welcome: NewInboxMessage | null;
+  /**
+   * An external commit (RFC 9420 §12.4.3.2): its sender joins by it, so it need not be a
+   * member yet (it is in addDevices, or already a member when it resyncs).
+   */
+  readonly external?: boolean;
 }
 
 export type CommitResult =
