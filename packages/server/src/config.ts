@@ -30,9 +30,22 @@ export interface ServerConfig {
   };
   readonly rateLimits: RateLimits | null;
   readonly scrypt: ScryptParams;
+  /**
+   * The server pings every WebSocket at this interval; a peer that has not answered (pong,
+   * or any frame) since the previous ping is cut: a dead peer goes within 2 intervals.
+   */
   readonly heartbeatMs: number;
-  /** A WebSocket whose unsent bytes exceed this is disconnected (it catches up on reconnect). */
+  /**
+   * A WebSocket whose unsent bytes (data frames and control frames alike) exceed this is
+   * disconnected (it catches up on reconnect), so a stalled peer holds at most this much.
+   */
   readonly wsMaxBufferedBytes: number;
+  /** Open WebSockets, authenticated or not yet, beyond which upgrades get 429 `too-many-connections`. */
+  readonly wsMaxConnections: number;
+  /** Authenticated WebSockets per device; one more closes the device's oldest (4029). */
+  readonly wsMaxConnectionsPerDevice: number;
+  /** A WebSocket that has not authenticated within this is closed (4001). */
+  readonly wsAuthTimeoutMs: number;
   readonly synchronous: 'full' | 'normal';
   readonly pruneIntervalMs: number;
   /** The built web app (apps/web/dist) to serve at `/`; none when undefined. */
@@ -59,6 +72,9 @@ export function defaultConfig(overrides: Partial<ServerConfig> & Pick<ServerConf
     scrypt: DEFAULT_SCRYPT,
     heartbeatMs: 30_000,
     wsMaxBufferedBytes: 8 << 20,
+    wsMaxConnections: 100_000,
+    wsMaxConnectionsPerDevice: 8,
+    wsAuthTimeoutMs: 10_000,
     synchronous: 'full',
     pruneIntervalMs: 60_000,
     ...overrides,
