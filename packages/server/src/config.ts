@@ -28,6 +28,8 @@ export interface ServerConfig {
     readonly attachment: number;
     readonly keyPackagesPerDevice: number;
   };
+  /** Bytes of attachments one user may keep stored, over all its devices (`quota-exceeded` past it). */
+  readonly attachmentQuotaBytes: number;
   readonly rateLimits: RateLimits | null;
   readonly scrypt: ScryptParams;
   /**
@@ -62,6 +64,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> & Pick<ServerConf
     retentionMs: 30 * DAY,
     sessionTtlMs: 90 * DAY,
     limits: { jsonBody: 1 << 20, message: 256 << 10, attachment: 100 << 20, keyPackagesPerDevice: 1000 },
+    attachmentQuotaBytes: 1 << 30,
     rateLimits: {
       loginPerAddress: { rate: 1, burst: 20 },
       loginPerAccount: { rate: 0.2, burst: 10 },
