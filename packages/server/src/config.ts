@@ -9,6 +9,8 @@ export interface RateLimits {
   readonly loginPerAddress: RateLimit;
   readonly loginPerAccount: RateLimit;
   readonly registerPerAddress: RateLimit;
+  /** Per requested user name: probing or racing for one name. Optional for older configs. */
+  readonly registerPerAccount?: RateLimit;
   readonly sendPerAccount: RateLimit;
   readonly sendPerAddress: RateLimit;
 }
@@ -69,6 +71,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> & Pick<ServerConf
       loginPerAddress: { rate: 1, burst: 20 },
       loginPerAccount: { rate: 0.2, burst: 10 },
       registerPerAddress: { rate: 0.1, burst: 10 },
+      registerPerAccount: { rate: 0.1, burst: 5 },
       sendPerAccount: { rate: 200, burst: 2000 },
       sendPerAddress: { rate: 20_000, burst: 40_000 },
     },
