@@ -18,7 +18,8 @@ export const ERROR_CODES = [
   'email-required',
   'email-domain-not-allowed',
   'username-taken',
-  'rate-limited',
+  'rate-limited', // carries retryAfter (seconds); HTTP answers also send Retry-After
+  'too-many-connections', // a WebSocket cap (per device or server-wide) was reached
   // identity and devices
   'identity-key-already-set',
   'identity-key-missing',
@@ -33,6 +34,7 @@ export const ERROR_CODES = [
   'unknown-device',
   'unknown-group',
   'unknown-attachment',
+  'quota-exceeded', // the user's attachment storage quota would be exceeded
   // key packages
   'invalid-key-package',
   'too-many-key-packages',
@@ -86,6 +88,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   'email-domain-not-allowed': 403,
   'username-taken': 409,
   'rate-limited': 429,
+  'too-many-connections': 429,
   'identity-key-already-set': 409,
   'identity-key-missing': 409,
   'invalid-identity-key': 400,
@@ -98,6 +101,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   'unknown-device': 404,
   'unknown-group': 404,
   'unknown-attachment': 404,
+  'quota-exceeded': 403,
   'invalid-key-package': 400,
   'too-many-key-packages': 409,
   'group-exists': 409,

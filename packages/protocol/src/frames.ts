@@ -256,19 +256,23 @@ export interface GroupCursor {
   readonly seq: number;
 }
 
-/** Client -> server control frames. */
-export type ClientControlFrame =
+/**
+ * Client -> server control frames. Each may carry a `ref` (uint32) chosen by the client;
+ * the server echoes it in the `error` (or `pong`) frame that answers it.
+ */
+export type ClientControlFrame = (
   | { readonly type: 'auth'; readonly token: string; readonly version: number }
   | { readonly type: 'ack'; readonly groups?: readonly GroupCursor[]; readonly inbox?: number }
   | { readonly type: 'sync'; readonly groups?: readonly GroupCursor[]; readonly inbox?: number }
-  | { readonly type: 'ping' };
+  | { readonly type: 'ping' }
+) & { readonly ref?: number };
 
 /** Server -> client control frames. */
 export type ServerControlFrame =
   | { readonly type: 'ready'; readonly deviceId: string; readonly userId: string; readonly version: number }
   | { readonly type: 'sent'; readonly ref: number; readonly groupId: string; readonly seq: number; readonly duplicate: boolean }
-  | { readonly type: 'error'; readonly code: string; readonly message: string; readonly ref?: number }
-  | { readonly type: 'pong' }
+  | { readonly type: 'error'; readonly code: string; readonly message: string; readonly ref?: number; readonly retryAfter?: number }
+  | { readonly type: 'pong'; readonly ref?: number }
   | { readonly type: 'membership'; readonly groupId: string; readonly member: boolean };
 
 export const MAX_CONTROL_FRAME = 64 * 1024;
@@ -285,7 +289,30 @@ function isSeq(v: unknown): v is number {
 }
 
 function onlyKeys(o: Record<string, unknown>, keys: readonly string[]): void {
-  for (const k of Object.keys(o)) if (!keys.includes(k)) throw new FrameError(`unexpected field ${JSON.stringify(k.slice(0, 32))}`);
+  for (const k of Object.keys(o)) if (k !== 'ref' && !keys.includes(k)) throw new FrameError(`unexpected field ${JSON.stringify(k.slice(0, 32))}`);
+}
+
+function isRef(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff;
+}
+
+/**
+ * The `ref` of a client frame, read as far as the frame is readable: a binary send frame's
+ * uint32 after its type byte, a control frame's `ref` field. So an error answering a frame
+ * that does not parse still names the frame it answers, whenever the frame named itself.
+ */
+export function peekFrameRef(frame: string | Uint8Array): number | undefined {
+  if (typeof frame !== 'string') {
+    if (frame.length < 5 || frame[0] !== FRAME_SEND) return undefined;
+    return new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(1);
+  }
+  if (frame.length > MAX_CONTROL_FRAME) return undefined;
+  try {
+    const v: unknown = JSON.parse(frame);
+    return isRecord(v) && isRef(v.ref) ? v.ref : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function cursors(v: unknown): GroupCursor[] | undefined {
@@ -311,12 +338,14 @@ export function parseClientControlFrame(text: string): ClientControlFrame {
     throw new FrameError('not JSON');
   }
   if (!isRecord(v)) throw new FrameError('not an object');
+  if (v.ref !== undefined && !isRef(v.ref)) throw new FrameError('ref must be a uint32');
+  const ref = v.ref === undefined ? {} : { ref: v.ref };
   switch (v.type) {
     case 'auth': {
       onlyKeys(v, ['type', 'token', 'version']);
       if (typeof v.token !== 'string' || !TOKEN_RE.test(v.token)) throw new FrameError('bad token');
       if (typeof v.version !== 'number' || !Number.isInteger(v.version)) throw new FrameError('bad version');
-      return { type: 'auth', token: v.token, version: v.version };
+      return { type: 'auth', token: v.token, version: v.version, ...ref };
     }
     case 'ack':
     case 'sync': {
@@ -324,11 +353,11 @@ export function parseClientControlFrame(text: string): ClientControlFrame {
       const groups = cursors(v.groups);
       if (v.inbox !== undefined && !isSeq(v.inbox)) throw new FrameError('bad inbox cursor');
       const inbox = v.inbox;
-      return { type: v.type, ...(groups === undefined ? {} : { groups }), ...(inbox === undefined ? {} : { inbox }) };
+      return { type: v.type, ...(groups === undefined ? {} : { groups }), ...(inbox === undefined ? {} : { inbox }), ...ref };
     }
     case 'ping':
       onlyKeys(v, ['type']);
-      return { type: 'ping' };
+      return { type: 'ping', ...ref };
     default:
       throw new FrameError('unknown control frame type');
   }

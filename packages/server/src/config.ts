@@ -9,6 +9,8 @@ export interface RateLimits {
   readonly loginPerAddress: RateLimit;
   readonly loginPerAccount: RateLimit;
   readonly registerPerAddress: RateLimit;
+  /** Per requested user name: probing or racing for one name. Optional for older configs. */
+  readonly registerPerAccount?: RateLimit;
   readonly sendPerAccount: RateLimit;
   readonly sendPerAddress: RateLimit;
 }
@@ -28,11 +30,26 @@ export interface ServerConfig {
     readonly attachment: number;
     readonly keyPackagesPerDevice: number;
   };
+  /** Bytes of attachments one user may keep stored, over all its devices (`quota-exceeded` past it). */
+  readonly attachmentQuotaBytes: number;
   readonly rateLimits: RateLimits | null;
   readonly scrypt: ScryptParams;
+  /**
+   * The server pings every WebSocket at this interval; a peer that has not answered (pong,
+   * or any frame) since the previous ping is cut: a dead peer goes within 2 intervals.
+   */
   readonly heartbeatMs: number;
-  /** A WebSocket whose unsent bytes exceed this is disconnected (it catches up on reconnect). */
+  /**
+   * A WebSocket whose unsent bytes (data frames and control frames alike) exceed this is
+   * disconnected (it catches up on reconnect), so a stalled peer holds at most this much.
+   */
   readonly wsMaxBufferedBytes: number;
+  /** Open WebSockets, authenticated or not yet, beyond which upgrades get 429 `too-many-connections`. */
+  readonly wsMaxConnections: number;
+  /** Authenticated WebSockets per device; one more closes the device's oldest (4029). */
+  readonly wsMaxConnectionsPerDevice: number;
+  /** A WebSocket that has not authenticated within this is closed (4001). */
+  readonly wsAuthTimeoutMs: number;
   readonly synchronous: 'full' | 'normal';
   readonly pruneIntervalMs: number;
   /** The built web app (apps/web/dist) to serve at `/`; none when undefined. */
@@ -49,16 +66,21 @@ export function defaultConfig(overrides: Partial<ServerConfig> & Pick<ServerConf
     retentionMs: 30 * DAY,
     sessionTtlMs: 90 * DAY,
     limits: { jsonBody: 1 << 20, message: 256 << 10, attachment: 100 << 20, keyPackagesPerDevice: 1000 },
+    attachmentQuotaBytes: 1 << 30,
     rateLimits: {
       loginPerAddress: { rate: 1, burst: 20 },
       loginPerAccount: { rate: 0.2, burst: 10 },
       registerPerAddress: { rate: 0.1, burst: 10 },
+      registerPerAccount: { rate: 0.1, burst: 5 },
       sendPerAccount: { rate: 200, burst: 2000 },
       sendPerAddress: { rate: 20_000, burst: 40_000 },
     },
     scrypt: DEFAULT_SCRYPT,
     heartbeatMs: 30_000,
     wsMaxBufferedBytes: 8 << 20,
+    wsMaxConnections: 100_000,
+    wsMaxConnectionsPerDevice: 8,
+    wsAuthTimeoutMs: 10_000,
     synchronous: 'full',
     pruneIntervalMs: 60_000,
     ...overrides,

@@ -18,6 +18,7 @@ export interface Limiters {
   readonly loginPerAddress: RateLimiter;
   readonly loginPerAccount: RateLimiter;
   readonly registerPerAddress: RateLimiter;
+  readonly registerPerAccount: RateLimiter | undefined;
   readonly sendPerAccount: RateLimiter;
   readonly sendPerAddress: RateLimiter;
 }
@@ -42,6 +43,7 @@ export function makeLimiters(config: ServerConfig, now: () => number): Limiters 
     loginPerAddress: new RateLimiter(r.loginPerAddress, now),
     loginPerAccount: new RateLimiter(r.loginPerAccount, now),
     registerPerAddress: new RateLimiter(r.registerPerAddress, now),
+    registerPerAccount: r.registerPerAccount === undefined ? undefined : new RateLimiter(r.registerPerAccount, now),
     sendPerAccount: new RateLimiter(r.sendPerAccount, now),
     sendPerAddress: new RateLimiter(r.sendPerAddress, now),
   };

@@ -10,6 +10,7 @@ import type { ServerConfig } from './config.js';
 import { makeLimiters, type Ctx } from './context.js';
 import { Delivery } from './delivery.js';
 import { buildApp } from './http/app.js';
+import { pruneAttachments } from './http/attachments.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { nodeCryptoProvider } from '@parley/mls/crypto-node';
@@ -70,6 +71,10 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
 
   const prune = setInterval(() => {
+    // Attachments go with the retention of the messages that point at them.
+    pruneAttachments(ctx, now() - config.retentionMs).catch((e: unknown) => {
+      log.warn({ err: e }, 'attachment prune failed');
+    });
     store.prune(now() - config.retentionMs).then(
       (n) => {
         metrics.pruned.inc(n);

@@ -55,6 +55,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
     },
     async (req, reply) => {
       limit(ctx.limiters?.registerPerAddress, req.ip);
+      limit(ctx.limiters?.registerPerAccount, req.body.username);
       const { policy, domains } = ctx.config.registration;
       const user = await createUser(ctx.store, ctx.config.scrypt, ctx.now(), req.body, { policy, domains });
       req.log.info({ userId: user.id }, 'account registered');

@@ -307,6 +307,22 @@ export class MemoryStore implements Store {
     return a === undefined ? null : { ...a };
   }
 
+  // Attachment deletion, quota and expiry (AttachmentAdmin in http/attachments.ts).
+  async deleteAttachment(id: string): Promise<boolean> {
+    return this.attachments.delete(id);
+  }
+
+  async attachmentBytes(uploaders: readonly string[]): Promise<number> {
+    const set = new Set(uploaders);
+    let n = 0;
+    for (const a of this.attachments.values()) if (set.has(a.uploader)) n += a.size;
+    return n;
+  }
+
+  async expiredAttachments(olderThan: number, limit: number): Promise<AttachmentRecord[]> {
+    return [...this.attachments.values()].filter((a) => a.createdAt < olderThan).slice(0, limit).map((a) => ({ ...a }));
+  }
+
   async close(): Promise<void> {
     // Nothing to release.
   }

@@ -431,6 +431,37 @@ export class SqliteStore implements Store {
     return { id: r.id as string, groupId: r.group_id as string, uploader: r.uploader as string, size: r.size as number, createdAt: r.created_at as number };
   }
 
+  // Attachment deletion, quota and expiry (AttachmentAdmin in http/attachments.ts): not in
+  // the Store interface, which another change owns; prepared lazily to stay out of its way.
+  private attachmentSql?: { del: Database.Statement; bytes: Database.Statement; expired: Database.Statement };
+
+  private get att(): { del: Database.Statement; bytes: Database.Statement; expired: Database.Statement } {
+    return (this.attachmentSql ??= {
+      del: this.db.prepare('DELETE FROM attachments WHERE id = ?'),
+      bytes: this.db.prepare('SELECT COALESCE(SUM(size), 0) AS n FROM attachments WHERE uploader IN (SELECT value FROM json_each(?))'),
+      expired: this.db.prepare('SELECT * FROM attachments WHERE created_at < ? LIMIT ?'),
+    });
+  }
+
+  async deleteAttachment(id: string): Promise<boolean> {
+    return this.att.del.run(id).changes === 1;
+  }
+
+  async attachmentBytes(uploaders: readonly string[]): Promise<number> {
+    if (uploaders.length === 0) return 0;
+    return (this.att.bytes.get(JSON.stringify(uploaders)) as { n: number }).n;
+  }
+
+  async expiredAttachments(olderThan: number, limit: number): Promise<AttachmentRecord[]> {
+    return (this.att.expired.all(olderThan, limit) as Row[]).map((r) => ({
+      id: r.id as string,
+      groupId: r.group_id as string,
+      uploader: r.uploader as string,
+      size: r.size as number,
+      createdAt: r.created_at as number,
+    }));
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }

@@ -5,18 +5,23 @@
 // Each connection keeps, per stream (a group log or its inbox), the last seq it sent.
 // A pushed message that follows it is sent at once; a gap (reconnect, missed event)
 // triggers a catch-up read from the Store. So resumption, backlog and live delivery are
-// one mechanism. Backpressure: a connection whose unsent bytes exceed the bound is
-// closed (code 4008); its cursor is durable, it catches up when it reconnects.
+// one mechanism. Backpressure: a connection whose unsent bytes exceed the bound, be they
+// deliveries or control frames (acknowledgements, pongs, errors), is cut (the metric
+// parley_ws_slow_disconnects_total counts it); its cursor is durable, it catches up when
+// it reconnects. Heartbeats cut a dead peer; caps bound the sockets per device and in all.
+// Every error frame carries the `ref` of the frame it answers, whenever that frame had one.
 
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
+  ERROR_STATUS,
   FrameError,
   PROTOCOL_VERSION,
   decodeSendFrame,
   encodeDeliverFrame,
   parseClientControlFrame,
+  peekFrameRef,
   type ClientControlFrame,
   type ServerControlFrame,
   type Stream,
@@ -27,12 +32,12 @@ import { ApiError } from '../errors.js';
 import type { StoredMessage } from '../store/store.js';
 
 const PAGE = 256;
-const AUTH_TIMEOUT_MS = 10_000;
 const STALL_MS = 30_000;
 export const CLOSE_SLOW_CONSUMER = 4008;
 export const CLOSE_AUTH = 4001;
 export const CLOSE_REVOKED = 4003;
 export const CLOSE_BAD_FRAME = 4000;
+export const CLOSE_TOO_MANY = 4029;
 
 interface StreamState {
   sent: number;
@@ -58,23 +63,33 @@ class Connection {
     return this.auth.deviceId;
   }
 
+  /** Sends a control frame unless the buffer is over its bound (then the connection is cut). */
   control(frame: ServerControlFrame): void {
-    if (!this.closed) this.ws.send(JSON.stringify(frame));
+    if (this.closed || this.overBound()) return;
+    this.ws.send(JSON.stringify(frame));
   }
 
-  /** Sends bytes unless the buffer is over its bound, in which case the connection is dropped. */
+  /** An error answering a client frame: with that frame's ref, when it had one. */
+  error(code: string, message: string, ref: number | undefined, retryAfter?: number): void {
+    this.control({ type: 'error', code, message, ...(ref === undefined ? {} : { ref }), ...(retryAfter === undefined ? {} : { retryAfter }) });
+  }
+
+  /** Sends bytes unless the buffer is over its bound, in which case the connection is cut. */
   sendBinary(bytes: Uint8Array): boolean {
-    if (this.closed) return false;
-    if (this.ws.bufferedAmount > this.gw.ctx.config.wsMaxBufferedBytes) {
-      this.gw.ctx.metrics.wsSlowDisconnects.inc();
-      // Its buffer is full: a close frame would queue behind it. Cut it; it catches up later.
-      this.closed = true;
-      this.ws.terminate();
-      this.gw.drop(this);
-      return false;
-    }
+    if (this.closed || this.overBound()) return false;
     this.ws.send(bytes);
     this.gw.ctx.metrics.deliveries.inc();
+    return true;
+  }
+
+  /** True (and the connection cut) if the peer has let its unsent bytes pass the bound. */
+  overBound(): boolean {
+    if (this.ws.bufferedAmount <= this.gw.ctx.config.wsMaxBufferedBytes) return false;
+    this.gw.ctx.metrics.wsSlowDisconnects.inc();
+    // Its buffer is full: a close frame would queue behind it. Cut it; it catches up later.
+    this.closed = true;
+    this.ws.terminate();
+    this.gw.drop(this);
     return true;
   }
 
@@ -175,6 +190,8 @@ export class Gateway {
   private closing = false;
   private readonly pendingAcks = new Map<string, { deviceId: string; groupId: string; seq: number }>();
   private ackFlush: NodeJS.Timeout | undefined;
+  /** Open sockets, authenticated or not yet: what the server-wide cap counts. */
+  private sockets = 0;
 
   constructor(readonly ctx: Ctx) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: ctx.config.limits.message + 1024, perMessageDeflate: false });
@@ -184,18 +201,27 @@ export class Gateway {
     this.heartbeat = setInterval(() => {
       for (const c of this.all) {
         if (!c.alive) {
+          // No pong and no frame for a whole interval: a dead peer. Its cursor is durable.
+          c.closed = true;
           c.ws.terminate();
+          this.drop(c);
           continue;
         }
         c.alive = false;
-        c.ws.ping();
+        if (!c.overBound()) c.ws.ping();
       }
     }, ctx.config.heartbeatMs);
     this.heartbeat.unref();
   }
 
+  /** Authenticated connections. */
   get connections(): number {
     return this.all.size;
+  }
+
+  /** Open sockets, authenticated or not yet (what `wsMaxConnections` caps). */
+  get openSockets(): number {
+    return this.sockets;
   }
 
   /** The http server's 'upgrade' event, for GET /v1/ws. */
@@ -205,28 +231,41 @@ export class Gateway {
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
     }
+    if (this.sockets >= this.ctx.config.wsMaxConnections) {
+      const body = JSON.stringify({ error: { code: 'too-many-connections', message: 'the server has reached its connection limit; retry later', retryAfter: 5 } });
+      socket.end(`HTTP/1.1 ${ERROR_STATUS['too-many-connections']} Too Many Requests\r\nconnection: close\r\nretry-after: 5\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      return;
+    }
+    this.sockets++;
+    let counted = true;
+    const uncount = (): void => {
+      if (counted) this.sockets--;
+      counted = false;
+    };
+    socket.once('close', uncount);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.once('close', uncount);
       this.accept(ws, req);
     });
   }
 
   private accept(ws: WebSocket, req: IncomingMessage): void {
     const address = req.socket.remoteAddress ?? '';
-    const fail = (code: string, message: string, close: number): void => {
-      ws.send(JSON.stringify({ type: 'error', code, message } satisfies ServerControlFrame));
+    const fail = (code: string, message: string, close: number, ref?: number): void => {
+      ws.send(JSON.stringify({ type: 'error', code, message, ...(ref === undefined ? {} : { ref }) } satisfies ServerControlFrame));
       ws.close(close, code);
     };
     ws.on('error', () => {
       ws.terminate();
     });
-    const start = (token: string | undefined): void => {
+    const start = (token: string | undefined, ref?: number): void => {
       authenticateDevice(this.ctx, token).then(
         (auth) => {
           void this.ready(ws, auth, address);
         },
         (e: unknown) => {
-          if (e instanceof ApiError) fail(e.code, e.message, CLOSE_AUTH);
-          else fail('internal', 'internal error', 1011);
+          if (e instanceof ApiError) fail(e.code, e.message, CLOSE_AUTH, ref);
+          else fail('internal', 'internal error', 1011, ref);
         },
       );
     };
@@ -237,38 +276,55 @@ export class Gateway {
     }
     // Otherwise the first frame must be {type:'auth'} — never a token in the URL.
     const timer = setTimeout(() => {
-      fail('unauthenticated', 'authenticate within 10 s', CLOSE_AUTH);
-    }, AUTH_TIMEOUT_MS);
+      fail('unauthenticated', `authenticate within ${this.ctx.config.wsAuthTimeoutMs} ms`, CLOSE_AUTH);
+    }, this.ctx.config.wsAuthTimeoutMs);
+    ws.once('close', () => {
+      clearTimeout(timer);
+    });
     ws.once('message', (data, isBinary) => {
       clearTimeout(timer);
       let frame: ClientControlFrame;
+      const raw = isBinary ? rawBytes(data) : rawText(data);
       try {
         if (isBinary) throw new FrameError('authenticate first');
-        frame = parseClientControlFrame(rawText(data));
+        frame = parseClientControlFrame(raw as string);
       } catch (e) {
-        fail('bad-request', e instanceof FrameError ? e.message : 'invalid frame', CLOSE_BAD_FRAME);
+        fail('bad-request', e instanceof FrameError ? e.message : 'invalid frame', CLOSE_BAD_FRAME, peekFrameRef(raw));
         return;
       }
       if (frame.type !== 'auth') {
-        fail('unauthenticated', 'the first frame must be auth', CLOSE_AUTH);
+        fail('unauthenticated', 'the first frame must be auth', CLOSE_AUTH, frame.ref);
         return;
       }
       if (frame.version !== PROTOCOL_VERSION) {
-        fail('unsupported-protocol-version', `this server speaks version ${PROTOCOL_VERSION}`, CLOSE_BAD_FRAME);
+        fail('unsupported-protocol-version', `this server speaks version ${PROTOCOL_VERSION}`, CLOSE_BAD_FRAME, frame.ref);
         return;
       }
-      start(frame.token);
+      start(frame.token, frame.ref);
     });
   }
 
   private async ready(ws: WebSocket, auth: AuthenticatedDevice, address: string): Promise<void> {
     if (ws.readyState !== ws.OPEN) return;
     const c = new Connection(this, ws, auth, address);
+    // Per-device cap: the newest connection wins (a device that reconnects after a network
+    // change must not wait for the heartbeat to clear its dead one); the oldest is closed.
+    const mine = this.byDevice.get(auth.deviceId);
+    while (mine !== undefined && mine.size >= this.ctx.config.wsMaxConnectionsPerDevice) {
+      const oldest = mine.values().next().value!;
+      oldest.error('too-many-connections', `at most ${this.ctx.config.wsMaxConnectionsPerDevice} connections per device; this one is the oldest`, undefined);
+      oldest.close(CLOSE_TOO_MANY, 'too-many-connections');
+    }
     this.all.add(c);
     this.ctx.metrics.wsConnections.inc();
     addTo(this.byDevice, auth.deviceId, c);
     ws.on('pong', () => {
       c.alive = true;
+    });
+    // `ws` answers a peer's pings by itself: a peer that pings without reading grows the buffer too.
+    ws.on('ping', () => {
+      c.alive = true;
+      c.overBound();
     });
     ws.on('message', (data, isBinary) => {
       this.onFrame(c, data, isBinary);
@@ -296,21 +352,25 @@ export class Gateway {
   }
 
   private onFrame(c: Connection, data: RawData, isBinary: boolean): void {
+    c.alive = true;
+    let ref: number | undefined;
+    const raw = isBinary ? rawBytes(data) : rawText(data);
     try {
-      if (isBinary) {
-        this.onSend(c, rawBytes(data));
+      if (typeof raw !== 'string') {
+        this.onSend(c, raw);
         return;
       }
-      const f = parseClientControlFrame(rawText(data));
+      const f = parseClientControlFrame(raw);
+      ref = f.ref;
       switch (f.type) {
         case 'ping':
-          c.control({ type: 'pong' });
+          c.control(f.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: f.ref });
           return;
         case 'auth':
           throw new FrameError('already authenticated');
         case 'ack':
           void this.onAck(c, f).catch(() => {
-            c.control({ type: 'error', code: 'internal', message: 'ack failed' });
+            c.error('internal', 'ack failed', f.ref);
           });
           return;
         case 'sync':
@@ -332,8 +392,10 @@ export class Gateway {
           return;
       }
     } catch (e) {
-      if (e instanceof FrameError || e instanceof ApiError) c.control({ type: 'error', code: e.code, message: e.message });
-      else c.control({ type: 'error', code: 'internal', message: 'internal error' });
+      ref ??= peekFrameRef(raw);
+      if (e instanceof ApiError) c.error(e.code, e.message, ref, e.extra.retryAfter);
+      else if (e instanceof FrameError) c.error(e.code, e.message, ref);
+      else c.error('internal', 'internal error', ref);
     }
   }
 
@@ -374,10 +436,10 @@ export class Gateway {
       .then(
         (r) => {
           if (r.ok) c.control({ type: 'sent', ref: f.ref, groupId: f.groupId, seq: r.seq, duplicate: r.duplicate });
-          else c.control({ type: 'error', code: r.reason, message: r.reason === 'unknown-group' ? 'no such group' : 'not a member of the group', ref: f.ref });
+          else c.error(r.reason, r.reason === 'unknown-group' ? 'no such group' : 'not a member of the group', f.ref);
         },
         () => {
-          c.control({ type: 'error', code: 'internal', message: 'the message was not stored', ref: f.ref });
+          c.error('internal', 'the message was not stored', f.ref);
         },
       );
   }

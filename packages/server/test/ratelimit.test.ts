@@ -1,0 +1,94 @@
+// Rate limits per account and per address on login, registration and sending: 429 with
+// the stable code `rate-limited`, `retryAfter` in the body and a Retry-After header. The
+// server's clock is the test's, so buckets refill when the test says, not when time passes.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { b64, http, newDevice, newUser, startTestServer, type TestDevice, type TestServer, type TestUser } from '@parley/testing';
+
+let clock = Date.now();
+let srv: TestServer;
+let u1: TestUser;
+let u2: TestUser;
+let d1: TestDevice;
+let d2: TestDevice;
+let group: string;
+
+const refill = (): void => {
+  clock += 1_000_000;
+};
+
+beforeAll(async () => {
+  srv = await startTestServer(
+    {
+      rateLimits: {
+        loginPerAddress: { rate: 1, burst: 5 },
+        loginPerAccount: { rate: 1, burst: 3 },
+        registerPerAddress: { rate: 1, burst: 4 },
+        registerPerAccount: { rate: 1, burst: 2 },
+        sendPerAccount: { rate: 1, burst: 3 },
+        sendPerAddress: { rate: 1, burst: 5 },
+      },
+    },
+    { now: () => clock },
+  );
+  u1 = await newUser(srv.url);
+  u2 = await newUser(srv.url);
+  d1 = await newDevice(srv.url, u1);
+  d2 = await newDevice(srv.url, u2);
+  group = `grp-${randomBytes(6).toString('hex')}`;
+  await http(srv.url, 'POST', '/v1/groups', { groupId: group, epoch: 0, groupInfo: b64(new Uint8Array(8)) }, d1.token);
+  await http(srv.url, 'POST', `/v1/groups/${group}/commits`, { epoch: 0, commit: b64(new Uint8Array(8)), groupInfo: b64(new Uint8Array(8)), welcome: b64(new Uint8Array(8)), addedDevices: [d2.deviceId] }, d1.token);
+});
+afterAll(async () => {
+  await srv.close();
+});
+
+async function limited(res: Response): Promise<void> {
+  expect(res.status).toBe(429);
+  const body = (await res.json()) as { error: { code: string; retryAfter: number } };
+  expect(body.error.code).toBe('rate-limited');
+  expect(body.error.retryAfter).toBeGreaterThanOrEqual(1);
+  expect(res.headers.get('retry-after')).toBe(String(body.error.retryAfter));
+}
+
+const post = (path: string, body: unknown, token?: string): Promise<Response> =>
+  fetch(srv.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) }, body: JSON.stringify(body) });
+
+describe('rate limits', () => {
+  it('on login: per account (even with a wrong password), then per address', async () => {
+    refill();
+    for (let i = 0; i < 3; i++) expect((await post('/v1/sessions', { username: u1.userId, password: i === 0 ? 'wrong-password' : u1.password })).status).toBe(i === 0 ? 401 : 201);
+    await limited(await post('/v1/sessions', { username: u1.userId, password: u1.password }));
+    // Another account from the same address still may, until the address's bucket is empty.
+    expect((await post('/v1/sessions', { username: u2.userId, password: u2.password })).status).toBe(201);
+    await limited(await post('/v1/sessions', { username: u2.userId, password: u2.password }));
+    await limited(await post('/v1/sessions', { username: 'nobody-at-all', password: 'whatever-pw' }));
+    clock += 2000; // two tokens back in each bucket
+    expect((await post('/v1/sessions', { username: u1.userId, password: u1.password })).status).toBe(201);
+  });
+
+  it('on registration: per requested user name, then per address', async () => {
+    refill();
+    const name = `reg${randomBytes(4).toString('hex')}`;
+    expect((await post('/v1/accounts', { username: name, password: 'a-password-1' })).status).toBe(201);
+    expect((await post('/v1/accounts', { username: name, password: 'a-password-1' })).status).toBe(409);
+    await limited(await post('/v1/accounts', { username: name, password: 'a-password-1' }));
+    expect((await post('/v1/accounts', { username: `${name}b`, password: 'a-password-1' })).status).toBe(201);
+    await limited(await post('/v1/accounts', { username: `${name}c`, password: 'a-password-1' }));
+    expect((await http(srv.url, 'GET', `/v1/users/${name}c`, undefined, d1.token)).status).toBe(404); // not created
+  });
+
+  it('on sending: per account, then per address, over HTTP', async () => {
+    refill();
+    const send = (d: TestDevice): Promise<Response> => post(`/v1/groups/${group}/messages`, { messageId: randomBytes(16).toString('base64url'), message: b64(new Uint8Array(10)) }, d.token);
+    for (let i = 0; i < 3; i++) expect((await send(d1)).status).toBe(201);
+    await limited(await send(d1));
+    // The refused send took no token from the address: d2 gets the address's last two.
+    expect((await send(d2)).status).toBe(201);
+    expect((await send(d2)).status).toBe(201);
+    await limited(await send(d2)); // 5 from this address
+    const before = (await http<{ messages: unknown[] }>(srv.url, 'GET', `/v1/groups/${group}/messages?after=0&limit=500`, undefined, d2.token)).body.messages.length;
+    await limited(await send(d1));
+    expect((await http<{ messages: unknown[] }>(srv.url, 'GET', `/v1/groups/${group}/messages?after=0&limit=500`, undefined, d2.token)).body.messages.length).toBe(before);
+  });
+});
