@@ -3,7 +3,7 @@
 // the GroupContext, members are added and removed, a removed member's device decrypts
 // nothing sent after its removal, a member leaves, and a commit the policy forbids is
 // refused by every client, including one that the server (or a member) slips in.
-import { createCommit, deserializeState, processMessage, ProposalType, type GroupState, type LeafIndex } from '@parley/mls';
+import { createCommit, deserializeState, processMessage, ProposalType, type GroupState } from '@parley/mls';
 import { nodeCryptoProvider } from '@parley/mls/crypto-node';
 import { startTestServer, type TestServer } from '@parley/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -877,12 +877,10 @@ export class ParleyClient {
       // (awaited here: concurrent HTTP requests could reach the server out of order).
       // A retry with the same message id is answered with the first seq by the server.
       if (this.ws?.open === true) return { messageId: id, accepted: this.ws.send(groupId, idBytes, message) };
-      try {
-        await this.api.sendMessage(groupId, id, message);
-      } catch (e) {
-        return { messageId: id, accepted: Promise.reject(e) };
-      }
-      return { messageId: id, accepted: Promise.resolve() };
+      // Awaited outside the queue (below) so that a refusal is recorded like a WebSocket one.
+      const viaHttp = this.api.sendMessage(groupId, id, message);
+      await viaHttp.catch(() => undefined);
+      return { messageId: id, accepted: viaHttp };
     });
     try {
       await accepted;
