@@ -534,13 +534,14 @@ export class ParleyClient {
     }
   }
 
+  /** The 60-digit safety number between this user and `userId`, from both identity keys. */
   async safetyNumber(userId: string): Promise<string> {
     if (userId === this.userId) throw new ClientUsageError('self-safety-number', 'a safety number is between two users');
-    let contact = await this.options.store.getContact(userId);
-    if (contact === undefined) {
-      await this.serial(() => this.identityKeyOf(userId));
-      contact = await this.options.store.getContact(userId);
-    }
+    // From the directory each time, so that a change is noticed (and warned about) here.
+    await this.serial(() => this.identityKeyOf(userId)).catch((e: unknown) => {
+      if (!(e instanceof ServerError && e.code === 'network')) throw e;
+    });
+    const contact = await this.options.store.getContact(userId);
     if (contact === undefined) throw new VerificationError('unknown-contact', 'no identity key is known for this user');
     return safetyNumberWith(this.options.crypto, { userId: this.userId, identityPublicKey: this.identity.identityPublicKey }, contact);
   }
