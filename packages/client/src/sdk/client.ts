@@ -232,6 +232,9 @@ export class ParleyClient {
   private readonly rejoining = new Set<GroupId>();
   private ws: WsConnection | undefined;
   private closed = false;
+  /** Nesting depth of HTTP pulls; while > 0, acknowledgements wait in `unacked`. */
+  private pulling = 0;
+  private unacked: { groups: Map<GroupId, number>; inbox?: number } = { groups: new Map() };
 
   private constructor(
     private readonly options: ParleyClientOptions,
@@ -956,7 +959,11 @@ export class ParleyClient {
     await this.drain();
   }
 
-  private async pullInbox(): Promise<void> {
+  private pullInbox(): Promise<void> {
+    return this.pulled(() => this.pullInboxBatches());
+  }
+
+  private async pullInboxBatches(): Promise<void> {
     for (;;) {
       const after = Number((await this.options.store.getCursor(INBOX)) ?? '0');
       const batch = await this.api.readInbox(after);
@@ -966,7 +973,11 @@ export class ParleyClient {
   }
 
   /** Processes the group's log after our cursor, up to `until` if given. */
-  private async pullGroup(groupId: GroupId, until?: number): Promise<void> {
+  private pullGroup(groupId: GroupId, until?: number): Promise<void> {
+    return this.pulled(() => this.pullGroupBatches(groupId, until));
+  }
+
+  private async pullGroupBatches(groupId: GroupId, until?: number): Promise<void> {
     for (;;) {
       const after = Number((await this.options.store.getCursor(groupCursor(groupId))) ?? '0');
       if (until !== undefined && after >= until) return;
@@ -999,11 +1010,36 @@ export class ParleyClient {
     return { seq: f.seq, messageId: toBase64Url(f.messageId), kind: f.kind, groupId: f.groupId, sender: f.sender, createdAt: f.createdAt, data: f.payload };
   }
 
-  /** Tells the server what is now durable here. */
+  /** Tells the server what is now durable here (during an HTTP pull: once per batch). */
   private async ack(stream: 'group' | 'inbox', m: WireMessage): Promise<void> {
+    if (this.pulling > 0) {
+      if (stream === 'inbox') this.unacked.inbox = m.seq;
+      else this.unacked.groups.set(m.groupId, m.seq);
+      return;
+    }
     const cursors = stream === 'inbox' ? { inbox: m.seq } : { groups: [{ groupId: m.groupId, seq: m.seq }] };
     if (this.ws?.open === true) this.ws.ack(cursors.groups ?? [], cursors.inbox);
     else await this.api.ack(cursors);
+  }
+
+  /** Runs an HTTP pull with its acknowledgements gathered, and sends them in one request. */
+  private async pulled<T>(f: () => Promise<T>): Promise<T> {
+    this.pulling++;
+    try {
+      return await f();
+    } finally {
+      this.pulling--;
+      if (this.pulling === 0) await this.flushAcks();
+    }
+  }
+
+  private async flushAcks(): Promise<void> {
+    const groups = [...this.unacked.groups].map(([groupId, seq]) => ({ groupId, seq }));
+    const inbox = this.unacked.inbox;
+    this.unacked = { groups: new Map() };
+    if (groups.length === 0 && inbox === undefined) return;
+    if (this.ws?.open === true) this.ws.ack(groups, inbox);
+    else await this.api.ack({ ...(groups.length > 0 ? { groups } : {}), ...(inbox !== undefined ? { inbox } : {}) });
   }
 
   /** Stores `batch` with the stream's new cursor, then acknowledges. */
