@@ -437,6 +437,12 @@ export class ParleyClient {
       else await this.settle(stream, m, {}); // notices and removal commits: later issue
       return;
     }
+    // Our own application message coming back (a read over HTTP returns the whole log):
+    // its key was used when we sent it, and the message is in the store since then.
+    if (m.sender === this.deviceId && m.kind === 'application') {
+      await this.settle(stream, m, {});
+      return;
+    }
     const state = await this.loadState(m.groupId);
     if (state === undefined) return; // not joined yet: the Welcome's handling pulls this group
     let epoch: bigint | undefined;
