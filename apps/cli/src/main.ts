@@ -22,11 +22,17 @@ client (each takes --server <url>, --profile <dir>, --passphrase-file <file>, --
   register <user> --password-file <file> [--invite <code>]
   login <user> --password-file <file>     this user's account on a new device
   dm <user>                      open a 1:1 conversation (prints its id)
+  group create <name> <user>…    create a group (prints its id); you administer it
+  group add <conv> <user>…       add members
+  group remove <conv> <user>…    remove members
+  leave <conv>                   leave a conversation
   send <conv> <text>             send a message
   sync                           fetch and process everything pending, then exit
   read <conv>                    the conversation's history (marks it read)
   chats                          your conversations
   chat <conv>                    chat interactively (/quit or Ctrl-D to leave)
+  devices [remove <device>]      your devices; remove one from every conversation
+  verify <user> [--confirm]      the safety number with a user; --confirm: it matched
 
 The profile passphrase comes from --passphrase-file or PARLEY_PASSPHRASE; the profile
 directory defaults to $PARLEY_PROFILE, else ~/.parley. A conversation is named by its id
@@ -48,6 +54,10 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   read: async () => (await import('./commands/conversations.js')).read,
   chats: async () => (await import('./commands/conversations.js')).chats,
   chat: async () => (await import('./commands/chat.js')).chat,
+  group: async () => (await import('./commands/conversations.js')).group,
+  leave: async () => (await import('./commands/conversations.js')).leave,
+  devices: async () => (await import('./commands/trust.js')).devices,
+  verify: async () => (await import('./commands/trust.js')).verify,
 };
 
 /**

@@ -41,6 +41,7 @@ function usersWith(m: StoredMessage, state: 'delivered' | 'read'): string[] {
 
 /** The delivery state of a message: "read by bob", "delivered to bob, carol", "sent", "new". */
 export function stateOf(m: StoredMessage, self: string): string {
+  if (m.body.type === 'event') return '';
   if (m.sender.userId !== self) return m.status === 'received' ? 'new' : '';
   if (m.status === 'pending') return 'not sent yet';
   const read = usersWith(m, 'read');
@@ -52,13 +53,31 @@ export function stateOf(m: StoredMessage, self: string): string {
   return m.status;
 }
 
+/** What the SDK's event lines (membership, keys, rejoins) mean. */
+function eventText(event: string, detail: string | undefined): string {
+  const who = detail !== undefined ? printable(detail) : 'someone';
+  switch (event) {
+    case 'identity-key-changed':
+      return `the identity key of ${who} changed: compare safety numbers again (parley verify ${who})`;
+    case 'left':
+      return 'you left this conversation';
+    case 'removed':
+      return 'you were removed from this conversation';
+    case 'rejoined':
+      return 'this device lost its state of the conversation and rejoined it (messages sent meanwhile may be missing)';
+    default:
+      return `${printable(event)}${detail !== undefined ? ` ${printable(detail)}` : ''}`;
+  }
+}
+
 export function bodyText(m: StoredMessage): string {
   if (m.body.type === 'text') return printable(m.body.text);
-  return `* ${printable(m.body.event)}${m.body.detail !== undefined ? ` ${printable(m.body.detail)}` : ''}`;
+  return `* ${eventText(m.body.event, m.body.detail)}`;
 }
 
 /** One message as a line: `2026-12-02 10:15:03  alice: hello  [read by bob]`. */
 export function messageLine(m: StoredMessage, self: string): string {
+  if (m.body.type === 'event') return `${localTime(m.sentAt)}  ${bodyText(m)}`;
   const state = stateOf(m, self);
   const who = m.sender.userId === self ? `${m.sender.userId} (you)` : m.sender.userId;
   return `${localTime(m.sentAt)}  ${who}: ${bodyText(m)}${state !== '' ? `  [${state}]` : ''}`;

@@ -21,15 +21,16 @@ const PASSWORD_RECORD = 'cli:account-password';
 const LOCK_FILE = 'parley.lock';
 
 /**
- * scrypt cost for a NEW profile. PARLEY_PROFILE_SCRYPT_N lowers (or raises) N, e.g. for
- * tests or a slow machine; it must be a power of two from 1024 (the store checks).
+ * scrypt cost for a NEW profile and the identity backup made at registration.
+ * PARLEY_PROFILE_SCRYPT_N lowers (or raises) N from 2^17, e.g. for tests or a slow
+ * machine: a power of two from 1024 to 2^20.
  */
 function kdfFor(io: Io): KdfParams {
   const n = (io.env ?? process.env).PARLEY_PROFILE_SCRYPT_N;
   if (n === undefined || n === '') return DEFAULT_KDF;
   const N = Number(n);
-  if (!Number.isInteger(N) || N < 1024 || (N & (N - 1)) !== 0 || N > 1 << 22) {
-    throw new CliError('bad-kdf', 'PARLEY_PROFILE_SCRYPT_N must be a power of two from 1024 to 4194304');
+  if (!Number.isInteger(N) || N < 1024 || (N & (N - 1)) !== 0 || N > 1 << 20) {
+    throw new CliError('bad-kdf', 'PARLEY_PROFILE_SCRYPT_N must be a power of two from 1024 to 1048576');
   }
   return { ...DEFAULT_KDF, N };
 }
@@ -85,12 +86,20 @@ export interface Session {
   readonly serverUrl: string;
 }
 
-function clientOptions(serverUrl: string, store: ClientStore): ParleyClientOptions {
-  return { serverUrl, store, crypto: nodeClientCrypto, provider: nodeCryptoProvider, webSocket: nodeWebSocketFactory };
+function clientOptions(serverUrl: string, store: ClientStore, io: Io): ParleyClientOptions {
+  const kdf = kdfFor(io);
+  return {
+    serverUrl,
+    store,
+    crypto: nodeClientCrypto,
+    provider: nodeCryptoProvider,
+    webSocket: nodeWebSocketFactory,
+    ...(kdf !== DEFAULT_KDF ? { backupKdf: { logN: Math.log2(kdf.N), r: kdf.r, p: kdf.p } } : {}),
+  };
 }
 
 /** Opens the profile's store under its lock, runs `f`, and always closes both. */
-async function withStore<T>(common: CommonOptions, io: Io, create: boolean, f: (store: ClientStore, created: boolean) => Promise<T>): Promise<T> {
+async function withStore<T>(common: CommonOptions, io: Io, create: boolean, f: (store: ClientStore, passphrase: string) => Promise<T>): Promise<T> {
   const dir = common.profile;
   const exists = existsSync(join(dir, PROFILE_DATABASE));
   if (!exists && !create) throw new CliError('no-profile', `no profile in ${dir}: run parley register or parley login (or give --profile)`);
@@ -106,7 +115,7 @@ async function withStore<T>(common: CommonOptions, io: Io, create: boolean, f: (
   let ok = false;
   try {
     store = await openSqliteStore({ directory: dir, passphrase, ...(kdf !== undefined ? { kdf } : {}) });
-    const result = await f(store, !exists);
+    const result = await f(store, passphrase);
     ok = true;
     return result;
   } finally {
@@ -125,7 +134,7 @@ export async function withClient<T>(common: CommonOptions, io: Io, f: (s: Sessio
     if (account === undefined || password === undefined) throw new CliError('no-account', `the profile ${common.profile} holds no account: run parley register or parley login`);
     const serverUrl = common.server ?? account.serverUrl;
     return naming(serverUrl, async () => {
-      const client = await ParleyClient.open(clientOptions(serverUrl, store), password);
+      const client = await ParleyClient.open(clientOptions(serverUrl, store, io), password);
       try {
         return await f({ client, store, serverUrl });
       } finally {
@@ -145,12 +154,16 @@ async function naming<T>(serverUrl: string, f: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Creates the account and this device in a new (or empty) profile. */
+/**
+ * Creates the account and this device in a new (or empty) profile. The identity key's
+ * backup on the server is sealed under the profile passphrase (not the password, which
+ * the server sees at every login): `parley login` on a next device needs it.
+ */
 export async function registerProfile(common: CommonOptions, io: Io, username: string, password: string, invite: string | undefined): Promise<{ userId: string; deviceId: string }> {
   const serverUrl = requireServer(common);
-  return withStore(common, io, true, (store) =>
+  return withStore(common, io, true, (store, passphrase) =>
     naming(serverUrl, async () => {
-      const client = await ParleyClient.register(clientOptions(serverUrl, store), username, password, invite);
+      const client = await ParleyClient.register(clientOptions(serverUrl, store, io), username, password, invite, passphrase);
       try {
         await store.commit({ cursors: { [PASSWORD_RECORD]: password } });
         return { userId: client.userId, deviceId: client.deviceId };
@@ -161,13 +174,13 @@ export async function registerProfile(common: CommonOptions, io: Io, username: s
   );
 }
 
-/** A new device of an existing user in a new (or empty) profile. */
+/** A new device of an existing user in a new (or empty) profile (the passphrase opens the identity backup). */
 export async function loginProfile(common: CommonOptions, io: Io, username: string, password: string): Promise<{ userId: string; deviceId: string }> {
   const serverUrl = requireServer(common);
-  return withStore(common, io, true, (store) =>
+  return withStore(common, io, true, (store, passphrase) =>
     naming(serverUrl, async () => {
       if ((await store.getAccount()) !== undefined) throw new CliError('profile-in-use', `the profile ${common.profile} already holds an account`);
-      const client = await loginDevice(clientOptions(serverUrl, store), username, password);
+      const client = await ParleyClient.login(clientOptions(serverUrl, store, io), username, password, passphrase);
       try {
         await store.commit({ cursors: { [PASSWORD_RECORD]: password } });
         return { userId: client.userId, deviceId: client.deviceId };
@@ -184,7 +197,3 @@ function requireServer(common: CommonOptions): string {
 }
 
 
-/** INTERIM: until ParleyClient.login lands from the sdk branch. */
-function loginDevice(..._args: [ParleyClientOptions, string, string]): Promise<ParleyClient> {
-  return Promise.reject(new CliError('not-available', 'parley login needs a newer SDK (a second device is not supported yet)'));
-}

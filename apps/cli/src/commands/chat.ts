@@ -45,8 +45,21 @@ export async function chat(argv: readonly string[], io: Io): Promise<number> {
     say(`# ${conversationTitle(c, peer)} (${c.groupId}) — ${HELP}`);
     for (const m of history) say(messageLine(m, client.userId));
 
+    // What is on the screen has been read: say so (a read receipt), now and as messages arrive.
+    let reading: Promise<void> = Promise.resolve();
+    const markRead = (): void => {
+      if (c.closedAt !== undefined) return;
+      reading = reading.then(() => client.markRead(c.groupId)).catch((e: unknown) => {
+        say(`! could not send a read receipt: ${describeError(e)}`);
+      });
+    };
+    markRead();
+
     const off = client.on((e) => {
-      if (e.type === 'message' && e.message.groupId === c.groupId && e.message.sender.userId !== client.userId) say(messageLine(e.message, client.userId));
+      if (e.type === 'message' && e.message.groupId === c.groupId && e.message.sender.userId !== client.userId) {
+        say(messageLine(e.message, client.userId));
+        markRead();
+      }
       else if (e.type === 'message' && e.message.groupId !== c.groupId && e.message.sender.userId !== client.userId) say(`* new message from ${e.message.sender.userId} in ${shortId(e.message.groupId)} (parley chat ${shortId(e.message.groupId)})`);
       else if (e.type === 'removed' && e.groupId === c.groupId) say('* you are no longer a member of this conversation');
       else if (e.type === 'membership' && e.groupId === c.groupId) say(`* members changed (${String(e.added)} added, ${String(e.removed)} removed)`);
@@ -96,6 +109,7 @@ export async function chat(argv: readonly string[], io: Io): Promise<number> {
     // that the other end keeps open after `/quit`): let go of it.
     (input as { unref?: () => void }).unref?.();
     await sending;
+    await reading;
     clearInterval(poll);
     off();
     if (terminal) output.write('\n');

@@ -1,7 +1,6 @@
-// The conversation commands: `dm`, `send`, `sync`, `read`, `chats` (and, with the SDK's
-// groups, `group create|add|remove` and `leave`). Each one logs in, first fetches and
-// processes what is pending (so it acts on the conversation's current epoch and shows
-// what is new), then does its one thing.
+// The conversation commands: `dm`, `group create|add|remove`, `leave`, `send`, `sync`,
+// `read`, `chats`. Each one logs in, first fetches and processes what is pending (so it
+// acts on the conversation's current epoch and shows what is new), then does its one thing.
 
 import type { ConversationRecord, ParleyClient, StoredMessage } from '@parley/client';
 import type { Io } from '../io.js';
@@ -17,11 +16,17 @@ async function conversation(client: ParleyClient, ref: string): Promise<Conversa
   return resolveConversation(await client.conversations(), ref);
 }
 
-/** The other person of a 1:1 conversation, from who has written in it (until the SDK lists members). */
-async function peerOf(client: ParleyClient, c: ConversationRecord, history?: readonly StoredMessage[]): Promise<string | undefined> {
+/** The other person of a 1:1 conversation: from its members, or (once left) from who wrote in it. */
+export async function peerOf(client: ParleyClient, c: ConversationRecord, history?: readonly StoredMessage[]): Promise<string | undefined> {
   if (c.kind !== 'direct') return undefined;
+  try {
+    const other = (await client.members(c.groupId)).find((m) => m.userId !== client.userId);
+    if (other !== undefined) return other.userId;
+  } catch {
+    // no group state any more (left, removed): fall back to the history
+  }
   const messages = history ?? (await client.history(c.groupId));
-  return messages.find((m) => m.sender.userId !== client.userId)?.sender.userId;
+  return messages.find((m) => m.sender.userId !== client.userId && m.senderSeq > 0)?.sender.userId;
 }
 
 export async function dm(argv: readonly string[], io: Io): Promise<number> {
@@ -97,6 +102,7 @@ export async function read(argv: readonly string[], io: Io): Promise<number> {
       for (const m of history) io.out(`${messageLine(m, client.userId)}\n`);
       if (history.length === 0) io.out('(no messages yet)\n');
     }
+    if (c.closedAt === undefined) await client.markRead(c.groupId);
     return 0;
   });
 }
@@ -109,7 +115,7 @@ export async function chats(argv: readonly string[], io: Io): Promise<number> {
     for (const c of await client.conversations()) {
       const history = await client.history(c.groupId);
       const last = history.at(-1);
-      const unread = history.filter((m) => m.sender.userId !== client.userId && m.status === 'received').length;
+      const unread = history.filter((m) => m.sender.userId !== client.userId && m.status === 'received' && m.senderSeq > 0).length;
       rows.push({ c, last, unread, peer: await peerOf(client, c, history) });
     }
     // Most recent activity first.
@@ -135,6 +141,46 @@ export async function chats(argv: readonly string[], io: Io): Promise<number> {
       const lastText = last === undefined ? '' : `  ${localTime(last.sentAt)} ${last.sender.userId}: ${bodyText(last).split('\n')[0] ?? ''}`;
       io.out(`${c.groupId}  ${c.kind === 'group' ? 'group ' : 'direct'}  ${title}${unread > 0 ? `  (${String(unread)} new)` : ''}${c.closedAt !== undefined ? '  (closed)' : ''}${lastText}\n`);
     }
+    return 0;
+  });
+}
+
+export async function group(argv: readonly string[], io: Io): Promise<number> {
+  const [sub, ...rest] = argv;
+  const usage = `parley group create <name> <user>… | add <conv> <user>… | remove <conv> <user>… ${COMMON}`;
+  if (sub !== 'create' && sub !== 'add' && sub !== 'remove') throw usageError(sub === undefined ? 'missing subcommand' : `unknown subcommand '${sub}'`, usage);
+  const { common, positionals } = parseCommand(rest, io, { usage, min: 2, max: Infinity });
+  const [target = '', ...users] = positionals;
+  return withClient(common, io, async ({ client }) => {
+    await syncAndReport(client, io);
+    if (sub === 'create') {
+      const groupId = await client.createGroup(target, users);
+      if (common.json) printJson(io, { conversation: groupId, name: target, members: await memberList(client, groupId) });
+      else io.out(`${groupId}\n`);
+      return 0;
+    }
+    const c = await conversation(client, target);
+    if (sub === 'add') await client.addMembers(c.groupId, users);
+    else await client.removeMembers(c.groupId, users);
+    const members = await memberList(client, c.groupId);
+    if (common.json) printJson(io, { conversation: c.groupId, members });
+    else io.out(`${sub === 'add' ? 'added' : 'removed'} ${users.join(', ')}; members now: ${members.map((m) => `${m.userId}${m.admin ? ' (admin)' : ''}`).join(', ')}\n`);
+    return 0;
+  });
+}
+
+async function memberList(client: ParleyClient, groupId: string): Promise<{ userId: string; admin: boolean; devices: number }[]> {
+  return (await client.members(groupId)).map((m) => ({ userId: m.userId, admin: m.admin, devices: m.devices.length }));
+}
+
+export async function leave(argv: readonly string[], io: Io): Promise<number> {
+  const { common, positionals } = parseCommand(argv, io, { usage: `parley leave <conv> ${COMMON}`, min: 1 });
+  return withClient(common, io, async ({ client }) => {
+    await syncAndReport(client, io);
+    const c = await conversation(client, positionals[0] ?? '');
+    await client.leave(c.groupId);
+    if (common.json) printJson(io, { conversation: c.groupId, left: true });
+    else io.out(`left ${c.groupId}\n`);
     return 0;
   });
 }
