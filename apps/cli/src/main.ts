@@ -1,9 +1,8 @@
-// `parley`: the command line. One module per subcommand under commands/; the terminal
-// client will add its own (`parley chat …`) beside `serve` and `admin`.
+// `parley`: the command line. One module per group of subcommands under commands/: the
+// server (`serve`, `admin`) and the client (`register` … `verify`), which works on a
+// profile directory holding the SDK's encrypted store.
 
-import { admin } from './commands/admin.js';
-import { serve } from './commands/serve.js';
-
+import { describeError, exitCodeOf } from './client/errors.js';
 import type { Io } from './io.js';
 
 export type { Io } from './io.js';
@@ -15,40 +14,80 @@ const defaultIo: Io = {
 
 const USAGE = `usage: parley <command> [options]
 
-commands:
-  serve    start a Parley server (SQLite in --data, default ./data)
-  admin    administer a server's database directly (users, invites)
+server:
+  serve                          start a Parley server (SQLite in --data, default ./data)
+  admin                          administer a server's database directly (users, invites)
 
-Run 'parley <command> --help' for its options.
+client (each takes --server <url>, --profile <dir>, --passphrase-file <file>, --json):
+  register <user> --password-file <file> [--invite <code>]
+  login <user> --password-file <file>     this user's account on a new device
+  dm <user>                      open a 1:1 conversation (prints its id)
+  group create <name> <user>…    create a group (prints its id); you administer it
+  group add <conv> <user>…       add members
+  group remove <conv> <user>…    remove members
+  leave <conv>                   leave a conversation
+  send <conv> <text>             send a message
+  sync                           fetch and process everything pending, then exit
+  read <conv>                    the conversation's history (marks it read)
+  chats                          your conversations
+  chat <conv>                    chat interactively (/quit or Ctrl-D to leave)
+  devices [remove <device>]      your devices; remove one from every conversation
+  verify <user> [--confirm]      the safety number with a user; --confirm: it matched
+
+The profile passphrase comes from --passphrase-file or PARLEY_PASSPHRASE; the profile
+directory defaults to $PARLEY_PROFILE, else ~/.parley. A conversation is named by its id
+or a unique prefix of it.
 `;
 
+type Command = (argv: readonly string[], io: Io) => Promise<number>;
+
+// Loaded on use: a client command does not load the server (and the other way round),
+// which keeps each run of `parley` quick to start.
+const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  serve: async () => (await import('./commands/serve.js')).serve,
+  admin: async () => (await import('./commands/admin.js')).admin,
+  register: async () => (await import('./commands/account.js')).register,
+  login: async () => (await import('./commands/account.js')).login,
+  dm: async () => (await import('./commands/conversations.js')).dm,
+  send: async () => (await import('./commands/conversations.js')).send,
+  sync: async () => (await import('./commands/conversations.js')).sync,
+  read: async () => (await import('./commands/conversations.js')).read,
+  chats: async () => (await import('./commands/conversations.js')).chats,
+  chat: async () => (await import('./commands/chat.js')).chat,
+  group: async () => (await import('./commands/conversations.js')).group,
+  leave: async () => (await import('./commands/conversations.js')).leave,
+  devices: async () => (await import('./commands/trust.js')).devices,
+  verify: async () => (await import('./commands/trust.js')).verify,
+};
+
 /**
- * Runs one command. An unexpected failure ends as one line on stderr and exit status 1,
- * never a stack trace (the message is the error's own; no secrets are put in errors).
+ * Runs one command. A failure ends as one line on stderr and a non-zero exit status
+ * (2: wrong usage, 1: anything else), never a stack trace or a secret.
  */
 export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === 'help' || command === '-h') {
+    (command === undefined ? io.err : io.out)(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  const load = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (load === undefined) {
+    io.err(`parley: unknown command '${command}' (parley --help lists them)\n`);
+    return 2;
+  }
   try {
-    return await dispatch(argv, io);
+    const run = await load();
+    return await run(rest, io);
   } catch (error) {
-    io.err(`parley: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
+    io.err(`parley: ${describeError(error, serverOf(rest))}\n`);
+    return exitCodeOf(error);
   }
 }
 
-async function dispatch(argv: readonly string[], io: Io): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case 'serve':
-      return serve(rest, io);
-    case 'admin':
-      return admin(rest, io);
-    case undefined:
-    case '--help':
-    case 'help':
-      io.out(USAGE);
-      return command === undefined ? 1 : 0;
-    default:
-      io.err(`parley: unknown command '${command}'\n`);
-      return 2;
-  }
+/** The --server given, to say which server could not be reached. */
+function serverOf(argv: readonly string[]): { server?: string } {
+  const i = argv.indexOf('--server');
+  const inline = argv.find((a) => a.startsWith('--server='));
+  const url = i >= 0 ? argv[i + 1] : inline?.slice('--server='.length);
+  return url !== undefined ? { server: url } : {};
 }

@@ -2,3 +2,4 @@
 export { nodeClientCrypto } from './crypto.js';
 export { openSqliteStore, changeSqliteStorePassphrase, DEFAULT_KDF, PROFILE_DATABASE, type KdfParams, type OpenSqliteStoreOptions } from './sqlite-store.js';
 export { nodeWebSocketFactory } from '../node-transport/ws.js';
+export { nodeCryptoProvider } from '@parley/mls/crypto-node';

@@ -1114,6 +1114,12 @@ export class ParleyClient {
       if (stream === 'inbox') await this.settle(stream, m, {});
       return; // not joined yet: the Welcome's handling pulls this group
     }
+    // Our own application message coming back (a read over HTTP returns the whole log):
+    // its key was used when we sent it, and the message is in the store since then.
+    if (m.sender === this.deviceId && m.kind === 'application') {
+      await this.settle(stream, m, {});
+      return;
+    }
     const framing = framingOf(m.data);
     if (framing === undefined) {
       this.hub.emit({ type: 'error', groupId: m.groupId, code: 'malformed-message', message: 'an undecodable message was skipped' });
