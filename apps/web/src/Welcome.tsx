@@ -1,12 +1,13 @@
-// The first screens: create an account on this server (with an invite code when its
-// policy asks for one), or unlock the profile this browser already holds.
+// The first screens: create an account on this server (with an invite code, or an e-mail
+// address of an allowed domain, as its policy asks), or unlock the profile this browser
+// already holds.
 
 import { useEffect, useId, useState, type SyntheticEvent } from 'react';
 import { describeError } from './errors.js';
 import { USERNAME_PATTERN } from '@parley/protocol';
 import { useI18n } from './i18n.js';
 import { LanguagePicker } from './LanguagePicker.js';
-import { Session, codeOf, forgetProfile, savedUser, serverInfo, type ServerInfo } from './session.js';
+import { Session, codeOf, emailDomain, forgetProfile, savedUser, serverInfo, type ServerInfo } from './session.js';
 
 function Field(props: { label: string; hint?: string; type?: string; value: string; onChange: (v: string) => void; autoComplete: string; required?: boolean; name: string }) {
   const id = useId();
@@ -61,6 +62,7 @@ export function Welcome(props: { onOpen: (s: Session) => void }) {
   const [password, setPassword] = useState('');
   const [passphrase, setPassphrase] = useState('');
   const [invite, setInvite] = useState('');
+  const [email, setEmail] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>();
 
@@ -70,35 +72,62 @@ export function Welcome(props: { onOpen: (s: Session) => void }) {
     });
   }, []);
 
+  // An error says what was wrong with what was typed: it goes once the user changes it.
+  const edit =
+    (set: (v: string) => void) =>
+    (v: string): void => {
+      set(v);
+      setError(undefined);
+    };
+
+  const policy = info?.registration;
+  const domains = info?.domains;
+
   const submit = (e: SyntheticEvent): void => {
     e.preventDefault();
     // The server's own rules, checked here first for a precise message.
+    const domain = emailDomain(email.trim());
     const problem = !new RegExp(USERNAME_PATTERN).test(username.trim())
       ? 'invalid-username'
       : password.length < 8 || passphrase.length < 8
         ? 'too-short'
-        : info?.registration === 'invite' && !INVITE.test(invite.trim())
+        : policy === 'invite' && !INVITE.test(invite.trim())
           ? 'invalid-invite'
-          : undefined;
+          : policy === 'domains' && domain === undefined
+            ? 'invalid-email'
+            : policy === 'domains' && domains !== undefined && domain !== undefined && !domains.includes(domain)
+              ? 'email-domain-not-allowed'
+              : undefined;
     setError(problem);
     if (problem !== undefined) return;
     setBusy(true);
-    Session.register(username.trim(), password, passphrase, info?.registration === 'invite' ? invite.trim() : undefined).then(props.onOpen, (err: unknown) => {
+    const proof = policy === 'invite' ? { invite: invite.trim() } : policy === 'domains' ? { email: email.trim() } : {};
+    Session.register(username.trim(), password, passphrase, proof).then(props.onOpen, (err: unknown) => {
       setBusy(false);
       setError(codeOf(err));
     });
   };
 
-  const policy = info?.registration;
   return (
     <Frame title={t('register')}>
       <p className="lead">{t('welcomeTitle')}</p>
       {policy !== undefined && <p>{policy === 'invite' ? t('policyInvite') : policy === 'domains' ? t('policyDomains') : t('policyOpen')}</p>}
-      <form onSubmit={submit} aria-busy={busy}>
-        <Field name="username" label={t('username')} hint={t('usernameHint')} value={username} onChange={setUsername} autoComplete="username" />
-        <Field name="password" label={t('password')} hint={t('passwordHint')} type="password" value={password} onChange={setPassword} autoComplete="new-password" />
-        <Field name="passphrase" label={t('passphrase')} hint={t('passphraseHint')} type="password" value={passphrase} onChange={setPassphrase} autoComplete="off" />
-        {policy === 'invite' && <Field name="invite" label={t('invite')} value={invite} onChange={setInvite} autoComplete="off" />}
+      <form onSubmit={submit} aria-busy={busy} noValidate>
+        <Field name="username" label={t('username')} hint={t('usernameHint')} value={username} onChange={edit(setUsername)} autoComplete="username" />
+        <Field name="password" label={t('password')} hint={t('passwordHint')} type="password" value={password} onChange={edit(setPassword)} autoComplete="new-password" />
+        <Field name="passphrase" label={t('passphrase')} hint={t('passphraseHint')} type="password" value={passphrase} onChange={edit(setPassphrase)} autoComplete="off" />
+        {policy === 'invite' && <Field name="invite" label={t('invite')} value={invite} onChange={edit(setInvite)} autoComplete="off" />}
+        {policy === 'domains' && (
+          <Field
+            name="email"
+            type="email"
+            label={t('email')}
+            hint={domains === undefined || domains.length === 0 ? t('emailHintUnlisted') : t('emailHint', { domains: domains.join(', ') })}
+            value={email}
+            onChange={edit(setEmail)}
+            autoComplete="email"
+          />
+        )}
         {error !== undefined && (
           <p className="error" role="alert">
             {describeError(t, error)}

@@ -19,6 +19,10 @@ export function describeError(t: Translate, code: string): string {
       return t('errorInvite');
     case 'email-domain-not-allowed':
       return t('errorDomain');
+    case 'invalid-email':
+      return t('errorEmail');
+    case 'email-required':
+      return t('errorEmailRequired');
     case 'invalid-username':
       return t('errorUsername');
     case 'too-short':

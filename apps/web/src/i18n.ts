@@ -21,7 +21,8 @@ const en = {
   passphraseHint: 'Encrypts your messages and keys stored in this browser. It never leaves this device.',
   invite: 'Invite code',
   email: 'E-mail address',
-  emailHint: 'Registration is open to these domains: {domains}.',
+  emailHint: 'Registration is open to addresses of these domains: {domains}.',
+  emailHintUnlisted: 'Use the address your organisation gave you.',
   policyInvite: 'This server needs an invite code to register.',
   policyDomains: 'This server accepts addresses of some domains only.',
   policyOpen: 'Anyone may register on this server.',
@@ -106,6 +107,8 @@ const en = {
   errorUsername: 'A user name is 2 to 64 lowercase letters, digits, dots, dashes or underscores, starting with a letter or digit.',
   errorShort: 'The password and the passphrase need at least 8 characters each.',
   errorDomain: 'This e-mail domain is not allowed here.',
+  errorEmail: 'Enter an e-mail address (name@domain).',
+  errorEmailRequired: 'This server needs an e-mail address to register.',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -127,7 +130,8 @@ const fr: Dictionary = {
   passphraseHint: 'Chiffre vos messages et vos clés enregistrés dans ce navigateur. Elle ne quitte jamais cet appareil.',
   invite: 'Code d’invitation',
   email: 'Adresse électronique',
-  emailHint: 'L’inscription est ouverte à ces domaines : {domains}.',
+  emailHint: 'L’inscription est ouverte aux adresses de ces domaines : {domains}.',
+  emailHintUnlisted: 'Utilisez l’adresse fournie par votre organisation.',
   policyInvite: 'Ce serveur demande un code d’invitation pour s’inscrire.',
   policyDomains: 'Ce serveur n’accepte que les adresses de certains domaines.',
   policyOpen: 'Tout le monde peut s’inscrire sur ce serveur.',
@@ -208,6 +212,8 @@ const fr: Dictionary = {
   errorUsername: 'Un nom d’utilisateur compte de 2 à 64 minuscules, chiffres, points, tirets ou soulignés, et commence par une lettre ou un chiffre.',
   errorShort: 'Le mot de passe et la phrase de passe doivent compter au moins 8 caractères chacun.',
   errorDomain: 'Ce domaine de messagerie n’est pas autorisé ici.',
+  errorEmail: 'Saisissez une adresse électronique (nom@domaine).',
+  errorEmailRequired: 'Ce serveur demande une adresse électronique pour s’inscrire.',
 };
 
 export type Language = 'en' | 'fr';

@@ -100,13 +100,26 @@ export interface DeviceView {
 
 export interface ServerInfo {
   readonly registration: 'open' | 'invite' | 'domains';
+  /** The e-mail domains that may register, when the server lists them (policy `domains`). */
+  readonly domains: readonly string[] | undefined;
 }
 
+/** A domain name as the server compares it (lower case, at least two labels). */
+const DOMAIN = /^[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})+$/;
+
+/** The server's registration policy (`GET /v1/server`); anything unexpected reads as the strictest policy. */
 export async function serverInfo(): Promise<ServerInfo> {
   const r = await fetch('/v1/server');
-  const body = (await r.json()) as { registration?: unknown };
+  const body = (await r.json()) as { registration?: unknown; domains?: unknown };
   const registration = body.registration === 'open' || body.registration === 'invite' || body.registration === 'domains' ? body.registration : 'invite';
-  return { registration };
+  const domains = Array.isArray(body.domains) ? body.domains.filter((d): d is string => typeof d === 'string' && DOMAIN.test(d.toLowerCase())).map((d) => d.toLowerCase()) : undefined;
+  return { registration, domains };
+}
+
+/** The domain of an e-mail address (lower case), or undefined if it is not one; the server's own rule. */
+export function emailDomain(email: string): string | undefined {
+  const m = /^[^\s@]{1,64}@([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+)$/.exec(email);
+  return m?.[1]?.toLowerCase();
 }
 
 type Listener = () => void;
@@ -191,12 +204,18 @@ export class Session {
     await this.call('DELETE', `/v1/devices/${encodeURIComponent(deviceId)}`);
   }
 
-  private static options(store: ClientStore, session: Holder) {
+  private static options(store: ClientStore, session: Holder, email?: string) {
     // The attachment routes use the same session as the client: read its token from the
     // requests it makes (the SDK keeps it private).
     const watch: FetchLike = async (input, init) => {
       const auth = init.headers.authorization;
       if (auth?.startsWith('Bearer ') === true) session.token = auth.slice('Bearer '.length);
+      // INTERIM: ParleyClient.register takes no e-mail address yet; a server whose policy
+      // is `domains` needs one in the account request, so it is added here, to that request only.
+      if (email !== undefined && init.method === 'POST' && new URL(input, location.origin).pathname === '/v1/accounts' && typeof init.body === 'string') {
+        const body = JSON.parse(init.body) as Record<string, unknown>;
+        return fetch(input, { ...init, body: JSON.stringify({ ...body, email }) });
+      }
       return fetch(input, init);
     };
     return {
@@ -215,12 +234,12 @@ export class Session {
     };
   }
 
-  static async register(username: string, password: string, passphrase: string, invite: string | undefined): Promise<Session> {
+  static async register(username: string, password: string, passphrase: string, proof: { readonly invite?: string; readonly email?: string }): Promise<Session> {
     await deleteIndexedDbStore(PROFILE);
     const store = await openIndexedDbStore({ name: PROFILE, passphrase });
     const holder: Holder = { current: undefined, token: undefined };
     try {
-      const client = await ParleyClient.register(Session.options(store, holder), username, password, invite);
+      const client = await ParleyClient.register(Session.options(store, holder, proof.email), username, password, proof.invite);
       await store.commit({ cursors: { [PASSWORD_RECORD]: password } });
       localStorage.setItem(USER_KEY, client.userId);
       holder.current = new Session(store, client.userId, client.deviceId, holder);

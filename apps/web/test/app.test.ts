@@ -120,10 +120,10 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in Chromium', () => {
       await page.locator('input[name=invite]').fill('not-a-valid-invite-code');
       await page.locator('button[type=submit]').click();
       await expect.poll(() => page.getByRole('alert').textContent(), { timeout: 20_000 }).toBe('Ce code d’invitation n’est pas valide.');
+      // Editing the field clears the old message; the server's answer brings it back.
       await page.locator('input[name=invite]').fill('A'.repeat(43));
-      await page.locator('button[type=submit]').click();
-      // The old message goes while the request runs; the server's answer brings it back.
       await page.getByRole('alert').waitFor({ state: 'detached', timeout: 10_000 });
+      await page.locator('button[type=submit]').click();
       await expect.poll(() => page.getByRole('alert').textContent(), { timeout: 20_000 }).toBe('Ce code d’invitation n’est pas valide.');
       await screenshot(page, '01b-invite-refused-fr');
       await expectNoSeriousViolations(page, 'welcome with an invite error');
@@ -133,6 +133,36 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in Chromium', () => {
     } finally {
       await context.close();
       await inv.close();
+    }
+  }, 60_000);
+
+  it('asks for an e-mail address of an allowed domain when the server does', async () => {
+    const dom = await startTestServer({ webRoot: h!.webRoot, registration: { policy: 'domains', domains: ['agents.example.fr'] } });
+    const context = await h!.browser.newContext({ locale: 'en-GB' });
+    try {
+      const page = await context.newPage();
+      await page.goto(dom.url + '/');
+      await page.getByText('This server accepts addresses of some domains only.').waitFor();
+      await page.locator('input[name=username]').fill('erin');
+      await page.locator('input[name=password]').fill('erin account password');
+      await page.locator('input[name=passphrase]').fill('erin passphrase');
+      // Not an address (caught in the page), then an address the server refuses.
+      await page.locator('input[name=email]').fill('erin');
+      await page.locator('button[type=submit]').click();
+      await expect.poll(() => page.getByRole('alert').textContent(), { timeout: 20_000 }).toBe('Enter an e-mail address (name@domain).');
+      await page.locator('input[name=email]').fill('erin@gmail.example');
+      await page.locator('button[type=submit]').click();
+      await expect.poll(() => page.getByRole('alert').textContent(), { timeout: 20_000 }).toBe('This e-mail domain is not allowed here.');
+      await screenshot(page, '01c-email-domain-refused');
+      await expectNoSeriousViolations(page, 'welcome with an e-mail error');
+      await page.locator('input[name=email]').fill('erin@Agents.example.fr');
+      await page.locator('button[type=submit]').click();
+      await page.locator('[data-testid=connection].online').waitFor({ timeout: 30_000 });
+      const user = await dom.server.ctx.store.getUser('erin');
+      expect(user?.email).toBe('erin@Agents.example.fr');
+    } finally {
+      await context.close();
+      await dom.close();
     }
   }, 60_000);
 
