@@ -46,6 +46,9 @@ import { HttpApi, ServerError, toBase64Url, type FetchLike, type WireMessage } f
 import { WsConnection, type WebSocketFactory } from '../transport/ws.js';
 import { EventHub, type ParleyEvent, type ParleyListener } from './events.js';
 import { decodePayload, encodePayload } from './payload.js';
+import { checkForkTag, decodeSplit, encodeSplit, forkCheckAad, splitCursor } from './fork-check.js';
+import { updateKeysIfDue, type KeyUpdateHost } from './key-update.js';
+import { classifySeq, decodeMissing, encodeMissing, inSenderOrder, missingCursor, missingOf, withMissing } from './sender-order.js';
 
 export interface ParleyClientOptions {
   readonly serverUrl: string;
@@ -200,8 +203,14 @@ export class ParleyClient {
 
   // ---- local reads -------------------------------------------------------------------
 
-  history(groupId: GroupId, options?: ListMessagesOptions): Promise<StoredMessage[]> {
-    return this.options.store.listMessages(groupId, options);
+  /** Each sender's messages in the sender's order (sender-order.ts), whatever order the server delivered them in. */
+  async history(groupId: GroupId, options?: ListMessagesOptions): Promise<StoredMessage[]> {
+    return inSenderOrder(await this.options.store.listMessages(groupId, options));
+  }
+
+  /** Whether a fork of this conversation was detected (fork-check.ts): it is then not continued. */
+  async isSplit(groupId: GroupId): Promise<boolean> {
+    return decodeSplit(await this.options.store.getCursor(splitCursor(groupId))) !== undefined;
   }
 
   conversations(): Promise<ConversationRecord[]> {
@@ -318,13 +327,15 @@ export class ParleyClient {
     // frames leave in generation and sequence order. The server's answer is awaited
     // outside the queue when the WebSocket carries it, so sends pipeline.
     const { messageId, accepted } = await this.serial(async () => {
+      if (await this.isSplit(groupId)) throw new ClientUsageError('conversation-split', 'this conversation was split by the server (a fork): it cannot be continued');
+      await this.updateKeysIfDue(groupId);
       const state = await this.loadState(groupId);
       if (state === undefined) throw new ClientUsageError('unknown-conversation', 'no such conversation on this device');
       const self: SenderRef = { userId: this.userId, deviceId: this.deviceId };
       const seq = ((await this.options.store.getSenderSeq(groupId, self)) ?? 0) + 1;
       const sentAt = this.now;
       const body = { type: 'text', text } as const;
-      const { state: next, message } = await encryptApplication(state, encodePayload({ v: 1, seq, sentAt, body }));
+      const { state: next, message } = await encryptApplication(state, encodePayload({ v: 1, seq, sentAt, body }), await forkCheckAad(state));
       const idBytes = this.options.crypto.randomBytes(16);
       const id = toBase64Url(idBytes);
       const record: MessageRecord = { groupId, messageId: id, sender: self, senderSeq: seq, sentAt, receivedAt: sentAt, body, status: 'pending', receipts: [] };
@@ -357,7 +368,35 @@ export class ParleyClient {
     return this.serial(async () => {
       await this.pullInbox();
       for (const groupId of await this.options.store.listGroupIds()) await this.pullGroup(groupId);
+      for (const groupId of await this.options.store.listGroupIds()) await this.updateKeysIfDue(groupId);
     });
+  }
+
+  // ---- post-compromise security: scheduled key updates (key-update.ts) -----------------
+
+  /** Commits an update of this device's leaf if the group's interval has passed; a failure is reported, not thrown. */
+  private async updateKeysIfDue(groupId: GroupId): Promise<void> {
+    if (await this.isSplit(groupId)) return;
+    await updateKeysIfDue(this.keyUpdateHost, groupId).catch((e: unknown) => {
+      this.states.delete(groupId);
+      this.hub.emit({ type: 'error', groupId, code: errorCode(e), message: 'the scheduled key update could not be committed' });
+    });
+  }
+
+  private get keyUpdateHost(): KeyUpdateHost {
+    return {
+      now: () => this.now,
+      store: this.options.store,
+      loadState: (g) => this.loadState(g),
+      submit: async (g, epoch, c) => {
+        await this.api.commit(g, { epoch, commit: c.commitMessage, groupInfo: c.groupInfo });
+      },
+      adopt: async (g, state, cursors) => {
+        await this.options.store.commit({ groupStates: [this.stateRecord(g, state)], cursors });
+        this.states.set(g, state);
+      },
+      catchUp: (g) => this.pullGroup(g),
+    };
   }
 
   private async pullInbox(): Promise<void> {
@@ -451,6 +490,14 @@ export class ParleyClient {
       await this.settle(stream, m, {});
       return;
     }
+    const fork = await checkForkTag(state, m.data);
+    if (fork.kind === 'mismatch') {
+      // The sender is in another branch of this epoch: the server forked the group.
+      const first = !(await this.isSplit(m.groupId));
+      await this.settle(stream, m, first ? { cursors: { [splitCursor(m.groupId)]: encodeSplit({ epoch: fork.epoch, detectedAt: this.now }) } } : {});
+      if (first) this.hub.emit({ type: 'warning', groupId: m.groupId, code: 'fork-detected', message: 'the server gave members different versions of this conversation; it is split and cannot be continued' });
+      return;
+    }
     let processed;
     try {
       processed = await processMessage(state, m.data);
@@ -475,8 +522,10 @@ export class ParleyClient {
         return;
       }
       const previous = await this.options.store.getSenderSeq(m.groupId, sender);
-      const replay = previous !== undefined && payload.seq <= previous;
-      const gap = payload.seq > (previous ?? 0) + 1;
+      const missingMap = decodeMissing(await this.options.store.getCursor(missingCursor(m.groupId)));
+      const seen = classifySeq(previous === undefined ? undefined : { highest: previous, missing: missingOf(missingMap, sender) }, payload.seq);
+      const replay = seen.verdict === 'replay';
+      const gap = seen.verdict === 'gap';
       const record: MessageRecord = {
         groupId: m.groupId,
         messageId: m.messageId,
@@ -488,10 +537,15 @@ export class ParleyClient {
         status: 'received',
         receipts: [],
       };
-      await this.settle(stream, m, { groupStates: [this.stateRecord(m.groupId, processed.state)], messages: [record] });
+      await this.settle(stream, m, {
+        groupStates: [this.stateRecord(m.groupId, processed.state)],
+        messages: [record],
+        cursors: { [missingCursor(m.groupId)]: encodeMissing(withMissing(missingMap, sender, seen.next.missing)) },
+      });
       this.states.set(m.groupId, processed.state);
       const stored = await this.options.store.getMessage(m.groupId, m.messageId);
       if (stored !== undefined) this.hub.emit({ type: 'message', message: stored, gap, replay });
+      if (seen.verdict === 'late') this.hub.emit({ type: 'warning', groupId: m.groupId, userId: sender.userId, code: 'reordered', message: 'the server delivered this sender’s messages out of order; they are shown in the order they were sent' });
       return;
     }
     if (event.type === 'removed') {

@@ -9,8 +9,12 @@ export type ParleyEvent =
   | { readonly type: 'message'; readonly message: StoredMessage; readonly gap: boolean; readonly replay: boolean }
   | { readonly type: 'membership'; readonly groupId: GroupId; readonly epoch: bigint; readonly added: number; readonly removed: number }
   | { readonly type: 'removed'; readonly groupId: GroupId }
+  /** Something a person should know about (issue 7); `code` is stable, the text never carries content. */
+  | { readonly type: 'warning'; readonly groupId?: GroupId; readonly userId?: string; readonly code: WarningCode; readonly message: string }
   /** Something could not be processed; `code` is stable, the text never carries content. */
   | { readonly type: 'error'; readonly groupId?: GroupId; readonly code: string; readonly message: string };
+
+export type WarningCode = 'identity-key-changed' | 'unsigned-device' | 'fork-detected' | 'rejoined' | 'message-missing' | 'reordered' | 'policy-violation';
 
 export type ParleyListener = (event: ParleyEvent) => void;
 
