@@ -545,6 +545,7 @@ export class ParleyClient {
       this.states.set(m.groupId, processed.state);
       const stored = await this.options.store.getMessage(m.groupId, m.messageId);
       if (stored !== undefined) this.hub.emit({ type: 'message', message: stored, gap, replay });
+      if (seen.verdict === 'gap') this.hub.emit({ type: 'warning', groupId: m.groupId, userId: sender.userId, code: 'message-missing', message: `${String(seen.newlyMissing.length)} message(s) of this sender did not arrive (the server held back or dropped them)` });
       if (seen.verdict === 'late') this.hub.emit({ type: 'warning', groupId: m.groupId, userId: sender.userId, code: 'reordered', message: 'the server delivered this sender’s messages out of order; they are shown in the order they were sent' });
       return;
     }
