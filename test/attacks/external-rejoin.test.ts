@@ -8,7 +8,7 @@
 import { nodeCryptoProvider } from '@parley/mls/crypto-node';
 import { CredentialType, deserializeState, joinExternal } from '@parley/mls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { direct, eventOf, isText, shown, startWorld, type Actor, type World } from './helpers.js';
+import { direct, eventOf, group, isText, isWarning, shown, startWorld, type Actor, type World } from './helpers.js';
 
 let world: World;
 beforeAll(async () => {
@@ -45,9 +45,7 @@ async function leavesOf(a: Actor, g: string): Promise<number> {
 }
 
 describe('attack: an outsider or a removed member rejoins by an external commit', () => {
-  // Fails on main today: the client adopts any valid external commit (Bob moves to the
-  // outsider's epoch). Enabled once the client checks commits against the policy.
-  it.skip('an outsider who knows the group id is refused — needs the client-side policy check of commits (checkCommitAgainstPolicy in the client, sdk branch)', async () => {
+  it('an outsider who knows the group id is refused', async () => {
     const alice = await world.user('alice');
     const bob = await world.user('bob');
     const mallory = await world.user('mallory', { connect: false });
@@ -65,12 +63,34 @@ describe('attack: an outsider or a removed member rejoins by an external commit'
     expect((await bob.store.getGroupState(g))?.epoch).toBe(epoch);
     expect(await leavesOf(bob, g)).toBe(2);
     expect(bob.events.some((e) => e.type === 'membership')).toBe(false);
-    expect(bob.events.some((e) => (e.type === 'warning' && e.code === 'policy-violation') || (e.type === 'error' && e.groupId === g))).toBe(true);
+    expect(bob.events.find(isWarning('policy-violation'))).toMatchObject({ groupId: g, userId: mallory.client.userId });
     expect(await shown(bob, g)).toEqual(['hello', 'are we alone?']);
   });
 
-  it.skip('a removed member is refused — needs removeMembers and groups of three from the sdk branch', () => {
-    // Alice removes Carol; Carol, keeping her device key and certificate, builds an
-    // external commit from the GroupInfo; Alice's and Bob's clients refuse it.
+  it('a removed member is refused', async () => {
+    const alice = await world.user('alice');
+    const bob = await world.user('bob');
+    const carol = await world.user('carol');
+    const g = await group(alice, 'team', [bob, carol]);
+    await alice.client.sendText(g, 'welcome both');
+    await eventOf(carol, isText('welcome both'));
+    await alice.client.removeMembers(g, [carol.client.userId]);
+    await eventOf(carol, (e) => e.type === 'removed' && e.groupId === g);
+    await alice.client.sendText(g, 'just us two now');
+    await eventOf(bob, isText('just us two now'));
+    const epoch = (await bob.store.getGroupState(g))?.epoch;
+
+    // Carol keeps her device key and its certificate (both still valid) and knows the group.
+    const commit = await externalCommitBy(carol, g);
+    for (const [member, marker, from] of [[bob, 'no carol', alice], [alice, 'no carol here either', bob]] as const) {
+      const conn = await world.hostile.waitForConnection(member.client.deviceId);
+      conn.insert({ stream: 'group', streamId: g, messageId: crypto.getRandomValues(new Uint8Array(16)), kind: 'commit', groupId: g, sender: carol.client.deviceId, createdAt: Date.now(), payload: commit });
+      await from.client.sendText(g, marker);
+      await eventOf(member, isText(marker));
+      expect((await member.store.getGroupState(g))?.epoch).toBe(epoch);
+      expect(await leavesOf(member, g)).toBe(2);
+      expect(member.events.find(isWarning('policy-violation'))).toMatchObject({ groupId: g, userId: carol.client.userId });
+      expect((await member.client.members(g)).map((m) => m.userId)).not.toContain(carol.client.userId);
+    }
   });
 });

@@ -43,12 +43,16 @@ describe('attack: the server forks a group', () => {
       return 'pass';
     });
     // Bob's commit for the epoch Alice already committed in is refused by the real
-    // server; the proxy turns the refusal into an acceptance.
+    // server; the proxy turns the refusal into an acceptance, at the log position of
+    // Alice's commit (in the log Bob is shown, his commit takes its place).
     let forged = 0;
+    const commitsUrl = `/v1/groups/${encodeURIComponent(g)}/commits`;
     const offResponse = world.hostile.onResponse((res, req) => {
-      if (req.method !== 'POST' || req.url !== `/v1/groups/${encodeURIComponent(g)}/commits` || res.status !== 409) return undefined;
+      if (req.method !== 'POST' || req.url !== commitsUrl || res.status !== 409) return undefined;
+      const alices = world.hostile.exchanges.filter((x) => x.request.url === commitsUrl && x.response.status === 201).at(-1);
+      if (alices === undefined) return undefined;
       forged += 1;
-      return json.answer(201, { epoch: Number(start) + 1, seq: 1_000_000 });
+      return json.answer(201, json.parse(alices.response));
     });
 
     // A week later both devices update their keys (scheduled, nobody asks): Alice on

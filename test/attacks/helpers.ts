@@ -41,7 +41,7 @@ export async function startWorld(): Promise<World> {
     user: async (name, opts = {}) => {
       const store = createMemoryStore();
       const clock: Clock = { now: START };
-      const options = { serverUrl: hostile.url, store, crypto: nodeClientCrypto, provider: nodeCryptoProvider, webSocket: nodeWebSocketFactory, keyPackages: 2, now: () => clock.now };
+      const options = { serverUrl: hostile.url, store, crypto: nodeClientCrypto, provider: nodeCryptoProvider, webSocket: nodeWebSocketFactory, keyPackages: 2, now: () => clock.now, backupKdf: { logN: 10, r: 8, p: 1 } };
       const client = await ParleyClient.register(options, `${name}${run}n${String((made += 1))}`, `password of ${name}`);
       const events: ParleyEvent[] = [];
       client.on((e) => events.push(e));
@@ -93,6 +93,13 @@ export async function shown(actor: Actor, groupId: string): Promise<string[]> {
 export async function direct(a: Actor, b: Actor): Promise<string> {
   const groupId = await a.client.openDirect(b.client.userId);
   await eventOf(b, (e) => e.type === 'conversation' && e.conversation.groupId === groupId);
+  return groupId;
+}
+
+/** `a` creates a named group (administering it) with `others`, and waits until each has joined. */
+export async function group(a: Actor, name: string, others: readonly Actor[]): Promise<string> {
+  const groupId = await a.client.createGroup(name, others.map((o) => o.client.userId));
+  for (const o of others) await eventOf(o, (e) => e.type === 'conversation' && e.conversation.groupId === groupId);
   return groupId;
 }
 

@@ -18,7 +18,7 @@ describe('contacts', () => {
     expect((await store.getContact('bob'))?.verified).toBe(true);
     const changed = await recordIdentityKey(store, 'bob', k2, 30);
     expect(changed.status).toBe('changed');
-    expect(await store.getContact('bob')).toEqual({ userId: 'bob', identityKey: k2, verified: false, firstSeenAt: 10, keyChangedAt: 30 });
+    expect(await store.getContact('bob')).toEqual({ userId: 'bob', identityKey: k2, verified: false, firstSeenAt: 10, keyChangedAt: 30, wasVerified: true });
     await store.close();
   });
 

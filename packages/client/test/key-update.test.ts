@@ -37,9 +37,9 @@ function host(initial: GroupState, opts: { lose?: number } = {}) {
         return Promise.reject(Object.assign(new Error('another commit won'), { code: 'stale-epoch' }));
       }
       submitted.push({ epoch, commit });
-      return Promise.resolve();
+      return Promise.resolve({ seq: submitted.length });
     },
-    adopt: async (_g, next, cursors) => {
+    adopt: async (_g, next, _seq, cursors) => {
       await store.commit({ cursors });
       state = next;
     },
@@ -85,7 +85,7 @@ describe('scheduled key updates', () => {
   it('a lost epoch race is retried once on the new epoch; a second loss is the caller’s', async () => {
     const once = host(await group(), { lose: 1 });
     expect(await commitKeyUpdate(once.h, 'g')).toBe(1n);
-    expect(once.caughtUp()).toBe(1);
+    expect(once.caughtUp()).toBe(2); // after the lost race, and up to our commit
     const twice = host(await group(), { lose: 2 });
     await expect(commitKeyUpdate(twice.h, 'g')).rejects.toMatchObject({ code: 'stale-epoch' });
     expect(twice.state().groupContext.epoch).toBe(0n);

@@ -286,10 +286,10 @@ describe('what the server does wrong is visible', () => {
 
     const bob = await ParleyClient.register(memoryOptions(), `frank${run}`, 'frank password');
     await bob.connect();
-    const refused = next(bob, (e) => e.type === 'error' || e.type === 'conversation');
+    const refused = next(bob, (e) => e.type === 'warning' || e.type === 'conversation');
     await forger.openDirect(bob.userId);
     const e = await refused;
-    expect(e).toMatchObject({ type: 'error', code: 'invalid-device-certificate-signature' });
+    expect(e).toMatchObject({ type: 'warning', code: 'unsigned-device', userId: forger.userId });
     expect(await bob.conversations()).toEqual([]);
     await forger.close();
     await bob.close();

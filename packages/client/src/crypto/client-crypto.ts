@@ -27,4 +27,9 @@ export interface ClientCrypto {
     open(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array>;
   };
   randomBytes(length: number): Uint8Array;
+  /**
+   * scrypt (RFC 7914), if the platform has it (node:crypto does, WebCrypto does not);
+   * the core falls back to @noble/hashes without it.
+   */
+  scrypt?(password: Uint8Array, salt: Uint8Array, params: { readonly N: number; readonly r: number; readonly p: number; readonly dkLen: number }): Promise<Uint8Array>;
 }

@@ -1,7 +1,7 @@
 // ClientCrypto on node:crypto (OpenSSL): the Node adapter of src/crypto/client-crypto.ts.
 // Ed25519 raw keys are wrapped in their fixed DER prefixes (RFC 8410) to import them.
 
-import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, generateKeyPair, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, generateKeyPair, randomBytes, scrypt, sign, verify, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { ClientCrypto, Ed25519KeyPair } from '../crypto/client-crypto.js';
 import { ClientCryptoError, ClientUsageError } from '../errors.js';
@@ -86,5 +86,13 @@ export const nodeClientCrypto: ClientCrypto = {
   },
   randomBytes(length) {
     return new Uint8Array(randomBytes(length));
+  },
+  scrypt(password, salt, params) {
+    return new Promise((resolve, reject) => {
+      scrypt(password, salt, params.dkLen, { N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r }, (err, key) => {
+        if (err !== null) reject(new ClientCryptoError('kdf-failed', 'scrypt failed', { cause: err }));
+        else resolve(new Uint8Array(key));
+      });
+    });
   },
 };

@@ -1,51 +1,100 @@
-// ParleyClient: one device's conversations over a Parley server (issue 6 item 1). Every
-// conversation is an MLS group (RFC 9420); the server orders each group's commits and
-// relays bytes it cannot read. The client:
-// - registers (identity key, device certificate signed by it, key packages) or logs in
-//   again from its profile store;
-// - opens a 1:1 conversation: claims the peer's key packages (one per device), checks
-//   each leaf's device certificate against the peer's identity key, creates the group,
-//   adds them by a commit the server sequences, whose Welcome the server routes;
-// - sends text as MLS application messages (§6.3.1) with a per-sender sequence number;
+// ParleyClient: one device's conversations over a Parley server (issue 6). Every
+// conversation is an MLS group (RFC 9420) carrying the Parley group policy in its
+// GroupContext; the server orders each group's commits and relays bytes it cannot read.
+// The client:
+// - registers (identity key, device certificate signed by it, key packages, an encrypted
+//   identity backup), logs in again from its profile store, or logs in as a NEW device
+//   of an existing user from the identity backup;
+// - opens 1:1 conversations and named groups with every device of every member as a
+//   leaf, each leaf's device certificate checked against its user's identity key (first
+//   seen keys are remembered; a changed key is a warning in every conversation with them);
+// - adds and removes members, leaves, adds the user's new devices to its groups and
+//   removes removed ones; a commit that loses the epoch race is rebuilt on the new epoch;
+// - checks EVERY commit it processes, and its own before sending, against the policy of
+//   the epoch the commit applies to (@parley/protocol group-policy.ts);
+// - sends text as MLS application messages (§6.3.1) with a per-sender sequence number,
+//   and delivery and read receipts as application messages too;
 // - processes the group logs and the inbox strictly in order, one thing at a time, and
 //   writes the new group state, the decrypted message and the server cursor in ONE store
-//   batch before acknowledging anything to the server.
+//   batch before acknowledging anything to the server;
+// - rejoins a group whose state it lost by an external commit (§12.4.3.2).
 
 import {
+  ContentType,
   CredentialType,
+  LAST_RESORT_EXTENSION,
+  NodeType,
+  ProposalType,
+  ProtocolVersion,
+  SenderType,
   createCommit,
-  createGroup,
+  createGroup as createMlsGroup,
   decode,
   decodeKeyPackage,
   decodeMLSMessage,
+  decodeRatchetTree,
   deserializeState,
   encode,
   encodeKeyPackage,
   encryptApplication,
   generateKeyPackage,
+  joinExternal,
   joinFromWelcome,
   makeKeyPackageRef,
   mergeCommit,
   processMessage,
+  proposeRemove,
   serializeState,
+  ExtensionType,
   WireFormat,
+  type Capabilities,
   type Credential,
   type CryptoProvider,
   type GroupConfig,
   type GroupState,
   type KeyPackage,
   type KeyPackagePrivateKeys,
+  type LeafIndex,
+  type Proposal,
 } from '@parley/mls';
-import { decodeDeviceCertificate, type DeliverFrame } from '@parley/protocol';
+import {
+  GROUP_POLICY_EXTENSION_TYPE,
+  checkCommitAgainstPolicy,
+  decodeDeviceCertificate,
+  findGroupPolicy,
+  groupPolicyExtension,
+  newGroupPolicy,
+  type DeliverFrame,
+  type GroupPolicy,
+} from '@parley/protocol';
 import type { ClientCrypto } from '../crypto/client-crypto.js';
 import { ClientUsageError, VerificationError } from '../errors.js';
 import { checkDeviceCertificate, createDevice, generateIdentityKey } from '../identity/identity.js';
-import type { ClientStore, ContactRecord, ConversationRecord, GroupId, IdentityRecord, ListMessagesOptions, MessageRecord, SenderRef, StoredMessage, WriteBatch } from '../store/client-store.js';
+import type {
+  ClientStore,
+  ContactRecord,
+  ConversationRecord,
+  GroupId,
+  IdentityRecord,
+  ListMessagesOptions,
+  MessageRecord,
+  MessageStatus,
+  MessageUpdate,
+  Receipt,
+  SenderRef,
+  StoredMessage,
+  WriteBatch,
+} from '../store/client-store.js';
 import { bytesEqual, fromBase64, toBase64 } from '../util/bytes.js';
+import { SecretBytes } from '../util/secret.js';
 import { HttpApi, ServerError, toBase64Url, type FetchLike, type WireMessage } from '../transport/http.js';
 import { WsConnection, type WebSocketFactory } from '../transport/ws.js';
-import { EventHub, type ParleyEvent, type ParleyListener } from './events.js';
-import { decodePayload, encodePayload } from './payload.js';
+import { markVerified as markContactVerified, observeKey } from '../verify/contacts.js';
+import { safetyNumberWith } from '../verify/safety-number.js';
+import { deviceOf, describeCommit, membersOf, policyOf } from './commit-check.js';
+import { EventHub, type ParleyEvent, type ParleyListener, type WarningCode } from './events.js';
+import { openIdentityBackup, sealIdentityBackup, type BackupKdf } from './identity-backup.js';
+import { MAX_RECEIPT_IDS, decodeAppData, encodePayload, encodeReceipt, type ReceiptKind } from './payload.js';
 import { checkForkTag, decodeSplit, encodeSplit, forkCheckAad, splitCursor } from './fork-check.js';
 import { updateKeysIfDue, type KeyUpdateHost } from './key-update.js';
 import { classifySeq, decodeMissing, encodeMissing, inSenderOrder, missingCursor, missingOf, withMissing } from './sender-order.js';
@@ -63,6 +112,10 @@ export interface ParleyClientOptions {
   readonly now?: () => number;
   /** How many key packages to keep uploaded (default 10). */
   readonly keyPackages?: number;
+  /** scrypt cost of the identity backup written at registration (default N = 2^17). */
+  readonly backupKdf?: BackupKdf;
+  /** How often a commit that lost the epoch race is rebuilt before giving up (default 8). */
+  readonly commitAttempts?: number;
 }
 
 const INBOX = 'inbox';
@@ -76,13 +129,8 @@ const HELD_KEY_PACKAGES = 'key-packages';
 const groupCursor = (g: GroupId): string => `group:${g}`;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** Who a leaf is: the device certificate carried as its basic credential's identity. */
-function senderOf(credential: Credential): SenderRef {
-  if (credential.credentialType !== CredentialType.basic) throw new ClientUsageError('unexpected-credential', 'a leaf without a Parley device certificate');
-  const cert = decodeDeviceCertificate(credential.identity);
-  return { userId: cert.userId, deviceId: cert.deviceId };
-}
+/** The sender of the conversation's own event lines (key changed, rejoined…). */
+const EVENT_DEVICE = '-';
 
 /** §5.3.1: a leaf's credential must be a device certificate naming the leaf's own signature key. */
 function validateCredential(credential: Credential, signatureKey: Uint8Array): boolean {
@@ -94,10 +142,24 @@ function validateCredential(credential: Credential, signatureKey: Uint8Array): b
   }
 }
 
-function epochOfMessage(bytes: Uint8Array): bigint | undefined {
-  const m = decode(decodeMLSMessage, bytes);
-  if (m.wireFormat === WireFormat.mls_public_message) return m.publicMessage.content.epoch;
-  if (m.wireFormat === WireFormat.mls_private_message) return m.privateMessage.epoch;
+interface Framing {
+  readonly epoch: bigint;
+  readonly wireFormat: number;
+  readonly commit: boolean;
+}
+
+function framingOf(bytes: Uint8Array): Framing | undefined {
+  try {
+    const m = decode(decodeMLSMessage, bytes);
+    if (m.wireFormat === WireFormat.mls_public_message) {
+      return { epoch: m.publicMessage.content.epoch, wireFormat: m.wireFormat, commit: m.publicMessage.content.contentType === ContentType.commit };
+    }
+    if (m.wireFormat === WireFormat.mls_private_message) {
+      return { epoch: m.privateMessage.epoch, wireFormat: m.wireFormat, commit: m.privateMessage.contentType === ContentType.commit };
+    }
+  } catch {
+    return undefined;
+  }
   return undefined;
 }
 
@@ -109,21 +171,52 @@ function errorCode(e: unknown): string {
 interface HeldKeyPackage {
   readonly keyPackage: KeyPackage;
   readonly privateKeys: KeyPackagePrivateKeys;
+  /** A last-resort package stays held after use: the server may hand it out again. */
+  readonly lastResort?: boolean;
 }
 
 function encodeHeld(held: readonly HeldKeyPackage[]): string {
   return JSON.stringify(
-    held.map((h) => [toBase64(encode(encodeKeyPackage, h.keyPackage)), toBase64(h.privateKeys.initPrivateKey), toBase64(h.privateKeys.encryptionPrivateKey)]),
+    held.map((h) => [toBase64(encode(encodeKeyPackage, h.keyPackage)), toBase64(h.privateKeys.initPrivateKey), toBase64(h.privateKeys.encryptionPrivateKey), h.lastResort === true ? 1 : 0]),
   );
 }
 
 function decodeHeld(value: string | undefined, signaturePrivateKey: Uint8Array): HeldKeyPackage[] {
   if (value === undefined) return [];
-  const rows = JSON.parse(value) as [string, string, string][];
-  return rows.map(([kp, init, enc]) => ({
+  const rows = JSON.parse(value) as [string, string, string, number?][];
+  return rows.map(([kp, init, enc, lr]) => ({
     keyPackage: decode(decodeKeyPackage, fromBase64(kp)),
     privateKeys: { initPrivateKey: fromBase64(init), encryptionPrivateKey: fromBase64(enc), signaturePrivateKey },
+    ...(lr === 1 ? { lastResort: true } : {}),
   }));
+}
+
+/** A device to add: its key package, already checked against its user's identity key. */
+interface Candidate {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly keyPackage: KeyPackage;
+}
+
+/** What a commit of ours is for; rebuilt on the newest epoch at every attempt. */
+type Intent =
+  | { readonly type: 'add-users'; readonly users: readonly string[] }
+  | { readonly type: 'remove-users'; readonly users: readonly string[] }
+  /** The user's own devices: add those missing, remove those gone. */
+  | { readonly type: 'own-devices'; readonly add: readonly string[]; readonly remove: readonly string[] }
+  /** Commit the proposals cached in this epoch (e.g. a member's leave). */
+  | { readonly type: 'proposals' };
+
+export interface MemberInfo {
+  readonly userId: string;
+  readonly devices: readonly string[];
+  readonly admin: boolean;
+}
+
+export interface DeviceListing {
+  readonly deviceId: string;
+  readonly createdAt: number;
+  readonly current: boolean;
 }
 
 export class ParleyClient {
@@ -134,6 +227,12 @@ export class ParleyClient {
   private held: HeldKeyPackage[] = [];
   private readonly config: GroupConfig;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Work that processing scheduled for later (receipts, commits of proposals, rejoins). */
+  private deferred: Promise<unknown>[] = [];
+  private readonly pendingDelivered = new Map<GroupId, Set<string>>();
+  private receiptsScheduled = false;
+  /** Groups with a rejoin scheduled, so it is scheduled once. */
+  private readonly rejoining = new Set<GroupId>();
   private ws: WsConnection | undefined;
   private closed = false;
 
@@ -156,23 +255,65 @@ export class ParleyClient {
 
   /**
    * Creates the account, the user's identity key and this device (its certificate
-   * signed by the identity key), stores them, and uploads key packages.
+   * signed by the identity key), stores them, uploads key packages and the identity
+   * backup, sealed under `backupPassphrase` — or, without one, under the password.
+   * A server that is malicious learns the password at login, and could open a backup
+   * sealed under it: give a separate passphrase where that matters.
    */
-  static async register(options: ParleyClientOptions, username: string, password: string, invite?: string): Promise<ParleyClient> {
+  static async register(options: ParleyClientOptions, username: string, password: string, invite?: string, backupPassphrase?: string): Promise<ParleyClient> {
     if ((await options.store.getAccount()) !== undefined) throw new ClientUsageError('profile-in-use', 'this profile already holds an account');
     const api = new HttpApi(options.serverUrl, options.fetch);
     const session = await api.register(username, password, invite);
     api.setToken(session.token);
     const identityKey = await generateIdentityKey(options.crypto);
     await api.setIdentityKey(identityKey.publicKey);
+    const backup = await sealIdentityBackup(options.crypto, {
+      userId: session.userId,
+      identityPublicKey: identityKey.publicKey,
+      identityPrivateKey: identityKey.privateKey.bytes,
+      passphrase: backupPassphrase ?? password,
+      ...(options.backupKdf !== undefined ? { kdf: options.backupKdf } : {}),
+    });
+    await api.putIdentityBackup(backup);
+    return ParleyClient.enrolDevice(options, api, session.userId, session.token, identityKey);
+  }
+
+  /**
+   * A NEW device of an existing user, on an empty profile: logs in, opens the identity
+   * backup with `passphrase` (default: the password), checks that the key inside is the
+   * identity key the directory lists, and enrols this device with a certificate signed
+   * by it. The user's other devices add it to their groups when they next sync; it sees
+   * what is sent from then on (history from before it joined stays on the other devices).
+   */
+  static async login(options: ParleyClientOptions, username: string, password: string, passphrase?: string): Promise<ParleyClient> {
+    if ((await options.store.getAccount()) !== undefined) throw new ClientUsageError('profile-in-use', 'this profile already holds an account');
+    const api = new HttpApi(options.serverUrl, options.fetch);
+    const session = await api.login(username, password);
+    api.setToken(session.token);
+    const entry = await api.getUser(session.userId);
+    if (entry.identityKey === null) throw new ClientUsageError('no-identity-key', 'this user has no identity key yet');
+    const identityPublicKey = fromBase64(entry.identityKey);
+    const backup = await api.getIdentityBackup();
+    if (backup === null) throw new ClientUsageError('no-identity-backup', 'this user has no identity backup to log in a new device with');
+    const seed = await openIdentityBackup(options.crypto, { userId: session.userId, identityPublicKey, backup, passphrase: passphrase ?? password });
+    return ParleyClient.enrolDevice(options, api, session.userId, session.token, { publicKey: identityPublicKey, privateKey: new SecretBytes(seed) });
+  }
+
+  private static async enrolDevice(
+    options: ParleyClientOptions,
+    api: HttpApi,
+    userId: string,
+    token: string,
+    identityKey: { publicKey: Uint8Array; privateKey: SecretBytes<'identity-private-key'> },
+  ): Promise<ParleyClient> {
     const now = (options.now ?? Date.now)();
-    const device = await createDevice(options.crypto, { userId: session.userId, identity: identityKey, now });
+    const device = await createDevice(options.crypto, { userId, identity: identityKey, now });
     await api.registerDevice(device.certificate);
     await options.store.commit({
-      account: { userId: session.userId, deviceId: device.deviceId, serverUrl: options.serverUrl, createdAt: now },
+      account: { userId, deviceId: device.deviceId, serverUrl: options.serverUrl, createdAt: now },
       identity: device.identity,
     });
-    const client = new ParleyClient(options, session.userId, device.deviceId, device.identity, session.token);
+    const client = new ParleyClient(options, userId, device.deviceId, device.identity, token);
     await client.replenishKeyPackages();
     return client;
   }
@@ -201,6 +342,10 @@ export class ParleyClient {
     return this.hub.stream();
   }
 
+  private warn(code: WarningCode, message: string, where: { groupId?: GroupId; userId?: string } = {}): void {
+    this.hub.emit({ type: 'warning', code, message, ...where });
+  }
+
   // ---- local reads -------------------------------------------------------------------
 
   /** Each sender's messages in the sender's order (sender-order.ts), whatever order the server delivered them in. */
@@ -217,6 +362,20 @@ export class ParleyClient {
     return this.options.store.listConversations();
   }
 
+  contacts(): Promise<ContactRecord[]> {
+    return this.options.store.listContacts();
+  }
+
+  /** The group's users, their devices in the group, and who administers it (from the MLS state). */
+  async members(groupId: GroupId): Promise<readonly MemberInfo[]> {
+    const state = await this.serial(() => this.loadState(groupId));
+    if (state === undefined) throw new ClientUsageError('unknown-conversation', 'no such conversation on this device');
+    const policy = policyOf(state);
+    const byUser = new Map<string, string[]>();
+    for (const { device } of membersOf(state)) byUser.set(device.userId, [...(byUser.get(device.userId) ?? []), device.deviceId]);
+    return [...byUser].map(([userId, devices]) => ({ userId, devices, admin: policy.admins.includes(userId) }));
+  }
+
   // ---- the serial queue --------------------------------------------------------------
 
   /** Runs `f` after everything queued before it: group states change one step at a time. */
@@ -226,12 +385,37 @@ export class ParleyClient {
     return run;
   }
 
+  /** Queues `f` after the current step (from inside a step: never awaited there). */
+  private later(what: string, f: () => Promise<unknown>, groupId?: GroupId): void {
+    if (this.closed) return;
+    const p = this.serial(f).catch((e: unknown) => {
+      this.hub.emit({ type: 'error', ...(groupId !== undefined ? { groupId } : {}), code: errorCode(e), message: `${what} failed` });
+    });
+    this.deferred.push(p);
+  }
+
+  /** Waits for everything scheduled by earlier steps (and what those schedule). */
+  private async drain(): Promise<void> {
+    while (this.deferred.length > 0) {
+      const batch = this.deferred;
+      this.deferred = [];
+      await Promise.all(batch);
+    }
+  }
+
   private async loadState(groupId: GroupId): Promise<GroupState | undefined> {
     const cached = this.states.get(groupId);
     if (cached !== undefined) return cached;
     const rec = await this.options.store.getGroupState(groupId);
     if (rec === undefined) return undefined;
-    const state = deserializeState(rec.state, this.options.provider, this.config);
+    let state: GroupState;
+    try {
+      state = deserializeState(rec.state, this.options.provider, this.config);
+    } catch (e) {
+      // A broken state: rejoin rather than stay deaf.
+      this.scheduleRejoin(groupId);
+      throw e;
+    }
     this.states.set(groupId, state);
     return state;
   }
@@ -248,81 +432,459 @@ export class ParleyClient {
     return { publicKey: this.identity.deviceSignaturePublicKey, privateKey: this.identity.deviceSignaturePrivateKey.bytes };
   }
 
+  /** Every leaf of ours says it understands the Parley group policy extension. */
+  private capabilities(lastResort = false): Capabilities {
+    return {
+      versions: [ProtocolVersion.mls10],
+      cipherSuites: [this.identity.cipherSuite],
+      extensions: lastResort ? [GROUP_POLICY_EXTENSION_TYPE, LAST_RESORT_EXTENSION] : [GROUP_POLICY_EXTENSION_TYPE],
+      proposals: [],
+      credentials: [CredentialType.basic],
+    };
+  }
+
   // ---- key packages ------------------------------------------------------------------
 
-  /** Tops the server's stock of this device's key packages up to `options.keyPackages`. */
+  /** Tops the server's stock of this device's key packages up to `options.keyPackages`, plus one last-resort package. */
   async replenishKeyPackages(): Promise<number> {
     const want = this.options.keyPackages ?? 10;
     const have = await this.api.keyPackageCount();
     const missing = Math.max(0, want - have.regular);
-    if (missing === 0) return 0;
+    const needLastResort = have.lastResort === 0;
+    if (missing === 0 && !needLastResort) return 0;
     const suite = this.options.provider.suite(this.identity.cipherSuite);
     const made: HeldKeyPackage[] = [];
-    for (let i = 0; i < missing; i++) made.push(await generateKeyPackage({ suite, credential: this.credential, signatureKey: this.signatureKey }));
+    for (let i = 0; i < missing; i++) {
+      made.push(await generateKeyPackage({ suite, credential: this.credential, signatureKey: this.signatureKey, capabilities: this.capabilities() }));
+    }
+    let lastResort: HeldKeyPackage | undefined;
+    if (needLastResort) {
+      const k = await generateKeyPackage({ suite, credential: this.credential, signatureKey: this.signatureKey, capabilities: this.capabilities(true), lastResort: true });
+      lastResort = { ...k, lastResort: true };
+    }
     // Private keys are durable before their public halves are handed out.
-    const held = [...this.held, ...made];
+    const held = [...this.held, ...made, ...(lastResort !== undefined ? [lastResort] : [])];
     await this.options.store.commit({ cursors: { [HELD_KEY_PACKAGES]: encodeHeld(held) } });
     this.held = held;
-    await this.api.uploadKeyPackages(made.map((k) => encode(encodeKeyPackage, k.keyPackage)));
+    await this.api.uploadKeyPackages(
+      made.map((k) => encode(encodeKeyPackage, k.keyPackage)),
+      lastResort === undefined ? undefined : encode(encodeKeyPackage, lastResort.keyPackage),
+    );
     return missing;
+  }
+
+  // ---- identity keys and contacts ------------------------------------------------------
+
+  /**
+   * The user's identity key, from the directory, remembered on first sight (trust on
+   * first use). A key that differs from the remembered one is recorded with a warning,
+   * and an event line, in every conversation with them. Our own user's key is ours.
+   */
+  private async identityKeyOf(userId: string): Promise<Uint8Array> {
+    if (userId === this.userId) return this.identity.identityPublicKey;
+    const entry = await this.api.getUser(userId);
+    if (entry.identityKey === null) throw new VerificationError('no-identity-key', 'a user has no identity key');
+    const key = fromBase64(entry.identityKey);
+    const obs = observeKey(await this.options.store.getContact(userId), userId, key, this.now);
+    if (obs.status === 'unchanged') return key;
+    if (obs.status === 'new') {
+      await this.options.store.commit({ contacts: [obs.contact] });
+      return key;
+    }
+    const groups = await this.groupsWith(userId);
+    await this.options.store.commit({ contacts: [obs.contact], messages: groups.map((g) => this.eventLine(g, 'identity-key-changed', userId)) });
+    for (const groupId of groups) this.warn('identity-key-changed', 'this member’s identity key changed: compare safety numbers again', { groupId, userId });
+    if (groups.length === 0) this.warn('identity-key-changed', 'this contact’s identity key changed: compare safety numbers again', { userId });
+    return key;
+  }
+
+  /** Conversations (with a group state here) in which `userId` has a device. */
+  private async groupsWith(userId: string): Promise<GroupId[]> {
+    const out: GroupId[] = [];
+    for (const groupId of await this.options.store.listGroupIds()) {
+      const state = await this.loadState(groupId).catch(() => undefined);
+      if (state !== undefined && membersOf(state).some((m) => m.device.userId === userId)) out.push(groupId);
+    }
+    return out;
+  }
+
+  /** A line the conversation shows about itself (not a message of anyone's). */
+  private eventLine(groupId: GroupId, event: string, detail?: string): MessageRecord {
+    const at = this.now;
+    return {
+      groupId,
+      messageId: toBase64Url(this.options.crypto.randomBytes(16)),
+      sender: { userId: detail ?? this.userId, deviceId: EVENT_DEVICE },
+      senderSeq: 0,
+      sentAt: at,
+      receivedAt: at,
+      body: detail === undefined ? { type: 'event', event } : { type: 'event', event, detail },
+      status: 'received',
+      receipts: [],
+    };
+  }
+
+  /**
+   * Checks a leaf's device certificate against its user's identity key. Returns false
+   * (after a `unsigned-device` warning) when it does not check out.
+   */
+  private async deviceIsSigned(credential: Credential, signatureKey: Uint8Array, groupId?: GroupId): Promise<boolean> {
+    let userId: string | undefined;
+    try {
+      userId = deviceOf(credential).userId;
+      const key = await this.identityKeyOf(userId);
+      if (credential.credentialType !== CredentialType.basic) throw new VerificationError('unexpected-credential', 'a leaf without a Parley device certificate');
+      await checkDeviceCertificate(this.options.crypto, credential.identity, key, { userId, signatureKey });
+      return true;
+    } catch (e) {
+      if (e instanceof ServerError) throw e; // the directory was unreachable: retry later, refuse nothing
+      this.warn('unsigned-device', 'a device whose certificate its user’s identity key did not sign was refused', { ...(groupId !== undefined ? { groupId } : {}), ...(userId !== undefined ? { userId } : {}) });
+      return false;
+    }
+  }
+
+  async safetyNumber(userId: string): Promise<string> {
+    if (userId === this.userId) throw new ClientUsageError('self-safety-number', 'a safety number is between two users');
+    let contact = await this.options.store.getContact(userId);
+    if (contact === undefined) {
+      await this.serial(() => this.identityKeyOf(userId));
+      contact = await this.options.store.getContact(userId);
+    }
+    if (contact === undefined) throw new VerificationError('unknown-contact', 'no identity key is known for this user');
+    return safetyNumberWith(this.options.crypto, { userId: this.userId, identityPublicKey: this.identity.identityPublicKey }, contact);
+  }
+
+  /**
+   * Marks the contact's current identity key verified (the user compared safety
+   * numbers). With `safetyNumber`, only if it is still the number shown.
+   */
+  async markVerified(userId: string, safetyNumber?: string): Promise<ContactRecord> {
+    return this.serial(async () => {
+      const contact = await this.options.store.getContact(userId);
+      if (contact === undefined) throw new VerificationError('unknown-contact', 'no identity key is known for this user');
+      if (safetyNumber !== undefined) {
+        const now = await safetyNumberWith(this.options.crypto, { userId: this.userId, identityPublicKey: this.identity.identityPublicKey }, contact);
+        if (now !== safetyNumber.replace(/\s+/g, '')) throw new VerificationError('identity-key-changed', 'the safety number changed since it was shown');
+      }
+      return markContactVerified(this.options.store, userId, contact.identityKey);
+    });
   }
 
   // ---- conversations -----------------------------------------------------------------
 
   /**
+   * Claims one key package per device of `userId` and checks each one's certificate
+   * against the user's identity key; devices in `skip` are left out, and so is a device
+   * that does not check out (with a warning).
+   */
+  private async claimDevices(userId: string, keep: (deviceId: string) => boolean, groupId?: GroupId): Promise<Candidate[]> {
+    const claimed = await this.api.claimKeyPackages(userId);
+    const out: Candidate[] = [];
+    for (const c of claimed) {
+      if (!keep(c.deviceId)) continue;
+      let kp: KeyPackage;
+      try {
+        kp = decode(decodeKeyPackage, c.keyPackage);
+      } catch {
+        this.hub.emit({ type: 'error', code: 'malformed-key-package', message: 'the server handed out an undecodable key package' });
+        continue;
+      }
+      const leaf = kp.leafNode;
+      if (!(await this.deviceIsSigned(leaf.credential, leaf.signatureKey, groupId))) continue;
+      const named = deviceOf(leaf.credential);
+      if (named.userId !== userId || named.deviceId !== c.deviceId) {
+        this.warn('unsigned-device', 'a key package names another device than the one it was handed out for', { userId, ...(groupId !== undefined ? { groupId } : {}) });
+        continue;
+      }
+      if (!leaf.capabilities.extensions.includes(GROUP_POLICY_EXTENSION_TYPE)) {
+        this.hub.emit({ type: 'error', code: 'device-outdated', message: 'a device does not support the Parley group policy yet and was left out' });
+        continue;
+      }
+      out.push({ userId, deviceId: c.deviceId, keyPackage: kp });
+    }
+    return out;
+  }
+
+  /**
    * Opens a 1:1 conversation with `peer`: a new MLS group with every device of theirs
-   * (each one's certificate checked against their identity key). Returns its id.
+   * and of ours (each one's certificate checked against its user's identity key).
    */
   openDirect(peer: string): Promise<GroupId> {
     return this.serial(async () => {
       if (peer === this.userId) throw new ClientUsageError('self-conversation', 'a 1:1 conversation needs another user');
-      const user = await this.api.getUser(peer);
-      if (user.identityKey === null) throw new ClientUsageError('no-identity-key', 'this user has no identity key yet');
-      const identityKey = fromBase64(user.identityKey);
-      const claimed = await this.api.claimKeyPackages(peer);
-      if (claimed.length === 0) throw new ClientUsageError('no-key-packages', 'this user has no device to talk to');
-      const adds: KeyPackage[] = [];
-      for (const c of claimed) {
-        const kp = decode(decodeKeyPackage, c.keyPackage);
-        const cred = kp.leafNode.credential;
-        if (cred.credentialType !== CredentialType.basic) throw new ClientUsageError('unexpected-credential', 'a key package without a device certificate');
-        await checkDeviceCertificate(this.options.crypto, cred.identity, identityKey, { userId: peer, deviceId: c.deviceId, signatureKey: kp.leafNode.signatureKey });
-        adds.push(kp);
+      return this.startGroup(newGroupPolicy({ kind: 'direct', users: [this.userId, peer] }), [peer]);
+    }).finally(() => this.drain());
+  }
+
+  /** Creates a named group with `members` (user ids; this user is added and administers it). */
+  createGroup(name: string, members: readonly string[]): Promise<GroupId> {
+    return this.serial(async () => {
+      const users = [...new Set(members)].filter((u) => u !== this.userId);
+      return this.startGroup(newGroupPolicy({ kind: 'group', name, creator: this.userId }), users);
+    }).finally(() => this.drain());
+  }
+
+  private async startGroup(policy: GroupPolicy, users: readonly string[]): Promise<GroupId> {
+    const adds: Candidate[] = [];
+    for (const user of users) {
+      const found = await this.claimDevices(user, () => true);
+      if (found.length === 0) throw new ClientUsageError('no-key-packages', 'a user has no device to talk to');
+      adds.push(...found);
+    }
+    // Our user's other devices are members too.
+    const mine = await this.api.getUser(this.userId);
+    if (mine.devices.some((d) => d.deviceId !== this.deviceId)) adds.push(...(await this.claimDevices(this.userId, (d) => d !== this.deviceId)));
+
+    const groupId = toBase64Url(this.options.crypto.randomBytes(16));
+    const created = await createMlsGroup({
+      provider: this.options.provider,
+      suite: this.identity.cipherSuite,
+      groupId: encoder.encode(groupId),
+      credential: this.credential,
+      signatureKey: this.signatureKey,
+      capabilities: this.capabilities(),
+      extensions: [groupPolicyExtension(policy)],
+      config: this.config,
+    });
+    // The server starts a group from a signed GroupInfo; the engine emits one per commit,
+    // so the creator commits once alone (epoch 0 -> 1) and registers epoch 1.
+    const first = await createCommit(created, { withPath: true });
+    const alone = mergeCommit(created, first.pending);
+    await this.api.createGroup(groupId, Number(alone.groupContext.epoch), first.groupInfo);
+    const conversation: ConversationRecord = { groupId, kind: policy.kind, ...(policy.kind === 'group' ? { name: policy.name } : {}), createdAt: this.now };
+    await this.options.store.commit({ groupStates: [this.stateRecord(groupId, alone)], conversations: [conversation] });
+    this.states.set(groupId, alone);
+    if (adds.length > 0) await this.commitWith(groupId, alone, adds.map((c) => ({ proposalType: ProposalType.add, add: { keyPackage: c.keyPackage } })), adds.map((c) => c.deviceId), []);
+    this.hub.emit({ type: 'conversation', conversation });
+    return groupId;
+  }
+
+  addMembers(groupId: GroupId, users: readonly string[]): Promise<void> {
+    return this.serial(() => this.commitIntent(groupId, { type: 'add-users', users: [...new Set(users)] })).finally(() => this.drain());
+  }
+
+  removeMembers(groupId: GroupId, users: readonly string[]): Promise<void> {
+    if (users.includes(this.userId)) return Promise.reject(new ClientUsageError('remove-self', 'use leave() to leave a conversation'));
+    return this.serial(() => this.commitIntent(groupId, { type: 'remove-users', users: [...new Set(users)] })).finally(() => this.drain());
+  }
+
+  /**
+   * Leaves the conversation: proposes the removal of every device of ours (MLS lets no
+   * member commit its own removal, §12.4), which the next member to act commits; the
+   * conversation is closed here at once and its state dropped when the commit arrives.
+   */
+  leave(groupId: GroupId): Promise<void> {
+    return this.serial(async () => {
+      await this.pullGroup(groupId);
+      let state = await this.loadState(groupId);
+      if (state === undefined) throw new ClientUsageError('unknown-conversation', 'no such conversation on this device');
+      const own = membersOf(state).filter((m) => m.device.userId === this.userId);
+      const sends: { id: string; message: Uint8Array }[] = [];
+      for (const m of own) {
+        const p = await proposeRemove(state, m.index as LeafIndex);
+        state = p.state;
+        sends.push({ id: toBase64Url(this.options.crypto.randomBytes(16)), message: p.message });
       }
-      const groupId = toBase64Url(this.options.crypto.randomBytes(16));
-      const provider = this.options.provider;
-      const created = await createGroup({ provider, suite: this.identity.cipherSuite, groupId: encoder.encode(groupId), credential: this.credential, signatureKey: this.signatureKey, config: this.config });
-      // The server starts a group from a signed GroupInfo; the engine emits one per commit,
-      // so the creator commits once alone (epoch 0 -> 1) and registers epoch 1.
-      const first = await createCommit(created, { withPath: true });
-      const alone = mergeCommit(created, first.pending);
-      await this.api.createGroup(groupId, Number(alone.groupContext.epoch), first.groupInfo);
-      const add = await createCommit(alone, { proposals: adds.map((keyPackage) => ({ proposalType: 1 as const, add: { keyPackage } })) });
-      if (add.welcome === undefined) throw new ClientUsageError('internal', 'an add commit without a Welcome');
-      const accepted = await this.api.commit(groupId, {
-        epoch: Number(alone.groupContext.epoch),
-        commit: add.commitMessage,
-        groupInfo: add.groupInfo,
-        welcome: add.welcome,
-        addedDevices: claimed.map((c) => c.deviceId),
-      });
-      const state = mergeCommit(alone, add.pending);
-      const conversation: ConversationRecord = { groupId, kind: 'direct', createdAt: this.now };
-      const known = await this.options.store.getContact(peer);
+      const conv = await this.options.store.getConversation(groupId);
       await this.options.store.commit({
         groupStates: [this.stateRecord(groupId, state)],
-        conversations: [conversation],
-        cursors: { [groupCursor(groupId)]: String(accepted.seq) },
-        ...(known === undefined ? { contacts: [{ userId: peer, identityKey, verified: false, firstSeenAt: this.now }] } : {}),
+        messages: [this.eventLine(groupId, 'left')],
+        ...(conv !== undefined ? { conversations: [{ ...conv, closedAt: this.now }] } : {}),
       });
       this.states.set(groupId, state);
-      this.hub.emit({ type: 'conversation', conversation });
-      return groupId;
+      for (const s of sends) await this.api.sendMessage(groupId, s.id, s.message);
+    }).finally(() => this.drain());
+  }
+
+  /** The user's devices, as the server lists them. */
+  async devices(): Promise<readonly DeviceListing[]> {
+    const me = await this.api.getUser(this.userId);
+    return me.devices.map((d) => ({ deviceId: d.deviceId, createdAt: d.createdAt, current: d.deviceId === this.deviceId }));
+  }
+
+  /** Removes one of the user's other devices from every group (commits), then from the server. */
+  removeDevice(deviceId: string): Promise<void> {
+    if (deviceId === this.deviceId) return Promise.reject(new ClientUsageError('current-device', 'remove this device from another one'));
+    return this.serial(async () => {
+      for (const groupId of await this.options.store.listGroupIds()) {
+        const state = await this.loadState(groupId).catch(() => undefined);
+        if (state === undefined || !membersOf(state).some((m) => m.device.userId === this.userId && m.device.deviceId === deviceId)) continue;
+        await this.commitIntent(groupId, { type: 'own-devices', add: [], remove: [deviceId] });
+      }
+      await this.api.removeDevice(deviceId);
+    }).finally(() => this.drain());
+  }
+
+  /** Plans a commit for `intent` on `state`: proposals and the devices the server must route to. */
+  private async plan(
+    groupId: GroupId,
+    state: GroupState,
+    intent: Intent,
+    claims: Map<string, Candidate[]>,
+  ): Promise<{ proposals: Proposal[]; added: string[]; removed: string[] } | undefined> {
+    const members = membersOf(state);
+    const present = new Set(members.map((m) => `${m.device.userId}\u0000${m.device.deviceId}`));
+    const proposals: Proposal[] = [];
+    const added: string[] = [];
+    const removed: string[] = [];
+    const add = async (userId: string, keep: (d: string) => boolean): Promise<void> => {
+      let cands = claims.get(userId);
+      if (cands === undefined) {
+        cands = await this.claimDevices(userId, keep, groupId);
+        claims.set(userId, cands);
+      }
+      for (const c of cands) {
+        if (present.has(`${c.userId}\u0000${c.deviceId}`) || !keep(c.deviceId)) continue;
+        proposals.push({ proposalType: ProposalType.add, add: { keyPackage: c.keyPackage } });
+        added.push(c.deviceId);
+      }
+    };
+    const remove = (pred: (userId: string, deviceId: string) => boolean): void => {
+      for (const m of members) {
+        if (m.index === Number(state.ownLeaf) || !pred(m.device.userId, m.device.deviceId)) continue;
+        proposals.push({ proposalType: ProposalType.remove, remove: { removed: m.index as LeafIndex } });
+        removed.push(m.device.deviceId);
+      }
+    };
+    switch (intent.type) {
+      case 'add-users':
+        for (const u of intent.users) {
+          if (u === this.userId) continue;
+          const had = claims.has(u);
+          await add(u, () => true);
+          if (!had && (claims.get(u) ?? []).length === 0 && !members.some((m) => m.device.userId === u)) {
+            throw new ClientUsageError('no-key-packages', 'a user has no device to talk to');
+          }
+        }
+        break;
+      case 'remove-users': {
+        const users = new Set(intent.users);
+        remove((u) => users.has(u));
+        break;
+      }
+      case 'own-devices': {
+        const gone = new Set(intent.remove);
+        remove((u, d) => u === this.userId && gone.has(d));
+        if (intent.add.length > 0) {
+          const wanted = new Set(intent.add);
+          await add(this.userId, (d) => wanted.has(d));
+        }
+        break;
+      }
+      case 'proposals':
+        break;
+    }
+    const cached = this.committableProposals(state);
+    if (proposals.length === 0 && cached.length === 0) return undefined;
+    return { proposals, added, removed };
+  }
+
+  /** The cached proposals a commit of ours can cover (never our own removal: §12.4). */
+  private committableProposals(state: GroupState): Uint8Array[] {
+    return state.proposals
+      .filter((p) => !(p.proposal.proposalType === ProposalType.remove && Number(p.proposal.remove.removed) === Number(state.ownLeaf)))
+      .map((p) => p.ref);
+  }
+
+  /**
+   * Commits `intent` on the newest epoch. A commit that loses the race for its epoch
+   * (409 stale-epoch) is rebuilt on the epoch that won, after processing it.
+   */
+  private async commitIntent(groupId: GroupId, intent: Intent): Promise<void> {
+    const claims = new Map<string, Candidate[]>();
+    const attempts = this.options.commitAttempts ?? 8;
+    for (let attempt = 1; ; attempt++) {
+      await this.pullGroup(groupId);
+      const state = await this.loadState(groupId);
+      if (state === undefined) throw new ClientUsageError('unknown-conversation', 'no such conversation on this device');
+      const plan = await this.plan(groupId, state, intent, claims);
+      if (plan === undefined) return;
+      try {
+        await this.commitWith(groupId, state, plan.proposals, plan.added, plan.removed);
+        return;
+      } catch (e) {
+        if (!(e instanceof ServerError && e.code === 'stale-epoch') || attempt >= attempts) throw e;
+      }
+    }
+  }
+
+  /**
+   * Builds, checks against the group's policy, and sends one commit; once the server
+   * accepted it (at log position S), processes what the log holds before S in the old
+   * epoch, then enters the new one.
+   */
+  private async commitWith(groupId: GroupId, state: GroupState, proposals: Proposal[], added: readonly string[], removed: readonly string[]): Promise<void> {
+    const created = await createCommit(state, { proposals, proposalRefs: this.committableProposals(state) });
+    const described = describeCommit(state, created.commitMessage);
+    const decision = checkCommitAgainstPolicy(policyOf(state), described.description);
+    if (!decision.ok) {
+      this.warn('policy-violation', `the group’s policy does not allow this change (${decision.reason})`, { groupId });
+      throw new ClientUsageError('policy-violation', decision.message);
+    }
+    // Removals proposed by others and covered here are routed too.
+    const routedRemoved = new Set(removed);
+    for (const r of described.description.removed) routedRemoved.add(r.device.deviceId);
+    const accepted = await this.api.commit(groupId, {
+      epoch: Number(state.groupContext.epoch),
+      commit: created.commitMessage,
+      groupInfo: created.groupInfo,
+      ...(created.welcome !== undefined ? { welcome: created.welcome } : {}),
+      addedDevices: added,
+      removedDevices: [...routedRemoved],
     });
+    await this.pullGroup(groupId, accepted.seq - 1);
+    const current = (await this.loadState(groupId)) ?? state;
+    const next = mergeCommit(current, created.pending);
+    await this.options.store.commit({ groupStates: [this.stateRecord(groupId, next)], cursors: { [groupCursor(groupId)]: String(accepted.seq) } });
+    this.states.set(groupId, next);
+    this.hub.emit({ type: 'membership', groupId, epoch: next.groupContext.epoch, added: added.length, removed: routedRemoved.size });
+  }
+
+  // ---- post-compromise security: scheduled key updates (key-update.ts) -----------------
+
+  /** Commits an update of this device's leaf if the group's interval has passed; a failure is reported, not thrown. */
+  private async updateKeysIfDue(groupId: GroupId): Promise<boolean> {
+    if (await this.isSplit(groupId)) return false;
+    const conv = await this.options.store.getConversation(groupId);
+    if (conv?.closedAt !== undefined) return false;
+    return updateKeysIfDue(this.keyUpdateHost, groupId).catch((e: unknown) => {
+      this.states.delete(groupId);
+      this.hub.emit({ type: 'error', groupId, code: errorCode(e), message: 'the scheduled key update could not be committed' });
+      return false;
+    });
+  }
+
+  private get keyUpdateHost(): KeyUpdateHost {
+    return {
+      now: () => this.now,
+      store: this.options.store,
+      loadState: (g) => this.loadState(g),
+      submit: (g, epoch, c) => this.api.commit(g, { epoch, commit: c.commitMessage, groupInfo: c.groupInfo }),
+      adopt: async (g, state, seq, cursors) => {
+        await this.options.store.commit({ groupStates: [this.stateRecord(g, state)], cursors: { ...cursors, [groupCursor(g)]: String(seq) } });
+        this.states.set(g, state);
+      },
+      catchUp: (g, until) => this.pullGroup(g, until),
+    };
+  }
+
+  // ---- sending -----------------------------------------------------------------------
+
+  /** Refuses to send to a conversation with a contact whose verified key changed. */
+  private async checkVerified(state: GroupState): Promise<void> {
+    const users = new Set(membersOf(state).map((m) => m.device.userId));
+    for (const u of users) {
+      if (u === this.userId) continue;
+      const c = await this.options.store.getContact(u);
+      if (c !== undefined && c.wasVerified === true && !c.verified) {
+        throw new ClientUsageError('contact-unverified', 'a verified contact’s identity key changed: verify it again before sending');
+      }
+    }
   }
 
   /** Sends text; resolves with the stored message once the server has it on disk. */
   async sendText(groupId: GroupId, text: string): Promise<StoredMessage> {
+    if (typeof text !== 'string') throw new ClientUsageError('invalid-argument', 'text must be a string');
     // In the queue: number, encrypt, persist, and put the frame on the wire, so that
     // frames leave in generation and sequence order. The server's answer is awaited
     // outside the queue when the WebSocket carries it, so sends pipeline.
@@ -331,13 +893,16 @@ export class ParleyClient {
       await this.updateKeysIfDue(groupId);
       const state = await this.loadState(groupId);
       if (state === undefined) throw new ClientUsageError('unknown-conversation', 'no such conversation on this device');
+      const conv = await this.options.store.getConversation(groupId);
+      if (conv?.closedAt !== undefined) throw new ClientUsageError('conversation-closed', 'this conversation was left or this device removed from it');
+      await this.checkVerified(state);
       const self: SenderRef = { userId: this.userId, deviceId: this.deviceId };
       const seq = ((await this.options.store.getSenderSeq(groupId, self)) ?? 0) + 1;
       const sentAt = this.now;
       const body = { type: 'text', text } as const;
-      const { state: next, message } = await encryptApplication(state, encodePayload({ v: 1, seq, sentAt, body }), await forkCheckAad(state));
       const idBytes = this.options.crypto.randomBytes(16);
       const id = toBase64Url(idBytes);
+      const { state: next, message } = await encryptApplication(state, encodePayload({ v: 1, seq, sentAt, body, id }), await forkCheckAad(state));
       const record: MessageRecord = { groupId, messageId: id, sender: self, senderSeq: seq, sentAt, receivedAt: sentAt, body, status: 'pending', receipts: [] };
       // The ratchet moved: the new state is durable before its ciphertext leaves.
       try {
@@ -351,52 +916,83 @@ export class ParleyClient {
       // (awaited here: concurrent HTTP requests could reach the server out of order).
       // A retry with the same message id is answered with the first seq by the server.
       if (this.ws?.open === true) return { messageId: id, accepted: this.ws.send(groupId, idBytes, message) };
-      await this.api.sendMessage(groupId, id, message);
-      return { messageId: id, accepted: Promise.resolve() };
+      // Awaited outside the queue (below) so that a refusal is recorded like a WebSocket one.
+      const viaHttp = this.api.sendMessage(groupId, id, message);
+      await viaHttp.catch(() => undefined);
+      return { messageId: id, accepted: viaHttp };
     });
-    await accepted;
-    await this.options.store.commit({ messageUpdates: [{ groupId, messageId, status: 'sent' }] });
+    try {
+      await accepted;
+    } catch (e) {
+      // A refusal is final (the message stays in history as failed); a network error leaves it pending.
+      if (e instanceof ServerError && e.code !== 'network') await this.options.store.commit({ messageUpdates: [{ groupId, messageId, status: 'failed' }] });
+      throw e;
+    }
+    const before = await this.options.store.getMessage(groupId, messageId);
+    if (before?.status === 'pending') await this.options.store.commit({ messageUpdates: [{ groupId, messageId, status: 'sent' }] });
     const stored = await this.options.store.getMessage(groupId, messageId);
     if (stored === undefined) throw new ClientUsageError('internal', 'a sent message vanished from the store');
     return stored;
   }
 
+  /** Sends a receipt (an application message without a sequence number; nothing stored but the ratchet). */
+  private async sendReceipt(groupId: GroupId, kind: ReceiptKind, ids: readonly string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += MAX_RECEIPT_IDS) {
+      const state = await this.loadState(groupId);
+      if (state === undefined) return;
+      const chunk = ids.slice(i, i + MAX_RECEIPT_IDS);
+      const { state: next, message } = await encryptApplication(state, encodeReceipt({ v: 1, sentAt: this.now, receipt: { kind, ids: chunk } }), await forkCheckAad(state));
+      await this.options.store.commit({ groupStates: [this.stateRecord(groupId, next)] });
+      this.states.set(groupId, next);
+      await this.api.sendMessage(groupId, toBase64Url(this.options.crypto.randomBytes(16)), message);
+    }
+  }
+
+  /** Marks every received message of the conversation read, and tells the senders (a read receipt). */
+  markRead(groupId: GroupId): Promise<void> {
+    return this.serial(async () => {
+      const unread = (await this.options.store.listMessages(groupId)).filter((m) => m.status === 'received' && m.sender.deviceId !== EVENT_DEVICE && m.senderSeq > 0);
+      if (unread.length === 0) return;
+      const ids = unread.map((m) => m.messageId);
+      await this.options.store.commit({ messageUpdates: ids.map((messageId) => ({ groupId, messageId, status: 'read' as const })) });
+      const conv = await this.options.store.getConversation(groupId);
+      if (conv?.closedAt === undefined) await this.sendReceipt(groupId, 'read', ids);
+    });
+  }
+
+  private scheduleReceipts(): void {
+    if (this.receiptsScheduled) return;
+    this.receiptsScheduled = true;
+    this.later('sending delivery receipts', async () => {
+      this.receiptsScheduled = false;
+      const all = [...this.pendingDelivered];
+      this.pendingDelivered.clear();
+      for (const [groupId, ids] of all) await this.sendReceipt(groupId, 'delivered', [...ids]);
+    });
+  }
+
   // ---- receiving ---------------------------------------------------------------------
 
-  /** Fetches and processes everything pending (inbox, then every group), in order. */
-  sync(): Promise<void> {
-    return this.serial(async () => {
+  /**
+   * Fetches and processes everything pending (inbox, then every group), in order; adds
+   * the user's new devices to its groups; sends the receipts due; rejoins lost groups.
+   */
+  async sync(): Promise<void> {
+    await this.serial(async () => {
       await this.pullInbox();
-      for (const groupId of await this.options.store.listGroupIds()) await this.pullGroup(groupId);
+      for (const groupId of await this.options.store.listGroupIds()) {
+        try {
+          await this.pullGroup(groupId);
+        } catch (e) {
+          this.hub.emit({ type: 'error', groupId, code: errorCode(e), message: 'the conversation could not be brought up to date' });
+        }
+      }
+      await this.findLostGroups();
       for (const groupId of await this.options.store.listGroupIds()) await this.updateKeysIfDue(groupId);
     });
-  }
-
-  // ---- post-compromise security: scheduled key updates (key-update.ts) -----------------
-
-  /** Commits an update of this device's leaf if the group's interval has passed; a failure is reported, not thrown. */
-  private async updateKeysIfDue(groupId: GroupId): Promise<void> {
-    if (await this.isSplit(groupId)) return;
-    await updateKeysIfDue(this.keyUpdateHost, groupId).catch((e: unknown) => {
-      this.states.delete(groupId);
-      this.hub.emit({ type: 'error', groupId, code: errorCode(e), message: 'the scheduled key update could not be committed' });
-    });
-  }
-
-  private get keyUpdateHost(): KeyUpdateHost {
-    return {
-      now: () => this.now,
-      store: this.options.store,
-      loadState: (g) => this.loadState(g),
-      submit: async (g, epoch, c) => {
-        await this.api.commit(g, { epoch, commit: c.commitMessage, groupInfo: c.groupInfo });
-      },
-      adopt: async (g, state, cursors) => {
-        await this.options.store.commit({ groupStates: [this.stateRecord(g, state)], cursors });
-        this.states.set(g, state);
-      },
-      catchUp: (g) => this.pullGroup(g),
-    };
+    await this.drain();
+    await this.serial(() => this.adoptOwnDevices());
+    await this.drain();
   }
 
   private async pullInbox(): Promise<void> {
@@ -408,13 +1004,17 @@ export class ParleyClient {
     }
   }
 
-  private async pullGroup(groupId: GroupId): Promise<void> {
+  /** Processes the group's log after our cursor, up to `until` if given. */
+  private async pullGroup(groupId: GroupId, until?: number): Promise<void> {
     for (;;) {
       const after = Number((await this.options.store.getCursor(groupCursor(groupId))) ?? '0');
+      if (until !== undefined && after >= until) return;
+      if ((await this.loadState(groupId)) === undefined) return;
       const batch = await this.api.readGroup(groupId, after);
-      if (batch.length === 0) return;
-      for (const m of batch) await this.handle('group', m);
-      const last = batch[batch.length - 1];
+      const todo = until === undefined ? batch : batch.filter((m) => m.seq <= until);
+      if (todo.length === 0) return;
+      for (const m of todo) await this.handle('group', m);
+      const last = todo[todo.length - 1];
       if (last !== undefined && Number((await this.options.store.getCursor(groupCursor(groupId))) ?? '0') < last.seq) return;
     }
   }
@@ -471,32 +1071,83 @@ export class ParleyClient {
     if (this.closed) return;
     const name = stream === 'inbox' ? INBOX : groupCursor(m.groupId);
     if (m.seq <= Number((await this.options.store.getCursor(name)) ?? '0')) return; // already stored
-    if (stream === 'inbox') {
-      if (m.kind === 'welcome') await this.handleWelcome(m);
-      else await this.settle(stream, m, {}); // notices and removal commits: later issue
-      return;
-    }
-    const state = await this.loadState(m.groupId);
-    if (state === undefined) return; // not joined yet: the Welcome's handling pulls this group
-    let epoch: bigint | undefined;
-    try {
-      epoch = epochOfMessage(m.data);
-    } catch {
-      epoch = undefined;
-    }
-    if (epoch === undefined || epoch < state.groupContext.epoch) {
-      // Our own commit coming back, or something from before we joined.
-      if (epoch === undefined) this.hub.emit({ type: 'error', groupId: m.groupId, code: 'malformed-message', message: 'an undecodable message was skipped' });
+    if (m.kind === 'notice') {
+      this.handleNotice(m);
       await this.settle(stream, m, {});
       return;
     }
-    const fork = await checkForkTag(state, m.data);
-    if (fork.kind === 'mismatch') {
-      // The sender is in another branch of this epoch: the server forked the group.
-      const first = !(await this.isSplit(m.groupId));
-      await this.settle(stream, m, first ? { cursors: { [splitCursor(m.groupId)]: encodeSplit({ epoch: fork.epoch, detectedAt: this.now }) } } : {});
-      if (first) this.hub.emit({ type: 'warning', groupId: m.groupId, code: 'fork-detected', message: 'the server gave members different versions of this conversation; it is split and cannot be continued' });
+    if (stream === 'inbox') {
+      if (m.kind === 'welcome') await this.handleWelcome(m);
+      else if (m.kind === 'commit') await this.handleGroupEntry('inbox', m);
+      else await this.settle(stream, m, {});
       return;
+    }
+    await this.handleGroupEntry('group', m);
+  }
+
+  /** `device-removed`: the user's own remaining devices commit the removal in every group. */
+  private handleNotice(m: WireMessage): void {
+    let notice: { type?: unknown; userId?: unknown; deviceId?: unknown };
+    try {
+      notice = JSON.parse(decoder.decode(m.data)) as typeof notice;
+    } catch {
+      return;
+    }
+    if (notice.type !== 'device-removed' || notice.userId !== this.userId || typeof notice.deviceId !== 'string' || notice.deviceId === this.deviceId) return;
+    const gone = notice.deviceId;
+    const groups = m.groupId === '' ? undefined : [m.groupId];
+    this.later('removing a removed device', async () => {
+      for (const groupId of groups ?? (await this.options.store.listGroupIds())) {
+        const state = await this.loadState(groupId).catch(() => undefined);
+        if (state === undefined || !membersOf(state).some((x) => x.device.userId === this.userId && x.device.deviceId === gone)) continue;
+        await this.commitIntent(groupId, { type: 'own-devices', add: [], remove: [gone] });
+      }
+    });
+  }
+
+  private async handleGroupEntry(stream: 'group' | 'inbox', m: WireMessage): Promise<void> {
+    let state: GroupState | undefined;
+    try {
+      state = await this.loadState(m.groupId);
+    } catch (e) {
+      this.hub.emit({ type: 'error', groupId: m.groupId, code: errorCode(e), message: 'the conversation’s stored state does not load' });
+      return; // not settled: processed again after the rejoin
+    }
+    if (state === undefined) {
+      if (stream === 'inbox') await this.settle(stream, m, {});
+      return; // not joined yet: the Welcome's handling pulls this group
+    }
+    const framing = framingOf(m.data);
+    if (framing === undefined) {
+      this.hub.emit({ type: 'error', groupId: m.groupId, code: 'malformed-message', message: 'an undecodable message was skipped' });
+      await this.settle(stream, m, {});
+      return;
+    }
+    const epoch = state.groupContext.epoch;
+    if (framing.epoch > epoch) {
+      // Something from an epoch we never entered: a commit was lost to us. Rejoin.
+      this.scheduleRejoin(m.groupId);
+      await this.settle(stream, m, {});
+      return;
+    }
+    if (framing.epoch < epoch && (framing.commit || framing.wireFormat !== WireFormat.mls_private_message)) {
+      await this.settle(stream, m, {}); // our own commit coming back, or one that lost its race
+      return;
+    }
+    if (framing.commit) {
+      if (!(await this.commitAllowed(state, m))) {
+        await this.settle(stream, m, {});
+        return;
+      }
+    } else {
+      const fork = await checkForkTag(state, m.data);
+      if (fork.kind === 'mismatch') {
+        // The sender is in another branch of this epoch: the server forked the group.
+        const first = !(await this.isSplit(m.groupId));
+        await this.settle(stream, m, first ? { cursors: { [splitCursor(m.groupId)]: encodeSplit({ epoch: fork.epoch, detectedAt: this.now }) } } : {});
+        if (first) this.warn('fork-detected', 'the server gave members different versions of this conversation; it is split and cannot be continued', { groupId: m.groupId });
+        return;
+      }
     }
     let processed;
     try {
@@ -508,52 +1159,15 @@ export class ParleyClient {
     }
     const { event } = processed;
     if (event.type === 'application') {
-      const leaf = state.tree.leaf(event.sender);
-      let payload;
-      let sender: SenderRef;
-      try {
-        if (leaf === undefined) throw new ClientUsageError('unknown-sender', 'no such leaf');
-        sender = senderOf(leaf.credential);
-        payload = decodePayload(event.data);
-      } catch (e) {
-        this.hub.emit({ type: 'error', groupId: m.groupId, code: errorCode(e), message: 'an application message was not understood' });
-        await this.settle(stream, m, { groupStates: [this.stateRecord(m.groupId, processed.state)] });
-        this.states.set(m.groupId, processed.state);
-        return;
-      }
-      const previous = await this.options.store.getSenderSeq(m.groupId, sender);
-      const missingMap = decodeMissing(await this.options.store.getCursor(missingCursor(m.groupId)));
-      const seen = classifySeq(previous === undefined ? undefined : { highest: previous, missing: missingOf(missingMap, sender) }, payload.seq);
-      const replay = seen.verdict === 'replay';
-      const gap = seen.verdict === 'gap';
-      const record: MessageRecord = {
-        groupId: m.groupId,
-        messageId: m.messageId,
-        sender,
-        senderSeq: payload.seq,
-        sentAt: payload.sentAt,
-        receivedAt: this.now,
-        body: payload.body,
-        status: 'received',
-        receipts: [],
-      };
-      await this.settle(stream, m, {
-        groupStates: [this.stateRecord(m.groupId, processed.state)],
-        messages: [record],
-        cursors: { [missingCursor(m.groupId)]: encodeMissing(withMissing(missingMap, sender, seen.next.missing)) },
-      });
-      this.states.set(m.groupId, processed.state);
-      const stored = await this.options.store.getMessage(m.groupId, m.messageId);
-      if (stored !== undefined) this.hub.emit({ type: 'message', message: stored, gap, replay });
-      if (seen.verdict === 'gap') this.hub.emit({ type: 'warning', groupId: m.groupId, userId: sender.userId, code: 'message-missing', message: `${String(seen.newlyMissing.length)} message(s) of this sender did not arrive (the server held back or dropped them)` });
-      if (seen.verdict === 'late') this.hub.emit({ type: 'warning', groupId: m.groupId, userId: sender.userId, code: 'reordered', message: 'the server delivered this sender’s messages out of order; they are shown in the order they were sent' });
+      await this.handleApplication(stream, m, state, processed.state, event.sender, event.epoch, event.data);
       return;
     }
     if (event.type === 'removed') {
       const conv = await this.options.store.getConversation(m.groupId);
       await this.settle(stream, m, {
         deleteGroupStates: [m.groupId],
-        ...(conv !== undefined ? { conversations: [{ ...conv, closedAt: this.now }] } : {}),
+        messages: [this.eventLine(m.groupId, 'removed')],
+        ...(conv !== undefined ? { conversations: [{ ...conv, closedAt: conv.closedAt ?? this.now }] } : {}),
       });
       this.states.delete(m.groupId);
       this.hub.emit({ type: 'removed', groupId: m.groupId });
@@ -563,7 +1177,155 @@ export class ParleyClient {
     this.states.set(m.groupId, processed.state);
     if (event.type === 'commit') {
       this.hub.emit({ type: 'membership', groupId: m.groupId, epoch: event.epoch, added: event.added.length, removed: event.removed.length });
+    } else if (event.type === 'proposal' && event.proposal.proposalType === ProposalType.remove) {
+      this.maybeCommitProposals(m.groupId, processed.state);
     }
+  }
+
+  /**
+   * The policy of the epoch the commit applies to must allow it, and every device it
+   * brings in must carry a certificate its user's identity key signed. Warns and
+   * returns false otherwise.
+   */
+  private async commitAllowed(state: GroupState, m: WireMessage): Promise<boolean> {
+    let described;
+    try {
+      described = describeCommit(state, m.data);
+    } catch (e) {
+      this.hub.emit({ type: 'error', groupId: m.groupId, code: errorCode(e), message: 'a commit could not be read' });
+      return false;
+    }
+    const decision = checkCommitAgainstPolicy(policyOf(state), described.description);
+    if (!decision.ok) {
+      this.warn('policy-violation', `a commit the group’s policy does not allow was refused (${decision.reason})`, { groupId: m.groupId, userId: described.description.committer.userId });
+      return false;
+    }
+    for (const leaf of described.leaves) {
+      if (!(await this.deviceIsSigned(leaf.credential, leaf.signatureKey, m.groupId))) return false;
+    }
+    return true;
+  }
+
+  /**
+   * When a member proposed its own removal (leaving), one remaining device commits it:
+   * the one with the lowest leaf index that is not being removed.
+   */
+  private maybeCommitProposals(groupId: GroupId, state: GroupState): void {
+    const leaving = new Set(state.proposals.filter((p) => p.proposal.proposalType === ProposalType.remove).map((p) => (p.proposal.proposalType === ProposalType.remove ? Number(p.proposal.remove.removed) : -1)));
+    const designated = membersOf(state).find((x) => !leaving.has(x.index));
+    if (designated?.index !== Number(state.ownLeaf)) return;
+    this.later('committing a member’s leave', () => this.commitIntent(groupId, { type: 'proposals' }), groupId);
+  }
+
+  /** Who sent an application message: its leaf in the epoch it was sent in. */
+  private senderOf(state: GroupState, next: GroupState, leaf: LeafIndex, epoch: bigint): SenderRef {
+    if (epoch === state.groupContext.epoch) {
+      const node = state.tree.leaf(leaf);
+      if (node === undefined) throw new ClientUsageError('unknown-sender', 'no such leaf');
+      return deviceOf(node.credential);
+    }
+    // A late message from a retained epoch: find its sender's signature key among today's leaves.
+    const key = next.retained.find((r) => r.epoch === epoch)?.signatureKeys.get(Number(leaf));
+    const now = key === undefined ? undefined : membersOf(state).find((x) => bytesEqual(x.leaf.signatureKey, key));
+    if (now === undefined) throw new ClientUsageError('unknown-sender', 'a late message from a device no longer in the group');
+    return now.device;
+  }
+
+  private async handleApplication(stream: 'group' | 'inbox', m: WireMessage, state: GroupState, next: GroupState, leaf: LeafIndex, epoch: bigint, data: Uint8Array): Promise<void> {
+    const keep = async (): Promise<void> => {
+      await this.settle(stream, m, { groupStates: [this.stateRecord(m.groupId, next)] });
+      this.states.set(m.groupId, next);
+    };
+    let sender: SenderRef;
+    let app;
+    try {
+      sender = this.senderOf(state, next, leaf, epoch);
+      app = decodeAppData(data);
+    } catch (e) {
+      this.hub.emit({ type: 'error', groupId: m.groupId, code: errorCode(e), message: 'an application message was not understood' });
+      await keep();
+      return;
+    }
+    if ('receipt' in app) {
+      await this.applyReceipt(stream, m, next, sender, app.receipt.receipt.kind, app.receipt.receipt.ids);
+      return;
+    }
+    const payload = app.message;
+    const messageId = payload.id ?? m.messageId;
+    const previous = await this.options.store.getSenderSeq(m.groupId, sender);
+    const duplicate = (await this.options.store.getMessage(m.groupId, messageId)) !== undefined;
+    // sender-order.ts: a number below the highest is late (reordered) if it was missing, else a replay.
+    const missingMap = decodeMissing(await this.options.store.getCursor(missingCursor(m.groupId)));
+    const seen = classifySeq(previous === undefined ? undefined : { highest: previous, missing: missingOf(missingMap, sender) }, payload.seq);
+    const replay = duplicate || seen.verdict === 'replay';
+    const gap = !replay && seen.verdict === 'gap';
+    if (replay) {
+      // Refused: not stored again. Shown once, as the message first stored under this number.
+      await keep();
+      const first = (await this.options.store.getMessage(m.groupId, messageId)) ?? (await this.findBySeq(m.groupId, sender, payload.seq));
+      if (first !== undefined) this.hub.emit({ type: 'message', message: first, gap: false, replay: true });
+      return;
+    }
+    const record: MessageRecord = {
+      groupId: m.groupId,
+      messageId,
+      sender,
+      senderSeq: payload.seq,
+      sentAt: payload.sentAt,
+      receivedAt: this.now,
+      body: payload.body,
+      status: 'received',
+      receipts: [],
+    };
+    await this.settle(stream, m, {
+      groupStates: [this.stateRecord(m.groupId, next)],
+      messages: [record],
+      cursors: { [missingCursor(m.groupId)]: encodeMissing(withMissing(missingMap, sender, seen.next.missing)) },
+    });
+    this.states.set(m.groupId, next);
+    if (gap) this.warn('message-missing', 'messages of this sender are missing before this one', { groupId: m.groupId, userId: sender.userId });
+    if (seen.verdict === 'late') this.warn('reordered', 'the server delivered this sender’s messages out of order; they are shown in the order they were sent', { groupId: m.groupId, userId: sender.userId });
+    const stored = await this.options.store.getMessage(m.groupId, messageId);
+    if (stored !== undefined) this.hub.emit({ type: 'message', message: stored, gap, replay: false });
+    if (sender.userId !== this.userId) {
+      const set = this.pendingDelivered.get(m.groupId) ?? new Set<string>();
+      set.add(messageId);
+      this.pendingDelivered.set(m.groupId, set);
+      this.scheduleReceipts();
+    }
+  }
+
+  private async findBySeq(groupId: GroupId, sender: SenderRef, seq: number): Promise<StoredMessage | undefined> {
+    const all = await this.options.store.listMessages(groupId);
+    return all.find((x) => x.senderSeq === seq && x.sender.userId === sender.userId && x.sender.deviceId === sender.deviceId);
+  }
+
+  /**
+   * A receipt from a member device: recorded on our own messages it names (any device
+   * of ours sent them), whose status follows the other members; a read receipt from
+   * another device of ours marks those messages read here too.
+   */
+  private async applyReceipt(stream: 'group' | 'inbox', m: WireMessage, next: GroupState, from: SenderRef, kind: ReceiptKind, ids: readonly string[]): Promise<void> {
+    const others = new Set(membersOf(next).map((x) => x.device.userId).filter((u) => u !== this.userId));
+    const updates: MessageUpdate[] = [];
+    const events: ParleyEvent[] = [];
+    const at = this.now;
+    for (const messageId of new Set(ids)) {
+      const msg = await this.options.store.getMessage(m.groupId, messageId);
+      if (msg === undefined) continue;
+      if (msg.sender.userId === this.userId && from.userId !== this.userId) {
+        const receipt: Receipt = { userId: from.userId, deviceId: from.deviceId, state: kind, at };
+        const merged = [...msg.receipts.filter((r) => !(r.userId === from.userId && r.deviceId === from.deviceId && (r.state === 'read' || kind === 'delivered'))), receipt];
+        const status = statusFrom(msg.status, merged, others);
+        updates.push({ groupId: m.groupId, messageId, receipts: [receipt], ...(status !== msg.status ? { status } : {}) });
+        events.push({ type: 'receipt', groupId: m.groupId, messageId, userId: from.userId, deviceId: from.deviceId, kind });
+      } else if (from.userId === this.userId && kind === 'read' && msg.status === 'received') {
+        updates.push({ groupId: m.groupId, messageId, status: 'read' });
+      }
+    }
+    await this.settle(stream, m, { groupStates: [this.stateRecord(m.groupId, next)], messageUpdates: updates });
+    this.states.set(m.groupId, next);
+    for (const e of events) this.hub.emit(e);
   }
 
   private async handleWelcome(m: WireMessage): Promise<void> {
@@ -594,60 +1356,169 @@ export class ParleyClient {
       return;
     }
     const groupId = decoder.decode(joined.groupContext.groupId);
-    let contacts: ContactRecord[];
+    let policy: GroupPolicy | undefined;
     try {
-      contacts = await this.checkMembers(joined);
-    } catch (e) {
-      // A member whose device certificate its user's identity key did not sign: stay out.
-      this.hub.emit({ type: 'error', groupId, code: errorCode(e), message: 'a Welcome into a group with an unverifiable member was refused' });
+      policy = findGroupPolicy(joined.groupContext.extensions);
+    } catch {
+      policy = undefined;
+    }
+    const users = new Set(membersOf(joined).map((x) => x.device.userId));
+    if (policy === undefined || (policy.kind === 'direct' && users.size > 2)) {
+      this.warn('policy-violation', 'a Welcome into a group without a valid Parley policy was refused', { groupId });
       await this.settle('inbox', m, {});
       return;
     }
-    const remaining = this.held.filter((_, i) => i !== used);
-    const conversation: ConversationRecord = { groupId, kind: 'direct', createdAt: this.now };
+    // Every member's device certificate must be signed by its user's identity key.
+    for (const [index, leaf] of joined.tree.leaves()) {
+      if (index === joined.ownLeaf) continue;
+      if (!(await this.deviceIsSigned(leaf.credential, leaf.signatureKey, groupId))) {
+        this.hub.emit({ type: 'error', groupId, code: 'unsigned-device', message: 'a Welcome into a group with an unverifiable member was refused' });
+        await this.settle('inbox', m, {});
+        return;
+      }
+    }
+    const remaining = this.held.filter((h, i) => i !== used || h.lastResort === true);
+    const known = await this.options.store.getConversation(groupId);
+    const conversation: ConversationRecord = { groupId, kind: policy.kind, ...(policy.kind === 'group' ? { name: policy.name } : {}), createdAt: known?.createdAt ?? this.now };
     await this.settle('inbox', m, {
       groupStates: [this.stateRecord(groupId, joined)],
       conversations: [conversation],
       cursors: { [HELD_KEY_PACKAGES]: encodeHeld(remaining) },
-      ...(contacts.length > 0 ? { contacts } : {}),
     });
     this.held = remaining;
     this.states.set(groupId, joined);
     this.hub.emit({ type: 'conversation', conversation });
     // What the group log holds for us from our epoch on (e.g. messages sent right after the add).
     await this.pullGroup(groupId);
-    await this.replenishKeyPackages().catch((e: unknown) => {
-      this.hub.emit({ type: 'error', code: errorCode(e), message: 'key packages could not be replenished' });
-    });
+    this.later('replenishing key packages', () => this.replenishKeyPackages());
+  }
+
+  // ---- several devices, rejoining ------------------------------------------------------
+
+  /**
+   * Adds the user's devices that a group lacks (a new device logged in) and removes
+   * those the server no longer lists, in every group of ours. Each device listed must
+   * carry a certificate our identity key signed.
+   */
+  private async adoptOwnDevices(): Promise<void> {
+    const me = await this.api.getUser(this.userId);
+    const listed = new Set<string>();
+    for (const d of me.devices) {
+      try {
+        await checkDeviceCertificate(this.options.crypto, fromBase64(d.certificate), this.identity.identityPublicKey, { userId: this.userId, deviceId: d.deviceId });
+        listed.add(d.deviceId);
+      } catch {
+        this.warn('unsigned-device', 'the server lists a device of yours that your identity key did not sign', { userId: this.userId });
+      }
+    }
+    for (const groupId of await this.options.store.listGroupIds()) {
+      const conv = await this.options.store.getConversation(groupId);
+      if (conv?.closedAt !== undefined) continue;
+      const state = await this.loadState(groupId).catch(() => undefined);
+      if (state === undefined) continue;
+      const mine = new Set(membersOf(state).filter((x) => x.device.userId === this.userId).map((x) => x.device.deviceId));
+      const add = [...listed].filter((d) => !mine.has(d));
+      const remove = [...mine].filter((d) => !listed.has(d) && d !== this.deviceId);
+      if (add.length === 0 && remove.length === 0) continue;
+      try {
+        await this.commitIntent(groupId, { type: 'own-devices', add, remove });
+      } catch (e) {
+        this.hub.emit({ type: 'error', groupId, code: errorCode(e), message: 'your devices could not be brought into this conversation' });
+      }
+    }
+  }
+
+  /** Conversations we are in (not closed) whose group state is gone: rejoin them. */
+  private async findLostGroups(): Promise<void> {
+    const have = new Set(await this.options.store.listGroupIds());
+    for (const c of await this.options.store.listConversations()) {
+      if (c.closedAt === undefined && !have.has(c.groupId)) this.scheduleRejoin(c.groupId);
+    }
+  }
+
+  private scheduleRejoin(groupId: GroupId): void {
+    if (this.rejoining.has(groupId)) return;
+    this.rejoining.add(groupId);
+    this.later(
+      'rejoining a conversation',
+      async () => {
+        try {
+          await this.rejoin(groupId);
+        } finally {
+          this.rejoining.delete(groupId);
+        }
+      },
+      groupId,
+    );
   }
 
   /**
-   * Checks every other leaf's device certificate against its user's identity key from
-   * the directory (first seen keys become contacts; a known contact's key must match).
-   * Returns the contacts seen for the first time.
+   * §12.4.3.2 resync: joins the group again from the server's GroupInfo by an external
+   * commit that removes our prior leaf. The conversation says so (`rejoined`); what was
+   * sent while this device could not decrypt is not recoverable from the server.
    */
-  private async checkMembers(state: GroupState): Promise<ContactRecord[]> {
-    const keys = new Map<string, Uint8Array>();
-    const fresh: ContactRecord[] = [];
-    for (const [index, leaf] of state.tree.leaves()) {
-      if (index === state.ownLeaf || leaf.credential.credentialType !== CredentialType.basic) continue;
-      const { userId } = senderOf(leaf.credential);
-      let key = keys.get(userId);
-      if (key === undefined) {
-        const known = await this.options.store.getContact(userId);
-        const entry = await this.api.getUser(userId);
-        if (entry.identityKey === null) throw new VerificationError('no-identity-key', 'a member has no identity key');
-        key = fromBase64(entry.identityKey);
-        if (known === undefined) {
-          if (userId !== this.userId) fresh.push({ userId, identityKey: key, verified: false, firstSeenAt: this.now });
-        } else if (!bytesEqual(known.identityKey, key)) {
-          throw new VerificationError('identity-key-changed', 'a member’s identity key differs from the one seen before');
+  private async rejoin(groupId: GroupId): Promise<void> {
+    const attempts = this.options.commitAttempts ?? 8;
+    for (let attempt = 1; ; attempt++) {
+      const info = await this.api.getGroupInfo(groupId);
+      const msg = decode(decodeMLSMessage, info.groupInfo);
+      if (msg.wireFormat !== WireFormat.mls_group_info) throw new ClientUsageError('not-a-group-info', 'the server’s GroupInfo is something else');
+      const treeExt = msg.groupInfo.extensions.find((e) => e.extensionType === ExtensionType.ratchet_tree);
+      if (treeExt === undefined) throw new ClientUsageError('missing-ratchet-tree', 'the server’s GroupInfo has no ratchet tree');
+      const nodes = decode(decodeRatchetTree, treeExt.extensionData);
+      let prior: LeafIndex | undefined;
+      nodes.forEach((n, i) => {
+        if (n?.nodeType !== NodeType.leaf || i % 2 !== 0) return;
+        try {
+          const d = deviceOf(n.leafNode.credential);
+          if (d.userId === this.userId && d.deviceId === this.deviceId) prior = (i / 2) as LeafIndex;
+        } catch {
+          // not a Parley leaf: not ours
         }
-        keys.set(userId, key);
+      });
+      const joined = await joinExternal({
+        provider: this.options.provider,
+        groupInfo: info.groupInfo,
+        credential: this.credential,
+        signatureKey: this.signatureKey,
+        capabilities: this.capabilities(),
+        config: this.config,
+        ...(prior !== undefined ? { removePrior: prior } : {}),
+      });
+      // The joined group's policy and members check out like a Welcome's.
+      const policy = findGroupPolicy(joined.state.groupContext.extensions);
+      if (policy === undefined) throw new ClientUsageError('policy-violation', 'the group to rejoin has no Parley policy');
+      for (const [index, leaf] of joined.state.tree.leaves()) {
+        if (index === joined.state.ownLeaf) continue;
+        if (!(await this.deviceIsSigned(leaf.credential, leaf.signatureKey, groupId))) throw new VerificationError('unsigned-device', 'the group to rejoin has an unverifiable member');
       }
-      await checkDeviceCertificate(this.options.crypto, leaf.credential.identity, key, { userId, signatureKey: leaf.signatureKey });
+      let accepted;
+      try {
+        // The engine's external join yields no GroupInfo of its own: the server keeps the
+        // previous one until the update commit below replaces it.
+        accepted = await this.api.commit(groupId, { epoch: info.epoch, commit: joined.commitMessage, groupInfo: info.groupInfo });
+      } catch (e) {
+        if (e instanceof ServerError && e.code === 'stale-epoch' && attempt < attempts) continue;
+        throw e;
+      }
+      const conv = await this.options.store.getConversation(groupId);
+      const conversation: ConversationRecord = conv ?? { groupId, kind: policy.kind, ...(policy.kind === 'group' ? { name: policy.name } : {}), createdAt: this.now };
+      await this.options.store.commit({
+        groupStates: [this.stateRecord(groupId, joined.state)],
+        conversations: [conversation],
+        messages: [this.eventLine(groupId, 'rejoined')],
+        cursors: { [groupCursor(groupId)]: String(accepted.seq) },
+      });
+      this.states.set(groupId, joined.state);
+      this.warn('rejoined', 'this device lost the conversation’s state and rejoined it; messages sent meanwhile could not be read here', { groupId });
+      // Publish a GroupInfo of the current epoch (and refresh our keys) with an empty commit.
+      try {
+        await this.commitWith(groupId, joined.state, [], [], []);
+      } catch (e) {
+        if (!(e instanceof ServerError && e.code === 'stale-epoch')) throw e;
+      }
+      return;
     }
-    return fresh;
   }
 
   /** Printing a client shows who it is, never its keys or group secrets. */
@@ -663,9 +1534,19 @@ export class ParleyClient {
   async close(): Promise<void> {
     this.closed = true;
     await this.queue;
+    await Promise.allSettled(this.deferred);
     await this.ws?.close();
     this.hub.close();
   }
 }
 
-export { ServerError };
+/** An own message's status from its receipts: delivered (read) once every other member user has a device that said so. */
+function statusFrom(current: MessageStatus, receipts: readonly Receipt[], others: ReadonlySet<string>): MessageStatus {
+  if (current === 'read' || current === 'failed' || others.size === 0) return current;
+  const all = (ok: (r: Receipt) => boolean): boolean => [...others].every((u) => receipts.some((r) => r.userId === u && ok(r)));
+  if (all((r) => r.state === 'read')) return 'read';
+  if (current !== 'delivered' && all(() => true)) return 'delivered';
+  return current;
+}
+
+export { ServerError, SenderType };

@@ -9,11 +9,23 @@ export type ParleyEvent =
   | { readonly type: 'message'; readonly message: StoredMessage; readonly gap: boolean; readonly replay: boolean }
   | { readonly type: 'membership'; readonly groupId: GroupId; readonly epoch: bigint; readonly added: number; readonly removed: number }
   | { readonly type: 'removed'; readonly groupId: GroupId }
-  /** Something a person should know about (issue 7); `code` is stable, the text never carries content. */
+  /** A member's device said it received (`delivered`) or its user read (`read`) one of our messages. */
+  | { readonly type: 'receipt'; readonly groupId: GroupId; readonly messageId: string; readonly userId: string; readonly deviceId: string; readonly kind: 'delivered' | 'read' }
+  /** Something the user should know about a conversation or contact (see WarningCode). */
   | { readonly type: 'warning'; readonly groupId?: GroupId; readonly userId?: string; readonly code: WarningCode; readonly message: string }
   /** Something could not be processed; `code` is stable, the text never carries content. */
   | { readonly type: 'error'; readonly groupId?: GroupId; readonly code: string; readonly message: string };
 
+/**
+ * - `identity-key-changed`: a member's identity key differs from the one seen before;
+ * - `unsigned-device`: a device whose certificate its user's identity key did not sign was refused;
+ * - `fork-detected`: members were given different commits for the same epoch (their fork-check tags
+ *   disagree, fork-check.ts); the conversation is marked split and sending to it is refused;
+ * - `rejoined`: this device lost its group state and rejoined by an external commit;
+ * - `message-missing`: a sender's sequence number skipped (the server withheld something);
+ * - `reordered`: a message arrived after a later one of the same sender;
+ * - `policy-violation`: a commit the group's policy does not allow was refused.
+ */
 export type WarningCode = 'identity-key-changed' | 'unsigned-device' | 'fork-detected' | 'rejoined' | 'message-missing' | 'reordered' | 'policy-violation';
 
 export type ParleyListener = (event: ParleyEvent) => void;

@@ -45,12 +45,15 @@ export interface KeyUpdateHost {
   now(): number;
   readonly store: ClientStore;
   loadState(groupId: GroupId): Promise<GroupState | undefined>;
-  /** Hands the commit to the server for sequencing; throws (ServerError 'stale-epoch') if another commit won the epoch. */
-  submit(groupId: GroupId, epoch: number, commit: CreatedCommit): Promise<void>;
-  /** Stores the new state with these cursors in one batch, and caches it. */
-  adopt(groupId: GroupId, state: GroupState, cursors: Readonly<Record<string, string>>): Promise<void>;
-  /** Processes what the server has for the group (after a lost race). */
-  catchUp(groupId: GroupId): Promise<void>;
+  /**
+   * Hands the commit to the server for sequencing; resolves with its log position.
+   * Throws (ServerError 'stale-epoch') if another commit won the epoch.
+   */
+  submit(groupId: GroupId, epoch: number, commit: CreatedCommit): Promise<{ readonly seq: number }>;
+  /** Stores the new state, the group's log cursor (`seq`: our commit) and these cursors in one batch, and caches the state. */
+  adopt(groupId: GroupId, state: GroupState, seq: number, cursors: Readonly<Record<string, string>>): Promise<void>;
+  /** Processes what the server's log holds for the group (up to `until` if given). */
+  catchUp(groupId: GroupId, until?: number): Promise<void>;
 }
 
 /**
@@ -63,8 +66,9 @@ export async function commitKeyUpdate(host: KeyUpdateHost, groupId: GroupId): Pr
     const state = await host.loadState(groupId);
     if (state === undefined) throw new Error(`no state for group ${groupId}`);
     const created = await createCommit(state, { withPath: true });
+    let accepted;
     try {
-      await host.submit(groupId, Number(state.groupContext.epoch), created);
+      accepted = await host.submit(groupId, Number(state.groupContext.epoch), created);
     } catch (e) {
       if (attempt === 0 && typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'stale-epoch') {
         await host.catchUp(groupId);
@@ -72,8 +76,12 @@ export async function commitKeyUpdate(host: KeyUpdateHost, groupId: GroupId): Pr
       }
       throw e;
     }
-    const next = mergeCommit(state, created.pending);
-    await host.adopt(groupId, next, { [lastUpdateCursor(groupId)]: String(host.now()) });
+    // What the log holds before our commit belongs to the old epoch: process it first
+    // (it moves the old epoch's ratchets), then enter the new epoch from that state.
+    await host.catchUp(groupId, accepted.seq - 1);
+    const current = (await host.loadState(groupId)) ?? state;
+    const next = mergeCommit(current, created.pending);
+    await host.adopt(groupId, next, accepted.seq, { [lastUpdateCursor(groupId)]: String(host.now()) });
     return next.groupContext.epoch;
   }
 }

@@ -65,10 +65,11 @@ export type MessageBody =
   | { readonly type: 'event'; readonly event: string; readonly detail?: string };
 
 /**
- * Outgoing: pending (not yet accepted by the server) → sent → delivered → read.
- * Incoming: received → read (by this user).
+ * Outgoing: pending (not yet accepted by the server) → sent → delivered → read, or
+ * failed (the server refused it). Incoming: received → read (by this user).
+ * `delivered` / `read`: every other member user has at least one device that said so.
  */
-export type MessageStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'received';
+export type MessageStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'received' | 'failed';
 
 export interface Receipt {
   readonly userId: UserId;
@@ -107,6 +108,11 @@ export interface ContactRecord {
   readonly firstSeenAt: number;
   /** Set when the identity key changed from an earlier one (a warning is due). */
   readonly keyChangedAt?: number;
+  /**
+   * The key before the last change had been verified: sending to this user is refused
+   * (`contact-unverified`) until the new key is verified too.
+   */
+  readonly wasVerified?: boolean;
 }
 
 /** Something to send once the server is reachable (or again after a lost epoch race). */

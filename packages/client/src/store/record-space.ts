@@ -59,7 +59,7 @@ export interface RecordSpaceBackend {
 }
 
 const SINGLETON = '';
-const STATUSES: ReadonlySet<MessageStatus> = new Set(['pending', 'sent', 'delivered', 'read', 'received']);
+const STATUSES: ReadonlySet<MessageStatus> = new Set(['pending', 'sent', 'delivered', 'read', 'received', 'failed']);
 
 // ---- boundary checks: bad input is a UsageError before anything is written ----------
 
@@ -155,6 +155,7 @@ function checkBatch(b: WriteBatch): void {
     if (typeof c.verified !== 'boolean') throw usage('contact.verified');
     checkTime(c.firstSeenAt, 'contact.firstSeenAt');
     if (c.keyChangedAt !== undefined) checkTime(c.keyChangedAt, 'contact.keyChangedAt');
+    if (c.wasVerified !== undefined && typeof c.wasVerified !== 'boolean') throw usage('contact.wasVerified');
   }
 }
 

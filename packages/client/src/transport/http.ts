@@ -136,12 +136,23 @@ export class HttpApi {
     return this.call('POST', '/v1/devices', { certificate: b64(certificate) });
   }
 
+  removeDevice(deviceId: string): Promise<void> {
+    return this.call('DELETE', `/v1/devices/${encodeURIComponent(deviceId)}`);
+  }
+
+  /** The group's latest GroupInfo (an MLSMessage), for a device that must rejoin by an external commit. */
+  async getGroupInfo(groupId: string): Promise<{ epoch: number; groupInfo: Uint8Array }> {
+    const r = await this.call<{ epoch: number; groupInfo: string }>('GET', `/v1/groups/${encodeURIComponent(groupId)}/group-info`);
+    return { epoch: r.epoch, groupInfo: unb64(r.groupInfo) };
+  }
+
   getUser(userId: string): Promise<UserDirectoryEntry> {
     return this.call('GET', `/v1/users/${encodeURIComponent(userId)}`);
   }
 
-  uploadKeyPackages(keyPackages: readonly Uint8Array[], lastResort = false): Promise<{ regular: number; lastResort: number }> {
-    return this.call('POST', '/v1/devices/me/key-packages', { keyPackages: keyPackages.map(b64), ...(lastResort ? { lastResort } : {}) });
+  /** Uploads regular key packages and, optionally, the device's (new) last-resort one. */
+  uploadKeyPackages(keyPackages: readonly Uint8Array[], lastResort?: Uint8Array): Promise<{ regular: number; lastResort: number }> {
+    return this.call('POST', '/v1/devices/me/key-packages', { keyPackages: keyPackages.map(b64), ...(lastResort !== undefined ? { lastResort: b64(lastResort) } : {}) });
   }
 
   keyPackageCount(): Promise<{ regular: number; lastResort: number }> {

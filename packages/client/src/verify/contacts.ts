@@ -21,7 +21,7 @@ export function observeKey(existing: ContactRecord | undefined, userId: string, 
   return {
     status: 'changed',
     previous: existing,
-    contact: { userId, identityKey: identityKey.slice(), verified: false, firstSeenAt: existing.firstSeenAt, keyChangedAt: now },
+    contact: { userId, identityKey: identityKey.slice(), verified: false, firstSeenAt: existing.firstSeenAt, keyChangedAt: now, ...(existing.verified || existing.wasVerified === true ? { wasVerified: true } : {}) },
   };
 }
 
@@ -41,7 +41,8 @@ export async function markVerified(store: ClientStore, userId: string, identityK
   const c = await store.getContact(userId);
   if (c === undefined) throw new VerificationError('unknown-contact', 'no identity key is known for this user');
   if (!bytesEqual(c.identityKey, identityKey)) throw new VerificationError('identity-key-changed', "the user's identity key changed since the safety number was shown");
-  const verified: ContactRecord = { ...c, verified: true };
+  const { wasVerified: _, ...rest } = c;
+  const verified: ContactRecord = { ...rest, verified: true };
   await store.commit({ contacts: [verified] });
   return verified;
 }
