@@ -53,8 +53,16 @@ export interface ProxiedConnection {
   readonly userId: string | undefined;
   /** Every deliver frame the real server pushed on this connection, in order. */
   readonly delivered: readonly DeliverFrame[];
-  /** Pushes a frame to the client as if the server had sent it. */
+  /** Pushes a frame to the client as if the server had sent it (its seq as given). */
   inject(frame: DeliverFrame): void;
+  /**
+   * Inserts a frame into the client's view of a stream, as a server that rewrites its
+   * own log would: it gets the seq after the last one this client was given on that
+   * stream, and every later real frame of the stream is pushed one seq further on (the
+   * client's acknowledgements are translated back for the real server). So the client
+   * keeps receiving the real log after an injected replay or forgery. Returns the seq.
+   */
+  insert(frame: Omit<DeliverFrame, 'seq'>): number;
   /** Closes the client's socket (a "network failure" of the attacker's choosing). */
   close(): void;
 }
@@ -148,10 +156,16 @@ function toBuffer(data: RawData): Buffer {
   return Buffer.from(data);
 }
 
+const streamKey = (stream: string, streamId: string): string => `${stream}\u0000${streamId}`;
+
 class Connection implements ProxiedConnection {
   deviceId: string | undefined;
   userId: string | undefined;
   readonly delivered: DeliverFrame[] = [];
+  /** Per stream: the seqs (as the client sees them) of inserted frames, ascending. */
+  private readonly inserted = new Map<string, number[]>();
+  /** Per stream: the last seq pushed to the client. */
+  private readonly lastPushed = new Map<string, number>();
 
   constructor(
     readonly client: WebSocket,
@@ -159,7 +173,48 @@ class Connection implements ProxiedConnection {
   ) {}
 
   inject(frame: DeliverFrame): void {
+    const key = streamKey(frame.stream, frame.streamId);
+    this.lastPushed.set(key, Math.max(this.lastPushed.get(key) ?? 0, frame.seq));
     if (this.client.readyState === WebSocket.OPEN) this.client.send(encodeDeliverFrame(frame), { binary: true });
+  }
+
+  insert(frame: Omit<DeliverFrame, 'seq'>): number {
+    const key = streamKey(frame.stream, frame.streamId);
+    const seq = (this.lastPushed.get(key) ?? 0) + 1;
+    const list = this.inserted.get(key) ?? [];
+    list.push(seq);
+    this.inserted.set(key, list);
+    this.inject({ ...frame, seq });
+    return seq;
+  }
+
+  /** The seq the client sees for a real frame (shifted past the insertions). */
+  shifted(frame: DeliverFrame): DeliverFrame {
+    const list = this.inserted.get(streamKey(frame.stream, frame.streamId));
+    if (list === undefined || list.length === 0) return frame;
+    return { ...frame, seq: frame.seq + list.length };
+  }
+
+  /** The real server's seq for a seq the client acknowledges. */
+  unshift(stream: string, streamId: string, seq: number): number {
+    const list = this.inserted.get(streamKey(stream, streamId)) ?? [];
+    return seq - list.filter((s) => s <= seq).length;
+  }
+
+  /** A client control frame with its acknowledged seqs translated back, or undefined to pass it as is. */
+  translateAck(data: Buffer): Buffer | undefined {
+    if (this.inserted.size === 0) return undefined;
+    let frame: { type?: unknown; groups?: { groupId: string; seq: number }[]; inbox?: number };
+    try {
+      frame = JSON.parse(data.toString('utf8')) as typeof frame;
+    } catch {
+      return undefined;
+    }
+    if (frame.type !== 'ack') return undefined;
+    const userId = this.userId ?? '';
+    const groups = frame.groups?.map((g) => ({ groupId: g.groupId, seq: this.unshift('group', g.groupId, g.seq) }));
+    const inbox = frame.inbox === undefined ? undefined : this.unshift('inbox', this.deviceId ?? userId, frame.inbox);
+    return Buffer.from(JSON.stringify({ ...frame, ...(groups !== undefined ? { groups } : {}), ...(inbox !== undefined ? { inbox } : {}) }));
   }
 
   close(): void {
@@ -219,8 +274,9 @@ export async function startHostileServer(options: { readonly upstream: string })
     wss.handleUpgrade(req, socket, head, (client) => {
       const conn = new Connection(client, up);
       open.add(conn);
-      const fromClient = (data: Buffer, isBinary: boolean): void => {
-        for (const hook of clientHooks) if (hook(data, isBinary, conn) === 'drop') return;
+      const fromClient = (raw: Buffer, isBinary: boolean): void => {
+        for (const hook of clientHooks) if (hook(raw, isBinary, conn) === 'drop') return;
+        const data = isBinary ? raw : (conn.translateAck(raw) ?? raw);
         if (up.readyState === WebSocket.OPEN) up.send(data, { binary: isBinary });
         else pending.push({ data, isBinary });
       };
@@ -265,7 +321,7 @@ export async function startHostileServer(options: { readonly upstream: string })
           }
           out = next;
         }
-        for (const f of out) conn.inject(f);
+        for (const f of out) conn.inject(conn.shifted(f));
       });
       const end = (): void => {
         open.delete(conn);

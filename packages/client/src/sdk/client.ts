@@ -95,6 +95,9 @@ import { deviceOf, describeCommit, membersOf, policyOf } from './commit-check.js
 import { EventHub, type ParleyEvent, type ParleyListener, type WarningCode } from './events.js';
 import { openIdentityBackup, sealIdentityBackup, type BackupKdf } from './identity-backup.js';
 import { MAX_RECEIPT_IDS, decodeAppData, encodePayload, encodeReceipt, type ReceiptKind } from './payload.js';
+import { checkForkTag, decodeSplit, encodeSplit, forkCheckAad, splitCursor } from './fork-check.js';
+import { updateKeysIfDue, type KeyUpdateHost } from './key-update.js';
+import { classifySeq, decodeMissing, encodeMissing, inSenderOrder, missingCursor, missingOf, withMissing } from './sender-order.js';
 
 export interface ParleyClientOptions {
   readonly serverUrl: string;
@@ -348,8 +351,14 @@ export class ParleyClient {
 
   // ---- local reads -------------------------------------------------------------------
 
-  history(groupId: GroupId, options?: ListMessagesOptions): Promise<StoredMessage[]> {
-    return this.options.store.listMessages(groupId, options);
+  /** Each sender's messages in the sender's order (sender-order.ts), whatever order the server delivered them in. */
+  async history(groupId: GroupId, options?: ListMessagesOptions): Promise<StoredMessage[]> {
+    return inSenderOrder(await this.options.store.listMessages(groupId, options));
+  }
+
+  /** Whether a fork of this conversation was detected (fork-check.ts): it is then not continued. */
+  async isSplit(groupId: GroupId): Promise<boolean> {
+    return decodeSplit(await this.options.store.getCursor(splitCursor(groupId))) !== undefined;
   }
 
   conversations(): Promise<ConversationRecord[]> {
@@ -835,6 +844,34 @@ export class ParleyClient {
     this.hub.emit({ type: 'membership', groupId, epoch: next.groupContext.epoch, added: added.length, removed: routedRemoved.size });
   }
 
+  // ---- post-compromise security: scheduled key updates (key-update.ts) -----------------
+
+  /** Commits an update of this device's leaf if the group's interval has passed; a failure is reported, not thrown. */
+  private async updateKeysIfDue(groupId: GroupId): Promise<boolean> {
+    if (await this.isSplit(groupId)) return false;
+    const conv = await this.options.store.getConversation(groupId);
+    if (conv?.closedAt !== undefined) return false;
+    return updateKeysIfDue(this.keyUpdateHost, groupId).catch((e: unknown) => {
+      this.states.delete(groupId);
+      this.hub.emit({ type: 'error', groupId, code: errorCode(e), message: 'the scheduled key update could not be committed' });
+      return false;
+    });
+  }
+
+  private get keyUpdateHost(): KeyUpdateHost {
+    return {
+      now: () => this.now,
+      store: this.options.store,
+      loadState: (g) => this.loadState(g),
+      submit: (g, epoch, c) => this.api.commit(g, { epoch, commit: c.commitMessage, groupInfo: c.groupInfo }),
+      adopt: async (g, state, seq, cursors) => {
+        await this.options.store.commit({ groupStates: [this.stateRecord(g, state)], cursors: { ...cursors, [groupCursor(g)]: String(seq) } });
+        this.states.set(g, state);
+      },
+      catchUp: (g, until) => this.pullGroup(g, until),
+    };
+  }
+
   // ---- sending -----------------------------------------------------------------------
 
   /** Refuses to send to a conversation with a contact whose verified key changed. */
@@ -856,6 +893,8 @@ export class ParleyClient {
     // frames leave in generation and sequence order. The server's answer is awaited
     // outside the queue when the WebSocket carries it, so sends pipeline.
     const { messageId, accepted } = await this.serial(async () => {
+      if (await this.isSplit(groupId)) throw new ClientUsageError('conversation-split', 'this conversation was split by the server (a fork): it cannot be continued');
+      await this.updateKeysIfDue(groupId);
       const state = await this.loadState(groupId);
       if (state === undefined) throw new ClientUsageError('unknown-conversation', 'no such conversation on this device');
       const conv = await this.options.store.getConversation(groupId);
@@ -867,7 +906,7 @@ export class ParleyClient {
       const body = { type: 'text', text } as const;
       const idBytes = this.options.crypto.randomBytes(16);
       const id = toBase64Url(idBytes);
-      const { state: next, message } = await encryptApplication(state, encodePayload({ v: 1, seq, sentAt, body, id }));
+      const { state: next, message } = await encryptApplication(state, encodePayload({ v: 1, seq, sentAt, body, id }), await forkCheckAad(state));
       const record: MessageRecord = { groupId, messageId: id, sender: self, senderSeq: seq, sentAt, receivedAt: sentAt, body, status: 'pending', receipts: [] };
       // The ratchet moved: the new state is durable before its ciphertext leaves.
       try {
@@ -906,7 +945,7 @@ export class ParleyClient {
       const state = await this.loadState(groupId);
       if (state === undefined) return;
       const chunk = ids.slice(i, i + MAX_RECEIPT_IDS);
-      const { state: next, message } = await encryptApplication(state, encodeReceipt({ v: 1, sentAt: this.now, receipt: { kind, ids: chunk } }));
+      const { state: next, message } = await encryptApplication(state, encodeReceipt({ v: 1, sentAt: this.now, receipt: { kind, ids: chunk } }), await forkCheckAad(state));
       await this.options.store.commit({ groupStates: [this.stateRecord(groupId, next)] });
       this.states.set(groupId, next);
       await this.api.sendMessage(groupId, toBase64Url(this.options.crypto.randomBytes(16)), message);
@@ -953,6 +992,7 @@ export class ParleyClient {
         }
       }
       await this.findLostGroups();
+      for (const groupId of await this.options.store.listGroupIds()) await this.updateKeysIfDue(groupId);
     });
     await this.drain();
     await this.serial(() => this.adoptOwnDevices());
@@ -1142,6 +1182,15 @@ export class ParleyClient {
         await this.settle(stream, m, {});
         return;
       }
+    } else {
+      const fork = await checkForkTag(state, m.data);
+      if (fork.kind === 'mismatch') {
+        // The sender is in another branch of this epoch: the server forked the group.
+        const first = !(await this.isSplit(m.groupId));
+        await this.settle(stream, m, first ? { cursors: { [splitCursor(m.groupId)]: encodeSplit({ epoch: fork.epoch, detectedAt: this.now }) } } : {});
+        if (first) this.warn('fork-detected', 'the server gave members different versions of this conversation; it is split and cannot be continued', { groupId: m.groupId });
+        return;
+      }
     }
     let processed;
     try {
@@ -1248,8 +1297,11 @@ export class ParleyClient {
     const messageId = payload.id ?? m.messageId;
     const previous = await this.options.store.getSenderSeq(m.groupId, sender);
     const duplicate = (await this.options.store.getMessage(m.groupId, messageId)) !== undefined;
-    const replay = duplicate || (previous !== undefined && payload.seq <= previous);
-    const gap = !replay && payload.seq > (previous ?? 0) + 1;
+    // sender-order.ts: a number below the highest is late (reordered) if it was missing, else a replay.
+    const missingMap = decodeMissing(await this.options.store.getCursor(missingCursor(m.groupId)));
+    const seen = classifySeq(previous === undefined ? undefined : { highest: previous, missing: missingOf(missingMap, sender) }, payload.seq);
+    const replay = duplicate || seen.verdict === 'replay';
+    const gap = !replay && seen.verdict === 'gap';
     if (replay) {
       // Refused: not stored again. Shown once, as the message first stored under this number.
       await keep();
@@ -1268,9 +1320,14 @@ export class ParleyClient {
       status: 'received',
       receipts: [],
     };
-    await this.settle(stream, m, { groupStates: [this.stateRecord(m.groupId, next)], messages: [record] });
+    await this.settle(stream, m, {
+      groupStates: [this.stateRecord(m.groupId, next)],
+      messages: [record],
+      cursors: { [missingCursor(m.groupId)]: encodeMissing(withMissing(missingMap, sender, seen.next.missing)) },
+    });
     this.states.set(m.groupId, next);
     if (gap) this.warn('message-missing', 'messages of this sender are missing before this one', { groupId: m.groupId, userId: sender.userId });
+    if (seen.verdict === 'late') this.warn('reordered', 'the server delivered this sender’s messages out of order; they are shown in the order they were sent', { groupId: m.groupId, userId: sender.userId });
     const stored = await this.options.store.getMessage(m.groupId, messageId);
     if (stored !== undefined) this.hub.emit({ type: 'message', message: stored, gap, replay: false });
     if (sender.userId !== this.userId) {

@@ -19,7 +19,8 @@ export type ParleyEvent =
 /**
  * - `identity-key-changed`: a member's identity key differs from the one seen before;
  * - `unsigned-device`: a device whose certificate its user's identity key did not sign was refused;
- * - `fork-detected`: the group went on without this device (a commit it refused was accepted);
+ * - `fork-detected`: members were given different commits for the same epoch (their fork-check tags
+ *   disagree, fork-check.ts); the conversation is marked split and sending to it is refused;
  * - `rejoined`: this device lost its group state and rejoined by an external commit;
  * - `message-missing`: a sender's sequence number skipped (the server withheld something);
  * - `reordered`: a message arrived after a later one of the same sender;
