@@ -91,7 +91,6 @@ export interface ForgeTweak {
   readonly epoch?: bigint;
   readonly badSignature?: boolean;
   readonly badTag?: boolean;
-  readonly noTag?: boolean;
   readonly sender?: FramedContent['sender'];
 }
 
@@ -110,7 +109,6 @@ export async function forge(from: GroupState, body: { commit: Commit } | { propo
   const signature = await signFramedContent(from, WireFormat.mls_public_message, content, from.signaturePrivateKey.bytes);
   if (tweak.badSignature === true) signature[0] = signature[0]! ^ 1;
   const auth = content.contentType === ContentType.commit ? { signature, confirmationTag: new Uint8Array(32) } : { signature };
-  if (tweak.noTag === true) return publicMessageBytes({ content, auth });
   const tag = await membershipTag(from, from.keys.membershipKey, content, auth);
   if (tweak.badTag === true) tag[0] = tag[0]! ^ 1;
   return publicMessageBytes({ content, auth, membershipTag: tag });
