@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { nodeCryptoProvider } from '@parley/mls/crypto-node';
-import { startTestServer, type TestServer } from '@parley/testing';
+import { startTestServer, startUncheckedTestServer, type TestServer } from '@parley/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeClientCrypto } from '../src/node/crypto.js';
 import { openSqliteStore, type KdfParams } from '../src/node/sqlite-store.js';
@@ -204,9 +204,9 @@ describe('two users chat through a real server', () => {
 });
 
 describe('what the server does wrong is visible', () => {
-  function memoryOptions(fetchImpl?: FetchLike): Parameters<typeof ParleyClient.register>[0] {
+  function memoryOptions(fetchImpl?: FetchLike, url = server.url): Parameters<typeof ParleyClient.register>[0] {
     return {
-      serverUrl: server.url,
+      serverUrl: url,
       store: createMemoryStore(),
       crypto: nodeClientCrypto,
       provider: nodeCryptoProvider,
@@ -266,10 +266,15 @@ describe('what the server does wrong is visible', () => {
     await erin.close();
   });
 
-  // SKIPPED (integration, 2026-12-02): fails since branches `server` (real MLS inspector, a9f3d53) and `serverops`/`sdk` were merged together; the test was green on its own branch. Fix and re-enable: see the issue notes.
-  it.skip('a Welcome from a member whose device certificate its identity key did not sign is refused', async () => {
-    const mOptions = memoryOptions();
-    const mallory = await ParleyClient.register(mOptions, `mallory${run}`, 'mallory password');
+
+  it('a Welcome from a member whose device certificate its identity key did not sign is refused (by the server, and by the client when the server does not check)', async () => {
+    // The real server refuses the forged device's key packages; a server that does not
+    // check stands for a malicious one, and then the client must refuse.
+    for (const checked of [true, false]) {
+    const target = checked ? server : await startUncheckedTestServer();
+    const mOptions = memoryOptions(undefined, target.url);
+    const tag = checked ? 'c' : 'u';
+    const mallory = await ParleyClient.register(mOptions, `mallory${tag}${run}`, 'mallory password');
     // Mallory swaps her device certificate for one signed by a key that is not her identity key.
     const identity = await mOptions.store.getIdentity();
     if (identity === undefined) throw new Error('no identity');
@@ -284,8 +289,15 @@ describe('what the server does wrong is visible', () => {
     await mOptions.store.commit({ identity: { ...identity, deviceCertificate: forged } });
     await mallory.close();
     const forger = await ParleyClient.open(mOptions, 'mallory password');
+    if (checked) {
+      const peer = await ParleyClient.register(memoryOptions(undefined, target.url), `frank${tag}${run}`, 'frank password');
+      await expect(forger.openDirect(peer.userId)).rejects.toMatchObject({ name: 'ServerError', code: 'invalid-group-info' });
+      await forger.close();
+      await peer.close();
+      continue;
+    }
 
-    const bob = await ParleyClient.register(memoryOptions(), `frank${run}`, 'frank password');
+    const bob = await ParleyClient.register(memoryOptions(undefined, target.url), `frank${tag}${run}`, 'frank password');
     await bob.connect();
     const refused = next(bob, (e) => e.type === 'warning' || e.type === 'conversation');
     await forger.openDirect(bob.userId);
@@ -294,6 +306,9 @@ describe('what the server does wrong is visible', () => {
     expect(await bob.conversations()).toEqual([]);
     await forger.close();
     await bob.close();
+    await target.close();
+    rmSync(target.dataDir, { recursive: true, force: true });
+    }
   });
 
   it('a message whose local write fails is not acknowledged: after a restart it is redelivered and stored once', async () => {

@@ -5,19 +5,22 @@
 // refused by every client, including one that the server (or a member) slips in.
 import { createCommit, deserializeState, processMessage, ProposalType, type GroupState } from '@parley/mls';
 import { nodeCryptoProvider } from '@parley/mls/crypto-node';
-import { startTestServer, type TestServer } from '@parley/testing';
+import { startTestServer, startUncheckedTestServer, type TestServer } from '@parley/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ParleyClient } from '../src/sdk/client.js';
 import { deviceApi, next, record, registerUser, texts } from './helpers.js';
 
 let server: TestServer;
+let unchecked: TestServer;
 
 beforeAll(async () => {
   server = await startTestServer();
+  unchecked = await startUncheckedTestServer();
 });
 
 afterAll(async () => {
   await server.close();
+  await unchecked.close();
 });
 
 /** The group state a client keeps in its store, as the MLS engine reads it. */
@@ -126,11 +129,15 @@ describe('groups', () => {
     for (const x of [alice, bob, carol, dave]) await x.close();
   });
 
-  // SKIPPED (integration, 2026-12-02): fails since branches `server` (real MLS inspector, a9f3d53) and `serverops`/`sdk` were merged together; the test was green on its own branch. Fix and re-enable: see the issue notes.
-  it.skip('only the administrator may add: a member’s own attempt and a forged commit are both refused', async () => {
-    const a = await registerUser(server, 'pAlice');
-    const b = await registerUser(server, 'pBob');
-    const c = await registerUser(server, 'pCarol');
+
+  it.each([
+    ['the real server', 'r'],
+    ['a server that does not check (a malicious one)', 'u'],
+  ])('only the administrator may add: a member’s own attempt and a forged commit are both refused (%s)', async (_what, tag) => {
+    const target = tag === 'r' ? server : unchecked;
+    const a = await registerUser(target, `p${tag}Alice`);
+    const b = await registerUser(target, `p${tag}Bob`);
+    const c = await registerUser(target, `p${tag}Carol`);
     const [alice, bob, carol] = [a.client, b.client, c.client];
     await bob.connect();
     const joined = next(bob, (e) => e.type === 'conversation');
@@ -148,8 +155,15 @@ describe('groups', () => {
     const bobState = await stateOf(bob, b.options, g);
     const aliceLeaf = [...bobState.tree.leaves()].find(([i]) => i !== bobState.ownLeaf)![0];
     const forged = await createCommit(bobState, { proposals: [{ proposalType: ProposalType.remove, remove: { removed: aliceLeaf } }] });
-    const bobApi = await deviceApi(server, bob.userId, b.password, bob.deviceId);
-    await bobApi.commit(g, { epoch: Number(bobState.groupContext.epoch), commit: forged.commitMessage, groupInfo: forged.groupInfo });
+    const bobApi = await deviceApi(target, bob.userId, b.password, bob.deviceId);
+    const forge = bobApi.commit(g, { epoch: Number(bobState.groupContext.epoch), commit: forged.commitMessage, groupInfo: forged.groupInfo });
+    if (tag === 'r') {
+      // The real server runs the same policy and refuses it: nothing reaches Alice.
+      await expect(forge).rejects.toMatchObject({ name: 'ServerError', code: 'policy-violation' });
+      for (const x of [alice, bob, carol]) await x.close();
+      return;
+    }
+    await forge;
     const seen = record(alice);
     await alice.sync();
     expect(seen).toContainEqual(expect.objectContaining({ type: 'warning', code: 'policy-violation', groupId: g, userId: bob.userId }));
@@ -158,8 +172,8 @@ describe('groups', () => {
     for (const x of [alice, bob, carol]) await x.close();
   });
 
-  // SKIPPED (integration, 2026-12-02): fails since branches `server` (real MLS inspector, a9f3d53) and `serverops`/`sdk` were merged together; the test was green on its own branch. Fix and re-enable: see the issue notes.
-  it.skip('a 1:1 conversation stays two users; a member leaves a group and another commits it', async () => {
+
+  it('a 1:1 conversation stays two users; a member leaves a group and another commits it', async () => {
     const a = await registerUser(server, 'lAlice');
     const b = await registerUser(server, 'lBob');
     const c = await registerUser(server, 'lCarol');
@@ -177,7 +191,7 @@ describe('groups', () => {
     const carolOut = next(carol, (e) => e.type === 'removed');
     const aliceSees = next(alice, (e) => e.type === 'membership' && e.removed === 1);
     await carol.leave(g);
-    // Alice, the remaining device with the lowest leaf, commits Carol's proposal.
+    // Alice, the administrator, commits the removal Carol asked for.
     await aliceSees;
     await carolOut;
     expect((await alice.members(g)).map((m) => m.userId).sort()).toEqual([alice.userId, bob.userId].sort());

@@ -38,12 +38,12 @@ import {
   encodeKeyPackage,
   encryptApplication,
   generateKeyPackage,
+  groupInfoOf,
   joinExternal,
   joinFromWelcome,
   makeKeyPackageRef,
   mergeCommit,
   processMessage,
-  proposeRemove,
   serializeState,
   ExtensionType,
   WireFormat,
@@ -94,7 +94,7 @@ import { safetyNumberWith } from '../verify/safety-number.js';
 import { deviceOf, describeCommit, membersOf, policyOf } from './commit-check.js';
 import { EventHub, type ParleyEvent, type ParleyListener, type WarningCode } from './events.js';
 import { openIdentityBackup, sealIdentityBackup, type BackupKdf } from './identity-backup.js';
-import { MAX_RECEIPT_IDS, decodeAppData, encodePayload, encodeReceipt, type ReceiptKind } from './payload.js';
+import { MAX_RECEIPT_IDS, decodeAppData, encodeLeave, encodePayload, encodeReceipt, type ReceiptKind } from './payload.js';
 import { checkForkTag, decodeSplit, encodeSplit, forkCheckAad, splitCursor } from './fork-check.js';
 import { updateKeysIfDue, type KeyUpdateHost } from './key-update.js';
 import { classifySeq, decodeMissing, encodeMissing, inSenderOrder, missingCursor, missingOf, withMissing } from './sender-order.js';
@@ -204,8 +204,7 @@ type Intent =
   | { readonly type: 'remove-users'; readonly users: readonly string[] }
   /** The user's own devices: add those missing, remove those gone. */
   | { readonly type: 'own-devices'; readonly add: readonly string[]; readonly remove: readonly string[] }
-  /** Commit the proposals cached in this epoch (e.g. a member's leave). */
-  | { readonly type: 'proposals' };
+  ;
 
 export interface MemberInfo {
   readonly userId: string;
@@ -673,30 +672,27 @@ export class ParleyClient {
   }
 
   /**
-   * Leaves the conversation: proposes the removal of every device of ours (MLS lets no
-   * member commit its own removal, §12.4), which the next member to act commits; the
-   * conversation is closed here at once and its state dropped when the commit arrives.
+   * Leaves the conversation. MLS lets no member commit its own removal (§12.4), and the
+   * server takes commits by value only, so this device sends a leave request (an
+   * application message, authenticated as ours) and an administrator's device commits
+   * the removal of all our devices. The conversation is closed here at once; its state
+   * goes when the removal arrives. (A group whose only administrator leaves keeps them
+   * as a member until an administrator acts: nobody else may remove anyone.)
    */
   leave(groupId: GroupId): Promise<void> {
     return this.serial(async () => {
       await this.pullGroup(groupId);
-      let state = await this.loadState(groupId);
+      const state = await this.loadState(groupId);
       if (state === undefined) throw new ClientUsageError('unknown-conversation', 'no such conversation on this device');
-      const own = membersOf(state).filter((m) => m.device.userId === this.userId);
-      const sends: { id: string; message: Uint8Array }[] = [];
-      for (const m of own) {
-        const p = await proposeRemove(state, m.index as LeafIndex);
-        state = p.state;
-        sends.push({ id: toBase64Url(this.options.crypto.randomBytes(16)), message: p.message });
-      }
+      const { state: next, message } = await encryptApplication(state, encodeLeave({ v: 1, sentAt: this.now, leave: { user: this.userId } }), await forkCheckAad(state));
       const conv = await this.options.store.getConversation(groupId);
       await this.options.store.commit({
-        groupStates: [this.stateRecord(groupId, state)],
+        groupStates: [this.stateRecord(groupId, next)],
         messages: [this.eventLine(groupId, 'left')],
         ...(conv !== undefined ? { conversations: [{ ...conv, closedAt: this.now }] } : {}),
       });
-      this.states.set(groupId, state);
-      for (const s of sends) await this.api.sendMessage(groupId, s.id, s.message);
+      this.states.set(groupId, next);
+      await this.api.sendMessage(groupId, toBase64Url(this.options.crypto.randomBytes(16)), message);
     }).finally(() => this.drain());
   }
 
@@ -775,19 +771,9 @@ export class ParleyClient {
         }
         break;
       }
-      case 'proposals':
-        break;
     }
-    const cached = this.committableProposals(state);
-    if (proposals.length === 0 && cached.length === 0) return undefined;
+    if (proposals.length === 0) return undefined;
     return { proposals, added, removed };
-  }
-
-  /** The cached proposals a commit of ours can cover (never our own removal: §12.4). */
-  private committableProposals(state: GroupState): Uint8Array[] {
-    return state.proposals
-      .filter((p) => !(p.proposal.proposalType === ProposalType.remove && Number(p.proposal.remove.removed) === Number(state.ownLeaf)))
-      .map((p) => p.ref);
   }
 
   /**
@@ -818,7 +804,8 @@ export class ParleyClient {
    * epoch, then enters the new one.
    */
   private async commitWith(groupId: GroupId, state: GroupState, proposals: Proposal[], added: readonly string[], removed: readonly string[]): Promise<void> {
-    const created = await createCommit(state, { proposals, proposalRefs: this.committableProposals(state) });
+    // By value only: the server's public view knows no proposal sent on its own.
+    const created = await createCommit(state, { proposals, proposalRefs: [] });
     const described = describeCommit(state, created.commitMessage);
     const decision = checkCommitAgainstPolicy(policyOf(state), described.description);
     if (!decision.ok) {
@@ -1201,6 +1188,13 @@ export class ParleyClient {
       return;
     }
     const { event } = processed;
+    if (event.type === 'proposal') {
+      // Parley commits by value only (the server's view could not follow a reference):
+      // a proposal sent on its own is not kept, so no commit of ours can cover it.
+      this.hub.emit({ type: 'error', groupId: m.groupId, code: 'proposal-ignored', message: 'a proposal sent on its own was ignored' });
+      await this.settle(stream, m, {});
+      return;
+    }
     if (event.type === 'application') {
       await this.handleApplication(stream, m, state, processed.state, event.sender, event.epoch, event.data);
       return;
@@ -1220,8 +1214,6 @@ export class ParleyClient {
     this.states.set(m.groupId, processed.state);
     if (event.type === 'commit') {
       this.hub.emit({ type: 'membership', groupId: m.groupId, epoch: event.epoch, added: event.added.length, removed: event.removed.length });
-    } else if (event.type === 'proposal' && event.proposal.proposalType === ProposalType.remove) {
-      this.maybeCommitProposals(m.groupId, processed.state);
     }
   }
 
@@ -1250,14 +1242,17 @@ export class ParleyClient {
   }
 
   /**
-   * When a member proposed its own removal (leaving), one remaining device commits it:
-   * the one with the lowest leaf index that is not being removed.
+   * A member asked to leave: one device commits the removal of all of the member's
+   * devices — the device with the lowest leaf among those whose user the policy lets
+   * remove others (and that are not the leaver's).
    */
-  private maybeCommitProposals(groupId: GroupId, state: GroupState): void {
-    const leaving = new Set(state.proposals.filter((p) => p.proposal.proposalType === ProposalType.remove).map((p) => (p.proposal.proposalType === ProposalType.remove ? Number(p.proposal.remove.removed) : -1)));
-    const designated = membersOf(state).find((x) => !leaving.has(x.index));
+  private leaveRequested(groupId: GroupId, state: GroupState, from: SenderRef, user: string): void {
+    if (user !== from.userId || user === this.userId) return; // one may only ask for oneself
+    const policy = policyOf(state);
+    const may = (u: string): boolean => (policy.remove === 'members' && !policy.admins.includes(user)) || policy.admins.includes(u);
+    const designated = membersOf(state).find((x) => x.device.userId !== user && may(x.device.userId));
     if (designated?.index !== Number(state.ownLeaf)) return;
-    this.later('committing a member’s leave', () => this.commitIntent(groupId, { type: 'proposals' }), groupId);
+    this.later('committing a member’s leave', () => this.commitIntent(groupId, { type: 'remove-users', users: [user] }), groupId);
   }
 
   /** Who sent an application message: its leaf in the epoch it was sent in. */
@@ -1291,6 +1286,11 @@ export class ParleyClient {
     }
     if ('receipt' in app) {
       await this.applyReceipt(stream, m, next, sender, app.receipt.receipt.kind, app.receipt.receipt.ids);
+      return;
+    }
+    if ('leave' in app) {
+      await keep();
+      this.leaveRequested(m.groupId, next, sender, app.leave.leave.user);
       return;
     }
     const payload = app.message;
@@ -1537,9 +1537,7 @@ export class ParleyClient {
       }
       let accepted;
       try {
-        // The engine's external join yields no GroupInfo of its own: the server keeps the
-        // previous one until the update commit below replaces it.
-        accepted = await this.api.commit(groupId, { epoch: info.epoch, commit: joined.commitMessage, groupInfo: info.groupInfo });
+        accepted = await this.api.commit(groupId, { epoch: info.epoch, commit: joined.commitMessage, groupInfo: await groupInfoOf(joined.state) });
       } catch (e) {
         if (e instanceof ServerError && e.code === 'stale-epoch' && attempt < attempts) continue;
         throw e;
@@ -1554,12 +1552,6 @@ export class ParleyClient {
       });
       this.states.set(groupId, joined.state);
       this.warn('rejoined', 'this device lost the conversation’s state and rejoined it; messages sent meanwhile could not be read here', { groupId });
-      // Publish a GroupInfo of the current epoch (and refresh our keys) with an empty commit.
-      try {
-        await this.commitWith(groupId, joined.state, [], [], []);
-      } catch (e) {
-        if (!(e instanceof ServerError && e.code === 'stale-epoch')) throw e;
-      }
       return;
     }
   }

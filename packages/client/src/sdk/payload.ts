@@ -27,6 +27,17 @@ export interface ReceiptPayload {
   readonly receipt: { readonly kind: ReceiptKind; readonly ids: readonly string[] };
 }
 
+/** A member asks to be removed (MLS lets nobody commit their own removal, RFC 9420 §12.4). */
+export interface LeavePayload {
+  readonly v: 1;
+  readonly sentAt: number;
+  readonly leave: { readonly user: string };
+}
+
+export function encodeLeave(p: LeavePayload): Uint8Array {
+  return encoder.encode(JSON.stringify(p));
+}
+
 /** At most this many message ids per receipt. */
 export const MAX_RECEIPT_IDS = 500;
 const MESSAGE_ID = /^[A-Za-z0-9_-]{22}$/;
@@ -65,12 +76,20 @@ export function encodeReceipt(p: ReceiptPayload): Uint8Array {
 }
 
 /** A message payload or a receipt; throws ClientUsageError('malformed-payload') for anything else. */
-export function decodeAppData(bytes: Uint8Array): { readonly message: AppPayload } | { readonly receipt: ReceiptPayload } {
+export function decodeAppData(bytes: Uint8Array): { readonly message: AppPayload } | { readonly receipt: ReceiptPayload } | { readonly leave: LeavePayload } {
   let x: unknown;
   try {
     x = JSON.parse(decoder.decode(bytes));
   } catch (e) {
     throw new ClientUsageError('malformed-payload', 'the application message is not a Parley payload', { cause: e });
+  }
+  if (typeof x === 'object' && x !== null && 'leave' in x) {
+    const o = x as Record<string, unknown>;
+    const l = o.leave as Record<string, unknown> | null;
+    if (o.v !== 1 || typeof o.sentAt !== 'number' || typeof l !== 'object' || l === null || typeof l.user !== 'string' || l.user.length === 0) {
+      throw new ClientUsageError('malformed-payload', 'a malformed leave request');
+    }
+    return { leave: { v: 1, sentAt: o.sentAt, leave: { user: l.user } } };
   }
   if (typeof x === 'object' && x !== null && 'receipt' in x) {
     const o = x as Record<string, unknown>;

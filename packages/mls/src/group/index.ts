@@ -21,3 +21,4 @@ export { encryptApplication, exportSecret, epochAuthenticator, epochOf } from '.
 export { serializeState, deserializeState } from './persist.js';
 export { joinExternal, type JoinExternalParams } from './external.js';
 export { createExternalProposal, EXTERNAL_PROPOSAL_TYPES, type ExternalProposalParams } from './external-proposal.js';
+export { groupInfoOf } from './group-info.js';

@@ -207,7 +207,9 @@ export class PublicInspector implements MlsInspector {
       committer = c;
     } else {
       // The joiner's leaf is the one its UpdatePath put in; it is among the new leaves.
-      const joiner = addedLeaves.find((d) => d.deviceId === sender.id);
+      // A resync of the same device (§12.4.3.2: it removes its prior leaf and takes the
+      // freed index again, same certificate and signature key) adds no new-looking leaf.
+      const joiner = addedLeaves.find((d) => d.deviceId === sender.id) ?? after.find((d) => d.deviceId === sender.id && base.leaves.some((b) => sameLeaf(d, b)));
       if (joiner === undefined) throw new InspectionError('external-join-refused', 'the external commit does not add the sending device');
       committer = joiner;
     }
