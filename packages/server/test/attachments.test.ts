@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { b64, http, newDevice, newUser, startTestServer, type TestDevice, type TestServer } from '@parley/testing';
+import { http, MlsDevice, mlsGroup, newUser, startTestServer, type TestServer } from '@parley/testing';
 
 const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 const HOUR = 3_600_000;
@@ -19,15 +19,7 @@ afterAll(async () => {
   await srv.close();
 });
 
-async function group(owner: TestDevice, members: readonly TestDevice[] = []): Promise<string> {
-  const g = `grp-${randomBytes(6).toString('hex')}`;
-  expect((await http(srv.url, 'POST', '/v1/groups', { groupId: g, epoch: 0, groupInfo: b64(rnd(10)) }, owner.token)).status).toBe(201);
-  if (members.length > 0) {
-    const c = await http(srv.url, 'POST', `/v1/groups/${g}/commits`, { epoch: 0, commit: b64(rnd(10)), groupInfo: b64(rnd(10)), welcome: b64(rnd(10)), addedDevices: members.map((m) => m.deviceId) }, owner.token);
-    expect(c.status).toBe(201);
-  }
-  return g;
-}
+const group = (owner: MlsDevice, members: readonly MlsDevice[] = []): Promise<string> => mlsGroup(srv.url, owner, members);
 
 const upload = (g: string, bytes: Uint8Array, token: string): Promise<{ status: number; body: { attachmentId: string; size: number; error?: { code: string } } }> =>
   http(srv.url, 'POST', `/v1/groups/${g}/attachments`, bytes, token);
@@ -47,13 +39,12 @@ async function uploadChunked(g: string, bytes: Uint8Array, token: string): Promi
 const blobs = (): string[] => readdirSync(join(srv.dataDir, 'attachments'));
 
 describe('attachments', () => {
-  // SKIPPED (integration, 2026-12-02): fails since branches `server` (real MLS inspector, a9f3d53) and `serverops`/`sdk` were merged together; the test was green on its own branch. Fix and re-enable: see the issue notes.
-  it.skip('is on disk, complete, when the upload is acknowledged; members download it, no one else', async () => {
+  it('is on disk, complete, when the upload is acknowledged; members download it, no one else', async () => {
     const a = await newUser(srv.url);
-    const a1 = await newDevice(srv.url, a);
-    const a2 = await newDevice(srv.url, a); // same user, not in the group
-    const b1 = await newDevice(srv.url, await newUser(srv.url));
-    const eve = await newDevice(srv.url, await newUser(srv.url));
+    const a1 = await MlsDevice.register(srv.url, a);
+    const a2 = await MlsDevice.register(srv.url, a); // same user, not in the group
+    const b1 = await MlsDevice.register(srv.url, await newUser(srv.url));
+    const eve = await MlsDevice.register(srv.url, await newUser(srv.url));
     const g = await group(a1, [b1]);
     const other = await group(eve);
     const blob = rnd(3000);
@@ -69,13 +60,12 @@ describe('attachments', () => {
     expect((await http(srv.url, 'GET', `/v1/attachments/${'A'.repeat(43)}`, undefined, b1.token)).status).toBe(404);
   });
 
-  // SKIPPED (integration, 2026-12-02): fails since branches `server` (real MLS inspector, a9f3d53) and `serverops`/`sdk` were merged together; the test was green on its own branch. Fix and re-enable: see the issue notes.
-  it.skip('is deleted by its uploader (any of the user’s devices), not by other members or outsiders', async () => {
+  it('is deleted by its uploader (any of the user’s devices), not by other members or outsiders', async () => {
     const a = await newUser(srv.url);
-    const a1 = await newDevice(srv.url, a);
-    const a2 = await newDevice(srv.url, a);
-    const b1 = await newDevice(srv.url, await newUser(srv.url));
-    const eve = await newDevice(srv.url, await newUser(srv.url));
+    const a1 = await MlsDevice.register(srv.url, a);
+    const a2 = await MlsDevice.register(srv.url, a);
+    const b1 = await MlsDevice.register(srv.url, await newUser(srv.url));
+    const eve = await MlsDevice.register(srv.url, await newUser(srv.url));
     const g = await group(a1, [b1]);
     const up = await upload(g, rnd(100), a1.token);
     const path = `/v1/attachments/${up.body.attachmentId}`;
@@ -89,11 +79,10 @@ describe('attachments', () => {
     expect(blobs()).not.toContain(up.body.attachmentId);
   });
 
-  // SKIPPED (integration, 2026-12-02): fails since branches `server` (real MLS inspector, a9f3d53) and `serverops`/`sdk` were merged together; the test was green on its own branch. Fix and re-enable: see the issue notes.
-  it.skip('keeps each user within its quota, declared or streamed; deleting frees room', async () => {
+  it('keeps each user within its quota, declared or streamed; deleting frees room', async () => {
     const a = await newUser(srv.url);
-    const a1 = await newDevice(srv.url, a);
-    const a2 = await newDevice(srv.url, a);
+    const a1 = await MlsDevice.register(srv.url, a);
+    const a2 = await MlsDevice.register(srv.url, a);
     const g = await group(a1, [a2]);
     const first = await upload(g, rnd(6000), a1.token);
     expect(first.status).toBe(201);
@@ -106,13 +95,12 @@ describe('attachments', () => {
     expect((await http(srv.url, 'DELETE', `/v1/attachments/${first.body.attachmentId}`, undefined, a1.token)).status).toBe(204);
     expect((await uploadChunked(g, rnd(6000), a1.token)).status).toBe(201);
     // Another user has a quota of its own.
-    const b1 = await newDevice(srv.url, await newUser(srv.url));
+    const b1 = await MlsDevice.register(srv.url, await newUser(srv.url));
     expect((await upload(await group(b1), rnd(9000), b1.token)).status).toBe(201);
   });
 
-  // SKIPPED (integration, 2026-12-02): fails since branches `server` (real MLS inspector, a9f3d53) and `serverops`/`sdk` were merged together; the test was green on its own branch. Fix and re-enable: see the issue notes.
-  it.skip('expires with the retention of the group’s messages', async () => {
-    const a1 = await newDevice(srv.url, await newUser(srv.url));
+  it('expires with the retention of the group’s messages', async () => {
+    const a1 = await MlsDevice.register(srv.url, await newUser(srv.url));
     const g = await group(a1);
     const up = await upload(g, rnd(100), a1.token);
     const file = join(srv.dataDir, 'attachments', up.body.attachmentId);

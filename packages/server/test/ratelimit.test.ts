@@ -3,14 +3,14 @@
 // server's clock is the test's, so buckets refill when the test says, not when time passes.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { b64, http, newDevice, newUser, startTestServer, type TestDevice, type TestServer, type TestUser } from '@parley/testing';
+import { b64, http, MlsDevice, mlsGroup, newUser, startTestServer, type TestServer, type TestUser } from '@parley/testing';
 
 let clock = Date.now();
 let srv: TestServer;
 let u1: TestUser;
 let u2: TestUser;
-let d1: TestDevice;
-let d2: TestDevice;
+let d1: MlsDevice;
+let d2: MlsDevice;
 let group: string;
 
 const refill = (): void => {
@@ -33,11 +33,9 @@ beforeAll(async () => {
   );
   u1 = await newUser(srv.url);
   u2 = await newUser(srv.url);
-  d1 = await newDevice(srv.url, u1);
-  d2 = await newDevice(srv.url, u2);
-  group = `grp-${randomBytes(6).toString('hex')}`;
-  await http(srv.url, 'POST', '/v1/groups', { groupId: group, epoch: 0, groupInfo: b64(new Uint8Array(8)) }, d1.token);
-  await http(srv.url, 'POST', `/v1/groups/${group}/commits`, { epoch: 0, commit: b64(new Uint8Array(8)), groupInfo: b64(new Uint8Array(8)), welcome: b64(new Uint8Array(8)), addedDevices: [d2.deviceId] }, d1.token);
+  d1 = await MlsDevice.register(srv.url, u1);
+  d2 = await MlsDevice.register(srv.url, u2);
+  group = await mlsGroup(srv.url, d1, [d2]);
 });
 afterAll(async () => {
   await srv.close();
@@ -78,10 +76,9 @@ describe('rate limits', () => {
     expect((await http(srv.url, 'GET', `/v1/users/${name}c`, undefined, d1.token)).status).toBe(404); // not created
   });
 
-  // SKIPPED (integration, 2026-12-02): fails since branches `server` (real MLS inspector, a9f3d53) and `serverops`/`sdk` were merged together; the test was green on its own branch. Fix and re-enable: see the issue notes.
-  it.skip('on sending: per account, then per address, over HTTP', async () => {
+  it('on sending: per account, then per address, over HTTP', async () => {
     refill();
-    const send = (d: TestDevice): Promise<Response> => post(`/v1/groups/${group}/messages`, { messageId: randomBytes(16).toString('base64url'), message: b64(new Uint8Array(10)) }, d.token);
+    const send = (d: MlsDevice): Promise<Response> => post(`/v1/groups/${group}/messages`, { messageId: randomBytes(16).toString('base64url'), message: b64(new Uint8Array(10)) }, d.token);
     for (let i = 0; i < 3; i++) expect((await send(d1)).status).toBe(201);
     await limited(await send(d1));
     // The refused send took no token from the address: d2 gets the address's last two.

@@ -6,17 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { PROTOCOL_VERSION, encodeSendFrame, type ServerControlFrame } from '@parley/protocol';
-import { b64, http, newDevice, newUser, startTestServer, WsClient, type TestDevice, type TestServer } from '@parley/testing';
+import { MlsDevice, mlsGroup, newUser, startTestServer, WsClient, type TestServer } from '@parley/testing';
 
 const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
-
-async function pairGroup(url: string, a: TestDevice, b: TestDevice): Promise<string> {
-  const g = `grp-${randomBytes(6).toString('hex')}`;
-  expect((await http(url, 'POST', '/v1/groups', { groupId: g, epoch: 0, groupInfo: b64(rnd(10)) }, a.token)).status).toBe(201);
-  const c = await http(url, 'POST', `/v1/groups/${g}/commits`, { epoch: 0, commit: b64(rnd(10)), groupInfo: b64(rnd(10)), welcome: b64(rnd(10)), addedDevices: [b.deviceId] }, a.token);
-  expect(c.status).toBe(201);
-  return g;
-}
 
 function pauseReading(c: WsClient): void {
   (c.ws as unknown as { _socket: { pause(): void } })._socket.pause();
@@ -40,8 +32,8 @@ describe('heartbeat', () => {
   });
 
   it('pings every connection; a live peer stays, a dead one (no pong) is dropped within two intervals', async () => {
-    const d1 = await newDevice(srv.url, await newUser(srv.url));
-    const d2 = await newDevice(srv.url, await newUser(srv.url));
+    const d1 = await MlsDevice.register(srv.url, await newUser(srv.url));
+    const d2 = await MlsDevice.register(srv.url, await newUser(srv.url));
     const live = await WsClient.connect(srv.wsUrl, d1.token);
     const dead = await WsClient.connect(srv.wsUrl, d2.token);
     let pings = 0;
@@ -68,10 +60,10 @@ describe('backpressure on control frames', () => {
   // The kernel's socket buffers take a few MB; then the server's own buffer holds one
   // more frame and the catch-up waits for it to drain (catch-up paces itself, it does not
   // cut). From there, any answer the server queues for it is over the bound.
-  async function stalledPeer(srv: TestServer): Promise<{ c: WsClient; d: TestDevice; buffered: () => number }> {
-    const a = await newDevice(srv.url, await newUser(srv.url));
-    const d = await newDevice(srv.url, await newUser(srv.url));
-    const g = await pairGroup(srv.url, a, d);
+  async function stalledPeer(srv: TestServer): Promise<{ c: WsClient; d: MlsDevice; buffered: () => number }> {
+    const a = await MlsDevice.register(srv.url, await newUser(srv.url));
+    const d = await MlsDevice.register(srv.url, await newUser(srv.url));
+    const g = await mlsGroup(srv.url, a, [d]);
     const sender = await WsClient.connect(srv.wsUrl, a.token);
     for (let i = 0; i < 48; i++) expect(await sender.send(g, rnd(250_000))).toMatchObject({ type: 'sent' });
     await sender.close();
@@ -86,8 +78,7 @@ describe('backpressure on control frames', () => {
   const bound = 64 * 1024;
   const limits = { jsonBody: 1 << 20, message: 256 << 10, attachment: 1 << 20, keyPackagesPerDevice: 10 };
 
-  // SKIPPED (integration, 2026-12-02): fails since branches `server` (real MLS inspector, a9f3d53) and `serverops`/`sdk` were merged together; the test was green on its own branch. Fix and re-enable: see the issue notes.
-  it.skip('cuts a peer that stops reading when a control frame (pong, error) would go past the bound', async () => {
+  it('cuts a peer that stops reading when a control frame (pong, error) would go past the bound', async () => {
     const srv = await startTestServer({ wsMaxBufferedBytes: bound, limits });
     try {
       const { c, d } = await stalledPeer(srv);
@@ -107,8 +98,7 @@ describe('backpressure on control frames', () => {
     }
   });
 
-  // SKIPPED (integration, 2026-12-02): fails since branches `server` (real MLS inspector, a9f3d53) and `serverops`/`sdk` were merged together; the test was green on its own branch. Fix and re-enable: see the issue notes.
-  it.skip('cuts a stalled peer whose malformed frames earn error frames, and one that sends WebSocket pings', async () => {
+  it('cuts a stalled peer whose malformed frames earn error frames, and one that sends WebSocket pings', async () => {
     const srv = await startTestServer({ wsMaxBufferedBytes: bound, limits });
     try {
       const one = await stalledPeer(srv);
@@ -130,8 +120,8 @@ describe('connection caps', () => {
   it('closes the oldest connection of a device past its cap, and refuses upgrades past the server-wide cap', async () => {
     const srv = await startTestServer({ wsMaxConnectionsPerDevice: 2, wsMaxConnections: 3 });
     try {
-      const a = await newDevice(srv.url, await newUser(srv.url));
-      const b = await newDevice(srv.url, await newUser(srv.url));
+      const a = await MlsDevice.register(srv.url, await newUser(srv.url));
+      const b = await MlsDevice.register(srv.url, await newUser(srv.url));
       const a1 = await WsClient.connect(srv.wsUrl, a.token);
       const a2 = await WsClient.connect(srv.wsUrl, a.token);
       const a3 = await WsClient.connect(srv.wsUrl, a.token);
@@ -201,8 +191,7 @@ describe('connection caps', () => {
 });
 
 describe('error frames carry the ref of the frame they answer', () => {
-  // SKIPPED (integration, 2026-12-02): fails since branches `server` (real MLS inspector, a9f3d53) and `serverops`/`sdk` were merged together; the test was green on its own branch. Fix and re-enable: see the issue notes.
-  it.skip('for control frames, malformed frames, send frames and rate-limited sends', async () => {
+  it('for control frames, malformed frames, send frames and rate-limited sends', async () => {
     const srv = await startTestServer({
       rateLimits: {
         loginPerAddress: { rate: 100, burst: 100 },
@@ -213,9 +202,9 @@ describe('error frames carry the ref of the frame they answer', () => {
       },
     });
     try {
-      const a = await newDevice(srv.url, await newUser(srv.url));
-      const b = await newDevice(srv.url, await newUser(srv.url));
-      const g = await pairGroup(srv.url, a, b);
+      const a = await MlsDevice.register(srv.url, await newUser(srv.url));
+      const b = await MlsDevice.register(srv.url, await newUser(srv.url));
+      const g = await mlsGroup(srv.url, a, [b]);
       const c = await WsClient.connect(srv.wsUrl, a.token);
       const answer = async (frame: string | Uint8Array): Promise<ServerControlFrame> => {
         const n = c.controls.length;
@@ -253,13 +242,12 @@ describe('error frames carry the ref of the frame they answer', () => {
 });
 
 describe('resumption', () => {
-  // SKIPPED (integration, 2026-12-02): fails since branches `server` (real MLS inspector, a9f3d53) and `serverops`/`sdk` were merged together; the test was green on its own branch. Fix and re-enable: see the issue notes.
-  it.skip('a reconnecting device gets exactly what follows its acknowledged cursor, in order; sync resends from its own cursor', async () => {
+  it('a reconnecting device gets exactly what follows its acknowledged cursor, in order; sync resends from its own cursor', async () => {
     const srv = await startTestServer();
     try {
-      const a = await newDevice(srv.url, await newUser(srv.url));
-      const b = await newDevice(srv.url, await newUser(srv.url));
-      const g = await pairGroup(srv.url, a, b);
+      const a = await MlsDevice.register(srv.url, await newUser(srv.url));
+      const b = await MlsDevice.register(srv.url, await newUser(srv.url));
+      const g = await mlsGroup(srv.url, a, [b]);
       const sender = await WsClient.connect(srv.wsUrl, a.token);
       let rb = await WsClient.connect(srv.wsUrl, b.token);
       const apps = (c: WsClient): number[] => c.delivered.filter((f) => f.kind === 'application').map((f) => f.seq);

@@ -19,6 +19,7 @@ import {
   joinExternal,
   joinFromWelcome,
   mergeCommit,
+  ProposalType,
   ProtocolVersion,
   WireFormat,
   Writer,
@@ -175,4 +176,19 @@ export async function signedGroupInfo(state: GroupState): Promise<Uint8Array> {
   const content = new Writer(1024).opaque(utf8.encode('MLS 1.0 GroupInfoTBS')).opaque(encodeGroupInfoTbs(tbs)).finish();
   const signature = await suite.signature.sign(state.signaturePrivateKey.bytes, content);
   return encode(encodeMLSMessage, { version: ProtocolVersion.mls10, wireFormat: WireFormat.mls_group_info, groupInfo: { ...tbs, signature } });
+}
+
+/**
+ * A group the real server accepts, made by real MLS: `owner` creates it, then adds every
+ * device of `members` by one commit with their fresh key packages (no Welcome is processed:
+ * for tests of what the server does with the group, not of the members' states).
+ */
+export async function mlsGroup(base: string, owner: MlsDevice, members: readonly MlsDevice[] = [], groupId = `grp-${Math.random().toString(36).slice(2, 14)}`): Promise<string> {
+  const created = await owner.createGroup(base, groupId);
+  if (created.status !== 201) throw new Error(`group creation failed: ${created.status} ${JSON.stringify(created.body)}`);
+  if (members.length === 0) return groupId;
+  const held = await Promise.all(members.map((m) => m.keyPackage()));
+  const added = await owner.commit(base, groupId, held.map((h) => ({ proposalType: ProposalType.add, add: { keyPackage: h.keyPackage } })));
+  if (added.status !== 201) throw new Error(`add commit failed: ${added.status} ${JSON.stringify(added.body)}`);
+  return groupId;
 }
