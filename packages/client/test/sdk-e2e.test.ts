@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeClientCrypto } from '../src/node/crypto.js';
 import { openSqliteStore, type KdfParams } from '../src/node/sqlite-store.js';
 import { nodeWebSocketFactory } from '../src/node-transport/ws.js';
+import { next } from './helpers.js';
 import { generateIdentityKey, issueDeviceCertificate, decodeDeviceCertificate } from '../src/identity/identity.js';
 import { ParleyClient } from '../src/sdk/client.js';
 import type { ParleyEvent } from '../src/sdk/events.js';
@@ -37,23 +38,6 @@ function profileDir(): string {
 async function openClient(dir: string): Promise<{ store: ClientStore; options: Parameters<typeof ParleyClient.register>[0] }> {
   const store = await openSqliteStore({ directory: dir, passphrase, kdf });
   return { store, options: { serverUrl: server.url, store, crypto: nodeClientCrypto, provider: nodeCryptoProvider, webSocket: nodeWebSocketFactory, keyPackages: 3 } };
-}
-
-/** Waits for the next event matching `pred` (events already emitted are not replayed). */
-function next(client: ParleyClient, pred: (e: ParleyEvent) => boolean, timeoutMs = 10_000): Promise<ParleyEvent> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error('timed out waiting for an event'));
-    }, timeoutMs);
-    const off = client.on((e) => {
-      if (pred(e)) {
-        clearTimeout(timer);
-        off();
-        resolve(e);
-      }
-    });
-  });
 }
 
 const textOf = (e: ParleyEvent): string | undefined => (e.type === 'message' && e.message.body.type === 'text' ? e.message.body.text : undefined);
