@@ -32,9 +32,17 @@ export const FORK_CHECK_LABEL = 'parley fork check';
 export const FORK_TAG_LENGTH = 8;
 const AAD_VERSION = 1;
 
+/** Tags by state: a GroupState is an immutable value, so its epoch's tag is derived once, not per message. */
+const tags = new WeakMap<GroupState, Promise<Uint8Array>>();
+
 /** The fork-check value of the state's current epoch. */
 export function forkTag(state: GroupState): Promise<Uint8Array> {
-  return exportSecret(state, FORK_CHECK_LABEL, new Uint8Array(0), FORK_TAG_LENGTH);
+  let tag = tags.get(state);
+  if (tag === undefined) {
+    tag = exportSecret(state, FORK_CHECK_LABEL, new Uint8Array(0), FORK_TAG_LENGTH);
+    tags.set(state, tag);
+  }
+  return tag;
 }
 
 /** The authenticated_data to send with every PrivateMessage from `state`. */
