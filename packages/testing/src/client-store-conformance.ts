@@ -306,7 +306,7 @@ export function clientStoreConformance(name: string, makeHarness: () => Promise<
 
     it('keeps everything across a close and reopen (persistent stores)', async (ctx) => {
       if (h.reopen === undefined) {
-        ctx.skip();
+        ctx.skip('this store is not persistent: it keeps nothing across a close, by design');
         return;
       }
       await store.commit({
