@@ -5,6 +5,7 @@
 import { useEffect, useId, useState, useSyncExternalStore, type SyntheticEvent } from 'react';
 import { Conversation } from './Conversation.js';
 import { DevicesDialog } from './Devices.js';
+import { GroupBar, NewGroup } from './Groups.js';
 import { describeError } from './errors.js';
 import { useI18n } from './i18n.js';
 import { LanguagePicker } from './LanguagePicker.js';
@@ -161,6 +162,7 @@ export function Messenger(props: { session: Session; onLock: () => void }) {
       <nav className="sidebar" aria-labelledby="conversations-title">
         <h2 id="conversations-title">{t('conversations')}</h2>
         <NewChat session={session} onOpened={setSelected} />
+        <NewGroup session={session} onOpened={setSelected} />
         {conversations.length === 0 ? (
           <p className="muted">{t('noConversations')}</p>
         ) : (
@@ -186,7 +188,14 @@ export function Messenger(props: { session: Session; onLock: () => void }) {
         )}
       </nav>
       <main className="pane" id="conversation" tabIndex={-1}>
-        {current === undefined ? <p className="centered muted">{t('selectConversation')}</p> : <Conversation key={current.record.groupId} session={session} view={current} />}
+        {current === undefined ? (
+          <p className="centered muted">{t('selectConversation')}</p>
+        ) : (
+          <>
+            {current.record.kind === 'group' && <GroupBar key={`bar-${current.record.groupId}`} session={session} view={current} />}
+            <Conversation key={current.record.groupId} session={session} view={current} />
+          </>
+        )}
       </main>
       {showDevices && (
         <DevicesDialog

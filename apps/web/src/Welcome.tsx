@@ -7,9 +7,10 @@ import { describeError } from './errors.js';
 import { USERNAME_PATTERN } from '@parley/protocol';
 import { useI18n } from './i18n.js';
 import { LanguagePicker } from './LanguagePicker.js';
+import { NewDeviceLogin } from './NewDevice.js';
 import { Session, codeOf, emailDomain, forgetProfile, savedUser, serverInfo, type ServerInfo } from './session.js';
 
-function Field(props: { label: string; hint?: string; type?: string; value: string; onChange: (v: string) => void; autoComplete: string; required?: boolean; name: string }) {
+export function Field(props: { label: string; hint?: string; type?: string; value: string; onChange: (v: string) => void; autoComplete: string; required?: boolean; name: string }) {
   const id = useId();
   const hintId = useId();
   return (
@@ -36,7 +37,7 @@ function Field(props: { label: string; hint?: string; type?: string; value: stri
   );
 }
 
-function Frame(props: { title: string; children: React.ReactNode }) {
+export function Frame(props: { title: string; children: React.ReactNode }) {
   const { t } = useI18n();
   return (
     <div className="welcome">
@@ -65,12 +66,23 @@ export function Welcome(props: { onOpen: (s: Session) => void }) {
   const [email, setEmail] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>();
+  const [newDevice, setNewDevice] = useState(false);
 
   useEffect(() => {
     serverInfo().then(setInfo, () => {
       setError('network');
     });
   }, []);
+
+  if (newDevice)
+    return (
+      <NewDeviceLogin
+        onOpen={props.onOpen}
+        onBack={() => {
+          setNewDevice(false);
+        }}
+      />
+    );
 
   // An error says what was wrong with what was typed: it goes once the user changes it.
   const edit =
@@ -137,6 +149,15 @@ export function Welcome(props: { onOpen: (s: Session) => void }) {
           {busy ? t('working') : t('submitRegister')}
         </button>
       </form>
+      <button
+        type="button"
+        className="link"
+        onClick={() => {
+          setNewDevice(true);
+        }}
+      >
+        {t('newDevice')}
+      </button>
     </Frame>
   );
 }

@@ -33,6 +33,19 @@ export function describeError(t: Translate, code: string): string {
       return t('errorTooLarge');
     case 'wrong-passphrase':
       return t('wrongPassphrase');
+    // groups (weba)
+    case 'no-identity-backup':
+      return t('errorNoBackup');
+    case 'identity-key-mismatch':
+    case 'malformed-identity-backup':
+      return t('errorBackup');
+    case 'already-member':
+      return t('errorAlreadyMember');
+    case 'self-member':
+      return t('errorSelf');
+    case 'policy-violation':
+    case 'forbidden':
+      return t('errorNotAllowed');
     default:
       return t('error', { code });
   }

@@ -17,6 +17,7 @@ import {
   type ContactRecord,
   type ConversationRecord,
   type GroupId,
+  type MemberInfo,
   type ParleyEvent,
   type StoredMessage,
   type WebSocketLike,
@@ -186,22 +187,17 @@ export class Session {
     return body;
   }
 
-  /** This user's devices, from the server's directory (this one first). */
+  /** This user's devices, as the server lists them (this one first). */
   async devices(): Promise<DeviceView[]> {
-    const body = (await this.call('GET', `/v1/users/${encodeURIComponent(this.userId)}`)) as { devices?: unknown };
-    if (!Array.isArray(body.devices)) throw Object.assign(new Error('bad answer'), { code: 'bad-response' });
-    const out: DeviceView[] = [];
-    for (const d of body.devices as { deviceId?: unknown; createdAt?: unknown }[]) {
-      if (typeof d.deviceId !== 'string' || typeof d.createdAt !== 'number') continue;
-      out.push({ deviceId: d.deviceId, createdAt: d.createdAt, current: d.deviceId === this.deviceId });
-    }
-    return out.sort((a, b) => (a.current !== b.current ? (a.current ? -1 : 1) : b.createdAt - a.createdAt));
+    const listed = await (await this.ready()).devices();
+    return [...listed].sort((a, b) => (a.current !== b.current ? (a.current ? -1 : 1) : b.createdAt - a.createdAt));
   }
 
-  /** Removes another device of this user: its sessions end and it leaves every conversation. */
+  /** Removes another device of this user: it is taken out of every conversation (commits), then off the server. */
   async removeDevice(deviceId: string): Promise<void> {
     if (deviceId === this.deviceId) throw Object.assign(new Error('own device'), { code: 'own-device' });
-    await this.call('DELETE', `/v1/devices/${encodeURIComponent(deviceId)}`);
+    await (await this.ready()).removeDevice(deviceId);
+    await this.refresh();
   }
 
   private static options(store: ClientStore, session: Holder, email?: string) {
@@ -239,7 +235,9 @@ export class Session {
     const store = await openIndexedDbStore({ name: PROFILE, passphrase });
     const holder: Holder = { current: undefined, token: undefined };
     try {
-      const client = await ParleyClient.register(Session.options(store, holder, proof.email), username, password, proof.invite);
+      // The identity backup is sealed under the passphrase, which the server never sees (a
+      // new device opens it with the same one, see `login`).
+      const client = await ParleyClient.register(Session.options(store, holder, proof.email), username, password, proof.invite, passphrase);
       await store.commit({ cursors: { [PASSWORD_RECORD]: password } });
       localStorage.setItem(USER_KEY, client.userId);
       holder.current = new Session(store, client.userId, client.deviceId, holder);
@@ -527,6 +525,80 @@ export class Session {
   async verify(contact: ContactRecord): Promise<void> {
     await markVerified(this.store, contact.userId, contact.identityKey);
     this.changed();
+  }
+
+  // ---- groups and a second device (weba) ------------------------------------------
+
+  /**
+   * A NEW device of an existing account, on this browser's empty profile: logs in, opens the
+   * identity backup with `passphrase` (which also seals this profile), and enrols the device.
+   */
+  static async login(username: string, password: string, passphrase: string): Promise<Session> {
+    await deleteIndexedDbStore(PROFILE);
+    const store = await openIndexedDbStore({ name: PROFILE, passphrase });
+    const holder: Holder = { current: undefined, token: undefined };
+    try {
+      const client = await ParleyClient.login(Session.options(store, holder), username, password, passphrase);
+      await store.commit({ cursors: { [PASSWORD_RECORD]: password } });
+      localStorage.setItem(USER_KEY, client.userId);
+      holder.current = new Session(store, client.userId, client.deviceId, holder);
+      await holder.current.refresh();
+      holder.current.online(client);
+      return holder.current;
+    } catch (e) {
+      await store.close();
+      await deleteIndexedDbStore(PROFILE);
+      throw e;
+    }
+  }
+
+  /** Whether the directory knows `userId` (the server looks users up by exact name). */
+  async userExists(userId: string): Promise<boolean> {
+    try {
+      await this.call('GET', `/v1/users/${encodeURIComponent(userId)}`);
+      return true;
+    } catch (e) {
+      if (codeOf(e) === 'unknown-user' || codeOf(e) === 'not-found') return false;
+      throw e;
+    }
+  }
+
+  /** Creates a named group with `members`; this user administers it. */
+  async createGroup(name: string, members: readonly string[]): Promise<GroupId> {
+    const groupId = await (await this.ready()).createGroup(name, members);
+    await this.refresh();
+    return groupId;
+  }
+
+  /** The group's users with their roles (from the MLS state on this device). */
+  async members(groupId: GroupId): Promise<readonly MemberInfo[]> {
+    return (await this.ready()).members(groupId);
+  }
+
+  async addMembers(groupId: GroupId, users: readonly string[]): Promise<void> {
+    await (await this.ready()).addMembers(groupId, users);
+    this.bump(groupId);
+    await this.refresh();
+  }
+
+  async removeMembers(groupId: GroupId, users: readonly string[]): Promise<void> {
+    await (await this.ready()).removeMembers(groupId, users);
+    this.bump(groupId);
+    await this.refresh();
+  }
+
+  async leave(groupId: GroupId): Promise<void> {
+    await (await this.ready()).leave(groupId);
+    this.bump(groupId);
+    await this.refresh();
+  }
+
+  /** Why a closed conversation closed: this user was removed, or left. */
+  async closedBecause(groupId: GroupId): Promise<'removed' | 'left' | undefined> {
+    const events = (await this.store.listMessages(groupId)).filter((m) => m.body.type === 'event');
+    const last = events[events.length - 1];
+    if (last === undefined || last.body.type !== 'event') return undefined;
+    return last.body.event === 'removed' ? 'removed' : last.body.event === 'left' ? 'left' : undefined;
   }
 
   async close(): Promise<void> {
