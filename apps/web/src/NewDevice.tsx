@@ -29,7 +29,8 @@ export function NewDeviceLogin(props: { onOpen: (s: Session) => void; onBack: ()
     setBusy(true);
     Session.login(username.trim(), password, passphrase).then(props.onOpen, (err: unknown) => {
       setBusy(false);
-      setError(codeOf(err));
+      // Here a wrong passphrase fails to open the identity backup, not this profile.
+      setError(codeOf(err) === 'wrong-passphrase' ? 'backup-passphrase' : codeOf(err));
     });
   };
 

@@ -36,6 +36,7 @@ export function describeError(t: Translate, code: string): string {
     // groups (weba)
     case 'no-identity-backup':
       return t('errorNoBackup');
+    case 'backup-passphrase':
     case 'identity-key-mismatch':
     case 'malformed-identity-backup':
       return t('errorBackup');

@@ -189,7 +189,11 @@ export class Session {
 
   /** This user's devices, as the server lists them (this one first). */
   async devices(): Promise<DeviceView[]> {
-    const listed = await (await this.ready()).devices();
+    const client = await this.ready();
+    // Looking at the list brings every conversation in line with it: a device that just
+    // logged in is added (and one gone is removed) before the list shows it.
+    await client.sync().catch(() => undefined);
+    const listed = await client.devices();
     return [...listed].sort((a, b) => (a.current !== b.current ? (a.current ? -1 : 1) : b.createdAt - a.createdAt));
   }
 
@@ -347,6 +351,9 @@ export class Session {
     try {
       await this.client.connect();
       this.setConnection('online');
+      // What happened while away that the push does not carry: devices of ours that
+      // logged in or were removed meanwhile join or leave our conversations (weba).
+      void this.client.sync().catch(() => undefined);
     } catch {
       this.lost();
     }
