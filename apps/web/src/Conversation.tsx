@@ -8,6 +8,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useId, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore, type SyntheticEvent } from 'react';
 import type { ContactRecord, StoredMessage } from '@parley/client';
 import { describeError } from './errors.js';
+import { eventText } from './Groups.js';
 import { useI18n, type Translate } from './i18n.js';
 import { attachmentOf, codeOf, type ConversationView, type MessageFlags, type Session } from './session.js';
 import type { AttachmentRef } from '@parley/client';
@@ -370,7 +371,7 @@ function MessageRow(props: { session: Session; message: StoredMessage; mine: boo
         ) : m.body.type === 'text' ? (
           <p className="text">{m.body.text}</p>
         ) : (
-          <p className="text event">{m.body.event}</p>
+          <p className="text event">{eventText(t, m.body.event)}</p>
         )}
         <p className="meta">
           <time dateTime={new Date(m.sentAt).toISOString()}>{formatClock(m.sentAt, language)}</time>

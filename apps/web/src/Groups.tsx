@@ -6,9 +6,23 @@ import { useCallback, useEffect, useId, useState, type SyntheticEvent } from 're
 import type { MemberInfo } from '@parley/client';
 import { USERNAME_PATTERN } from '@parley/protocol';
 import { describeError } from './errors.js';
-import { useI18n } from './i18n.js';
+import { useI18n, type Translate } from './i18n.js';
 import { codeOf, type ConversationView, type Session } from './session.js';
 import { Modal } from './Verify.js';
+
+/** A line the client writes about a conversation's membership, in the user's language (others as they are). */
+export function eventText(t: Translate, event: string): string {
+  switch (event) {
+    case 'removed':
+      return t('eventRemoved');
+    case 'left':
+      return t('eventLeft');
+    case 'rejoined':
+      return t('eventRejoined');
+    default:
+      return event;
+  }
+}
 
 /**
  * People picked one by one: each name is looked up in the directory (by exact name, as the

@@ -5,9 +5,9 @@
 import { useEffect, useId, useState, useSyncExternalStore, type SyntheticEvent } from 'react';
 import { Conversation } from './Conversation.js';
 import { DevicesDialog } from './Devices.js';
-import { GroupBar, NewGroup } from './Groups.js';
+import { GroupBar, NewGroup, eventText } from './Groups.js';
 import { describeError } from './errors.js';
-import { useI18n } from './i18n.js';
+import { useI18n, type Translate } from './i18n.js';
 import { LanguagePicker } from './LanguagePicker.js';
 import { attachmentOf, codeOf, type ConversationView, type Session } from './session.js';
 import { formatTime } from './time.js';
@@ -102,10 +102,12 @@ function NewChat(props: { session: Session; onOpened: (groupId: string) => void 
   );
 }
 
-function preview(c: ConversationView, me: string, you: string): string {
+function preview(c: ConversationView, me: string, you: string, t: Translate): string {
   const m = c.last;
   if (m === undefined) return '';
-  const full = m.body.type === 'text' ? m.body.text : m.body.event;
+  // A line the client wrote about the conversation stands alone, translated.
+  if (m.body.type === 'event') return eventText(t, m.body.event);
+  const full = m.body.text;
   // An attachment's text body starts with a readable line ("📎 name").
   const text = attachmentOf(full) === undefined ? full : (full.split('\n')[0] ?? '');
   return m.sender.userId === me ? `${you}: ${text}` : text;
@@ -179,7 +181,7 @@ export function Messenger(props: { session: Session; onLock: () => void }) {
                 >
                   <span className="title">{c.title}</span>
                   <span className="time">{formatTime(c.activity, language)}</span>
-                  <span className="preview">{preview(c, session.userId, t('you'))}</span>
+                  <span className="preview">{preview(c, session.userId, t('you'), t)}</span>
                   {c.unread > 0 && <span className="badge">{t('unread', { n: c.unread })}</span>}
                 </button>
               </li>

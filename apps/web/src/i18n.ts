@@ -142,6 +142,9 @@ const en = {
   errorAlreadyMember: 'This person is already in the group.',
   errorSelf: 'You are already in the group.',
   errorNotAllowed: 'The group’s rules do not allow this.',
+  eventRemoved: 'You were removed from the group.',
+  eventLeft: 'You left the group.',
+  eventRejoined: 'This device rejoined the conversation.',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -280,6 +283,9 @@ const fr: Dictionary = {
   errorAlreadyMember: 'Cette personne fait déjà partie du groupe.',
   errorSelf: 'Vous faites déjà partie du groupe.',
   errorNotAllowed: 'Les règles du groupe ne le permettent pas.',
+  eventRemoved: 'Vous avez été retiré du groupe.',
+  eventLeft: 'Vous avez quitté le groupe.',
+  eventRejoined: 'Cet appareil a rejoint à nouveau la conversation.',
 };
 
 export type Language = 'en' | 'fr';

@@ -2,7 +2,7 @@
 // three browser contexts register three users; one creates a group of three (members picked
 // from the directory), messages flow, the administrator removes one member, who sees it and
 // receives nothing more while the others go on; a member who is not an administrator finds
-// the controls disabled, with the reason. Then a second browser context logs in as the same
+// the controls disabled, with the reason; a member leaves. Then a second browser context logs in as the same
 // user on a new device (password + passphrase, which opens the identity backup), receives
 // new messages, and the device list shows both devices; removing one works.
 // axe-core on each screen; screenshots in artifacts/screenshots/.
@@ -16,6 +16,8 @@ let h: Harness | undefined;
 let alice: Page;
 let bob: Page;
 let carol: Page;
+/** Alice's second device (a second browser context), from the device test on. */
+let second: Page;
 const PASSPHRASE = { alice: 'alice passphrase, long enough', bob: 'la phrase de passe de bob', carol: 'carol passphrase, long too' };
 const GROUP = 'Équipe projet';
 
@@ -151,6 +153,9 @@ describe.skipIf(!HAS_CHROMIUM)('groups and devices in Chromium', () => {
     await notice.waitFor({ timeout: 30_000 });
     expect(await notice.textContent()).toBe('You were removed from this group. You no longer receive its messages.');
     expect(await carol.locator('input[name=message]').isDisabled()).toBe(true);
+    // The conversation's own line says it too, in words (not the client's event code).
+    await bubble(carol, 'You were removed from the group.').waitFor();
+    expect(await carol.locator('.conversation-item .preview').textContent()).toBe('You were removed from the group.');
     await screenshot(carol, '14-group-removed');
     await expectNoSeriousViolations(carol, 'removed from a group');
 
@@ -166,7 +171,7 @@ describe.skipIf(!HAS_CHROMIUM)('groups and devices in Chromium', () => {
   }, 90_000);
 
   it('logs in on a second device, which receives new messages; the device list shows both and removes one', async () => {
-    const second = acceptDialogs((await h!.context('en-US')).page);
+    second = acceptDialogs((await h!.context('en-US')).page);
     await second.getByRole('button', { name: 'I already have an account: log in on this device' }).click();
     await second.locator('input[name=username]').fill('alice');
     await second.locator('input[name=password]').fill('alice account password');
@@ -218,6 +223,21 @@ describe.skipIf(!HAS_CHROMIUM)('groups and devices in Chromium', () => {
     expect(await bubble(alice, 'Après le retrait').count()).toBe(0);
     expect(h?.cspViolations).toEqual([]);
   }, 150_000);
+
+  it('leaves a group: the one who left sees it, the administrator’s device takes them out', async () => {
+    await bob.getByRole('button', { name: 'Membres' }).click();
+    await bob.getByRole('button', { name: 'Quitter le groupe' }).click();
+    const notice = bob.locator('[data-testid=group-closed]');
+    await notice.waitFor({ timeout: 30_000 });
+    expect(await notice.textContent()).toBe('Vous avez quitté ce groupe.');
+    expect(await bob.locator('input[name=message]').isDisabled()).toBe(true);
+    await screenshot(bob, '19-group-left-fr');
+    await expectNoSeriousViolations(bob, 'left a group (fr)');
+    // Alice's (remaining) device commits the removal of Bob's devices: she is left alone.
+    await second.getByRole('button', { name: 'Members' }).click();
+    await expect.poll(async () => second.locator('[data-testid=member]').allTextContents(), { timeout: 30_000 }).toEqual([expect.stringContaining('alice (you)')]);
+    await second.keyboard.press('Escape');
+  }, 60_000);
 });
 
 if (!HAS_CHROMIUM) it.skip(`groups and devices in Chromium (${NO_CHROMIUM})`, () => undefined);
