@@ -1,5 +1,5 @@
-// MLS engine benchmark (issue 4 item 8): Parley's group layer next to ts-mls (npm,
-// default crypto provider) in the same process, Node backend, suite 1
+// MLS engine benchmark (issue 4 item 8): Parley's group layer next to ts-mls (npm 1.6.4,
+// on a node:crypto provider, bench/ts-mls-node-crypto.ts) in the same process, Node backend, suite 1
 // (MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519). Each figure is the median of several
 // runs, Parley and ts-mls interleaved run by run, with the ratio Parley / ts-mls
 // (for times, ts-mls / Parley, so a ratio above 1 always means Parley is better).
@@ -13,7 +13,7 @@
 //                         committer encrypts to about N-1 leaves (the worst case for it)
 //   state bytes           serialised state of a member of a 1,000-member group
 //
-//   npm run bench:mls [-- --json] [-- --quick] [-- --runs 5] [-- --no-tsmls-10k] [-- --only floor,protect@10]
+//   npm run bench:mls [-- --json] [-- --quick] [-- --runs 5] [-- --no-tsmls-10k] [-- --tsmls-default] [-- --only floor,protect@10]
 //
 // --json prints one JSON object per line. --quick makes a short run (fewer runs, shorter
 // windows, no 10,000-member groups). ts-mls at 10,000 members is measured when its
@@ -43,6 +43,7 @@ import {
   type PrivateKeyPackage,
 } from 'ts-mls';
 import { nodeCryptoProvider } from '@parley/mls/crypto-node';
+import { tsMlsNodeCryptoProvider } from './ts-mls-node-crypto.js';
 import {
   createCommit,
   createGroup,
@@ -92,7 +93,10 @@ const TS_MLS_10K_BUDGET_MS = 120_000;
 const SUITE = 1;
 const provider = nodeCryptoProvider;
 const suite = provider.suite(SUITE);
-const tsImpl: CiphersuiteImpl = await getCiphersuiteImpl(getCiphersuiteFromName('MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519'));
+// ts-mls runs on a node:crypto provider written for this bench (bench/ts-mls-node-crypto.ts)
+// so that the peer is measured at its best; --tsmls-default uses its own default provider.
+const TS_DEFAULT = argv.includes('--tsmls-default');
+const tsImpl: CiphersuiteImpl = await getCiphersuiteImpl(getCiphersuiteFromName('MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519'), TS_DEFAULT ? undefined : tsMlsNodeCryptoProvider);
 const TEXT = new Uint8Array(100).fill(0x61);
 const enc = new TextEncoder();
 
