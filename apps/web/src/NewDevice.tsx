@@ -6,7 +6,7 @@ import { useState, type SyntheticEvent } from 'react';
 import { describeError } from './errors.js';
 import { useI18n } from './i18n.js';
 import { Session, codeOf } from './session.js';
-import { Field, Frame } from './Welcome.js';
+import { Field, Frame } from './Form.js';
 
 export function NewDeviceLogin(props: { onOpen: (s: Session) => void; onBack: () => void }) {
   const { t } = useI18n();

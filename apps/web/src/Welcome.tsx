@@ -2,56 +2,13 @@
 // address of an allowed domain, as its policy asks), or unlock the profile this browser
 // already holds.
 
-import { useEffect, useId, useState, type SyntheticEvent } from 'react';
+import { useEffect, useState, type SyntheticEvent } from 'react';
 import { describeError } from './errors.js';
 import { USERNAME_PATTERN } from '@parley/protocol';
 import { useI18n } from './i18n.js';
-import { LanguagePicker } from './LanguagePicker.js';
+import { Field, Frame } from './Form.js';
 import { NewDeviceLogin } from './NewDevice.js';
 import { Session, codeOf, emailDomain, forgetProfile, savedUser, serverInfo, type ServerInfo } from './session.js';
-
-export function Field(props: { label: string; hint?: string; type?: string; value: string; onChange: (v: string) => void; autoComplete: string; required?: boolean; name: string }) {
-  const id = useId();
-  const hintId = useId();
-  return (
-    <div className="field">
-      <label htmlFor={id}>{props.label}</label>
-      <input
-        id={id}
-        name={props.name}
-        type={props.type ?? 'text'}
-        value={props.value}
-        required={props.required ?? true}
-        autoComplete={props.autoComplete}
-        aria-describedby={props.hint === undefined ? undefined : hintId}
-        onChange={(e) => {
-          props.onChange(e.target.value);
-        }}
-      />
-      {props.hint !== undefined && (
-        <p id={hintId} className="hint">
-          {props.hint}
-        </p>
-      )}
-    </div>
-  );
-}
-
-export function Frame(props: { title: string; children: React.ReactNode }) {
-  const { t } = useI18n();
-  return (
-    <div className="welcome">
-      <header className="welcome-head">
-        <span className="brand">{t('appName')}</span>
-        <LanguagePicker />
-      </header>
-      <main className="card" id="main">
-        <h1>{props.title}</h1>
-        {props.children}
-      </main>
-    </div>
-  );
-}
 
 /** An invite code: 32 random bytes, base64url (docs/protocol.md). */
 const INVITE = /^[A-Za-z0-9_-]{43}$/;
