@@ -16,6 +16,8 @@ import { dayKey, formatClock, formatDay } from './time.js';
 import { KeyChangedWarning, VerifyDialog } from './Verify.js';
 
 const NONE: readonly string[] = [];
+/** Messages read from the store at a time (the newest first, older ones on scrolling up). */
+const PAGE = 300;
 
 type Row =
   | { readonly kind: 'day'; readonly key: string; readonly at: number }
@@ -68,6 +70,10 @@ export function Conversation(props: { session: Session; view: ConversationView }
   const scrollRef = useRef<HTMLDivElement>(null);
   const fileRef = useRef<HTMLInputElement>(null);
   const atBottom = useRef(true);
+  // Only the last pages are read and decrypted; older ones when the user scrolls up to them.
+  const [limit, setLimit] = useState(PAGE);
+  const [complete, setComplete] = useState(false);
+  const anchor = useRef<string | undefined>(undefined);
   const inputId = useId();
   const titleId = useId();
 
@@ -78,13 +84,15 @@ export function Conversation(props: { session: Session; view: ConversationView }
   );
   useEffect(() => {
     let live = true;
-    void Promise.all([session.history(groupId), session.loadFlags(groupId)]).then(([all]) => {
-      if (live) setMessages(all.filter((m) => !session.isReplaced(m.messageId)));
+    void Promise.all([session.history(groupId, limit), session.loadFlags(groupId)]).then(([page]) => {
+      if (!live) return;
+      setComplete(page.length < limit);
+      setMessages(page.filter((m) => !session.isReplaced(m.messageId)));
     });
     return () => {
       live = false;
     };
-  }, [session, groupId, version]);
+  }, [session, groupId, version, limit]);
 
   const load = useCallback(async () => {
     setContact(view.peer === undefined ? undefined : await session.contact(view.peer));
@@ -110,10 +118,19 @@ export function Conversation(props: { session: Session; view: ConversationView }
     getItemKey: (i) => items[i]?.key ?? i,
   });
 
-  // Stay at the newest message while the user is there (on open, and when one arrives).
+  // Stay at the newest message while the user is there (on open, and when one arrives);
+  // after an older page came in above, keep the message that was first where it was.
   useLayoutEffect(() => {
+    if (anchor.current !== undefined) {
+      const i = items.findIndex((r) => r.key === anchor.current);
+      if (i > 0) {
+        anchor.current = undefined;
+        virtualizer.scrollToIndex(i, { align: 'start' });
+      }
+      return;
+    }
     if (atBottom.current && items.length > 0) virtualizer.scrollToIndex(items.length - 1, { align: 'end' });
-  }, [items.length, virtualizer]);
+  }, [items, virtualizer]);
 
   const last = messages[messages.length - 1];
   useEffect(() => {
@@ -190,6 +207,10 @@ export function Conversation(props: { session: Session; view: ConversationView }
         onScroll={(e) => {
           const el = e.currentTarget;
           atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+          if (el.scrollTop < 200 && !complete && anchor.current === undefined && messages.length > 0) {
+            anchor.current = messages[0]?.messageId;
+            setLimit((l) => l + PAGE);
+          }
         }}
       >
         {items.length === 0 && <p className="centered muted">{t('noMessages')}</p>}

@@ -465,8 +465,9 @@ export class Session {
     return groupId;
   }
 
-  history(groupId: GroupId): Promise<StoredMessage[]> {
-    return this.store.listMessages(groupId);
+  /** The last `limit` messages of a conversation (all of them without a limit). */
+  history(groupId: GroupId, limit?: number): Promise<StoredMessage[]> {
+    return this.store.listMessages(groupId, limit === undefined ? {} : { limit });
   }
 
   async send(groupId: GroupId, text: string): Promise<void> {
