@@ -1018,8 +1018,12 @@ export class ParleyClient {
     }
   }
 
-  /** Opens the WebSocket: the server pushes the backlog after our cursors, then live messages. */
-  async connect(): Promise<void> {
+  /**
+   * Opens the WebSocket: the server pushes the backlog after our cursors, then live messages.
+   * `onClose` is told when this socket closes (not after close()), so that a long-running
+   * caller can reconnect; meanwhile sending and acknowledging fall back to HTTP.
+   */
+  async connect(options?: { readonly onClose?: (code: number) => void }): Promise<void> {
     const factory = this.options.webSocket ?? ((url: string) => new WebSocket(url));
     const wsUrl = this.options.serverUrl.replace(/^http/, 'ws') + '/v1/ws';
     const token = this.api.sessionToken;
@@ -1029,6 +1033,9 @@ export class ParleyClient {
         this.serial(() => this.handle(f.stream, this.fromFrame(f))).catch((e: unknown) => {
           this.hub.emit({ type: 'error', groupId: f.groupId, code: errorCode(e), message: 'a delivered message could not be processed' });
         });
+      },
+      onClose: (code) => {
+        if (!this.closed) options?.onClose?.(code);
       },
     });
   }
