@@ -76,7 +76,7 @@ export async function chat(argv: readonly string[], io: Io): Promise<number> {
     let retry: NodeJS.Timeout | undefined;
     let delay = RETRY_MIN_MS;
     const reconnect = (): void => {
-      if (leaving) return;
+      if (leaving || retry !== undefined) return;
       retry = setTimeout(() => {
         retry = undefined;
         client.connect({ onClose: dropped }).then(
@@ -96,7 +96,8 @@ export async function chat(argv: readonly string[], io: Io): Promise<number> {
       say('* connection lost; reconnecting…');
       reconnect();
     };
-    await client.connect({ onClose: dropped });
+    // Offline at the start as well: the chat opens on the stored history and keeps trying.
+    await client.connect({ onClose: dropped }).catch(dropped);
     // The poll also brings this user's new devices into the conversation (sync adds them).
     const poll = setInterval(() => {
       client.sync().catch(() => undefined); // the WebSocket normally carries everything

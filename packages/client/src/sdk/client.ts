@@ -1020,7 +1020,7 @@ export class ParleyClient {
 
   /**
    * Opens the WebSocket: the server pushes the backlog after our cursors, then live messages.
-   * `onClose` is told when this socket closes (not after close()), so that a long-running
+   * `onClose` is told when this socket, once open, closes (not after close()), so that a long-running
    * caller can reconnect; meanwhile sending and acknowledging fall back to HTTP.
    */
   async connect(options?: { readonly onClose?: (code: number) => void }): Promise<void> {
@@ -1028,6 +1028,7 @@ export class ParleyClient {
     const wsUrl = this.options.serverUrl.replace(/^http/, 'ws') + '/v1/ws';
     const token = this.api.sessionToken;
     if (token === undefined) throw new ClientUsageError('not-logged-in', 'no session');
+    let opened = false;
     this.ws = await WsConnection.connect(factory, wsUrl, token, {
       onDeliver: (f) => {
         this.serial(() => this.handle(f.stream, this.fromFrame(f))).catch((e: unknown) => {
@@ -1035,9 +1036,10 @@ export class ParleyClient {
         });
       },
       onClose: (code) => {
-        if (!this.closed) options?.onClose?.(code);
+        if (opened && !this.closed) options?.onClose?.(code); // a failed attempt rejects instead
       },
     });
+    opened = true;
   }
 
   private fromFrame(f: DeliverFrame): WireMessage {
