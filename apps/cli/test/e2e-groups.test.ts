@@ -163,7 +163,12 @@ describe('a group of three', () => {
 describe('a second device, devices, verify, read state', () => {
   it('parley login needs the profile passphrase the backup was sealed under, not only the password', async () => {
     const stranger = user('alice', 'alice-wrong', 'a different passphrase');
-    await fails(stranger.run('login', 'alice', '--password-file', alice.passwordFile, '--server', p.url), /backup|passphrase/);
+    expect(await fails(stranger.run('login', 'alice', '--password-file', alice.passwordFile, '--server', p.url), /wrong passphrase/)).not.toContain('a different passphrase');
+    // Not under the account password either (which the server sees at every login).
+    const server = user('alice', 'alice-password', 'account password of alice');
+    await fails(server.run('login', 'alice', '--password-file', alice.passwordFile, '--server', p.url), /wrong passphrase/);
+    // Neither attempt enrolled a device.
+    expect((JSON.parse(await ok(alice.run('devices', '--json'))) as { devices: unknown[] }).devices).toHaveLength(1);
   });
 
   it('a new device gets new messages, not the earlier history', { timeout: 120_000 }, async () => {
