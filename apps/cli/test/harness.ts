@@ -33,6 +33,12 @@ export interface Parley {
   close(): Promise<void>;
   /** Stops only the server, for the "server down" cases. */
   stopServer(): Promise<void>;
+  /** Stops the server and starts it again on the same port and data directory. */
+  restartServer(): Promise<void>;
+  /** The server's data directory (its SQLite files). */
+  readonly dataDir: string;
+  /** Everything every server process so far wrote to stdout and stderr (its logs). */
+  serverLogs(): string;
 }
 
 export interface Interactive {
@@ -138,24 +144,37 @@ function interactive(bin: string, args: readonly string[], env: NodeJS.ProcessEn
   };
 }
 
-/** Bundles parley, starts `parley serve` (open registration) on a free loopback port. */
-export async function startParley(): Promise<Parley> {
+/**
+ * Bundles parley, starts `parley serve` (open registration) on a free loopback port.
+ * `logLevel` (default silent): the server's log level, for the tests that read its logs.
+ */
+export async function startParley(options: { readonly logLevel?: string } = {}): Promise<Parley> {
   const bin = await bundle();
   const dir = mkdtempSync(join(tmpdir(), 'parley-cli-e2e-'));
-  const server = interactive(bin, ['serve', '--port', '0', '--host', '127.0.0.1', '--data', join(dir, 'server'), '--registration', 'open', '--no-rate-limits', '--log-level', 'silent'], baseEnv(dir, {}));
-  server.end();
-  const url = (await server.waitFor(/listening on (http:\/\/\S+)/))[1] ?? '';
+  const dataDir = join(dir, 'server');
+  let logs = '';
+  const startServer = async (port: string): Promise<{ server: Interactive; url: string }> => {
+    const server = interactive(bin, ['serve', '--port', port, '--host', '127.0.0.1', '--data', dataDir, '--registration', 'open', '--no-rate-limits', '--log-level', options.logLevel ?? 'silent'], baseEnv(dir, {}));
+    server.end();
+    const url = (await server.waitFor(/listening on (http:\/\/\S+)/))[1] ?? '';
+    return { server, url };
+  };
+  let current = await startServer('0');
+  const url = current.url;
   let stopped = false;
   const stopServer = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    server.child.kill('SIGTERM');
-    await server.exited;
+    current.server.child.kill('SIGTERM');
+    await current.server.exited;
+    logs += current.server.stdout() + current.server.stderr();
   };
   return {
     bin,
     dir,
     url,
+    dataDir,
+    serverLogs: () => logs + (stopped ? '' : current.server.stdout() + current.server.stderr()),
     async run(args, env) {
       const p = interactive(bin, args, baseEnv(dir, env));
       p.end();
@@ -164,6 +183,11 @@ export async function startParley(): Promise<Parley> {
     },
     spawn: (args, env) => interactive(bin, args, baseEnv(dir, env)),
     stopServer,
+    async restartServer() {
+      await stopServer();
+      current = await startServer(new URL(url).port);
+      stopped = false;
+    },
     async close() {
       await stopServer();
       rmSync(dir, { recursive: true, force: true });

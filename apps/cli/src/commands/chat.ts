@@ -17,6 +17,9 @@ const USAGE = 'parley chat <conv> [--history <n>] [--server <url>] [--profile <d
 const HELP = 'type a message and press Enter to send it; /quit or Ctrl-D leaves';
 /** Fetch over HTTP now and then as well, in case the WebSocket was lost. */
 const POLL_MS = 15_000;
+/** Reconnection delays after the WebSocket dropped: from this, doubling, up to the max. */
+const RETRY_MIN_MS = 250;
+const RETRY_MAX_MS = 5_000;
 
 export async function chat(argv: readonly string[], io: Io): Promise<number> {
   const { common, values, positionals } = parseCommand<{ history?: string }>(argv, io, { usage: USAGE, options: { history: { type: 'string', default: '20' } }, min: 1 });
@@ -66,7 +69,36 @@ export async function chat(argv: readonly string[], io: Io): Promise<number> {
       const w = warningOf(e);
       if (w !== undefined && (w.groupId === undefined || w.groupId === c.groupId)) say(`! ${w.text}`);
     });
-    await client.connect();
+    // A dropped WebSocket (the server restarted, the network went away) is reopened with
+    // a growing delay; meanwhile what is typed goes over HTTP if the server answers, and
+    // one status line says so. After reconnecting the server pushes what was missed.
+    let leaving = false;
+    let retry: NodeJS.Timeout | undefined;
+    let delay = RETRY_MIN_MS;
+    const reconnect = (): void => {
+      if (leaving || retry !== undefined) return;
+      retry = setTimeout(() => {
+        retry = undefined;
+        client.connect({ onClose: dropped }).then(
+          () => {
+            delay = RETRY_MIN_MS;
+            say('* reconnected');
+          },
+          () => {
+            delay = Math.min(delay * 2, RETRY_MAX_MS);
+            reconnect();
+          },
+        );
+      }, delay);
+    };
+    const dropped = (): void => {
+      if (leaving) return;
+      say('* connection lost; reconnecting…');
+      reconnect();
+    };
+    // Offline at the start as well: the chat opens on the stored history and keeps trying.
+    await client.connect({ onClose: dropped }).catch(dropped);
+    // The poll also brings this user's new devices into the conversation (sync adds them).
     const poll = setInterval(() => {
       client.sync().catch(() => undefined); // the WebSocket normally carries everything
     }, POLL_MS);
@@ -105,6 +137,8 @@ export async function chat(argv: readonly string[], io: Io): Promise<number> {
     });
     if (terminal) rl.prompt();
     await done;
+    leaving = true;
+    if (retry !== undefined) clearTimeout(retry);
     // A closed readline leaves stdin paused but still holding the process open (a pipe
     // that the other end keeps open after `/quit`): let go of it.
     (input as { unref?: () => void }).unref?.();

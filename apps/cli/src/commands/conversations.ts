@@ -5,7 +5,7 @@
 import type { ConversationRecord, ParleyClient, StoredMessage } from '@parley/client';
 import type { Io } from '../io.js';
 import { parseCommand } from '../client/args.js';
-import { usageError } from '../client/errors.js';
+import { CliError, usageError } from '../client/errors.js';
 import { bodyText, conversationTitle, iso, localTime, messageJson, messageLine, printJson, resolveConversation, shortId } from '../client/format.js';
 import { withClient } from '../client/profile.js';
 import { syncAndReport } from '../client/sync.js';
@@ -178,6 +178,17 @@ export async function leave(argv: readonly string[], io: Io): Promise<number> {
   return withClient(common, io, async ({ client }) => {
     await syncAndReport(client, io);
     const c = await conversation(client, positionals[0] ?? '');
+    // Only an administrator may commit a removal (the group's policy): if the last one
+    // left, their leave request would wait forever and nobody could change the group again.
+    // Refused here, before anything is sent; promoting another member needs a policy
+    // commit the SDK does not offer yet.
+    if (c.kind === 'group') {
+      const members = await client.members(c.groupId);
+      const me = members.find((m) => m.userId === client.userId);
+      if (me?.admin === true && members.some((m) => m.userId !== client.userId) && !members.some((m) => m.admin && m.userId !== client.userId)) {
+        throw new CliError('last-admin', `you are the only administrator of ${c.groupId}: remove the other members first (parley group remove), since nobody else could commit your leave`);
+      }
+    }
     await client.leave(c.groupId);
     if (common.json) printJson(io, { conversation: c.groupId, left: true });
     else io.out(`left ${c.groupId}\n`);

@@ -1018,19 +1018,28 @@ export class ParleyClient {
     }
   }
 
-  /** Opens the WebSocket: the server pushes the backlog after our cursors, then live messages. */
-  async connect(): Promise<void> {
+  /**
+   * Opens the WebSocket: the server pushes the backlog after our cursors, then live messages.
+   * `onClose` is told when this socket, once open, closes (not after close()), so that a long-running
+   * caller can reconnect; meanwhile sending and acknowledging fall back to HTTP.
+   */
+  async connect(options?: { readonly onClose?: (code: number) => void }): Promise<void> {
     const factory = this.options.webSocket ?? ((url: string) => new WebSocket(url));
     const wsUrl = this.options.serverUrl.replace(/^http/, 'ws') + '/v1/ws';
     const token = this.api.sessionToken;
     if (token === undefined) throw new ClientUsageError('not-logged-in', 'no session');
+    let opened = false;
     this.ws = await WsConnection.connect(factory, wsUrl, token, {
       onDeliver: (f) => {
         this.serial(() => this.handle(f.stream, this.fromFrame(f))).catch((e: unknown) => {
           this.hub.emit({ type: 'error', groupId: f.groupId, code: errorCode(e), message: 'a delivered message could not be processed' });
         });
       },
+      onClose: (code) => {
+        if (opened && !this.closed) options?.onClose?.(code); // a failed attempt rejects instead
+      },
     });
+    opened = true;
   }
 
   private fromFrame(f: DeliverFrame): WireMessage {
