@@ -578,9 +578,15 @@ export class ParleyClient {
   /**
    * Claims one key package per device of `userId` and checks each one's certificate
    * against the user's identity key; devices in `skip` are left out, and so is a device
-   * that does not check out (with a warning).
+   * that does not check out (with a warning). A verified contact whose identity key
+   * changed since is refused before anything is claimed (`contact-unverified`): their
+   * devices are not added to any group until the user verifies the new key.
    */
   private async claimDevices(userId: string, keep: (deviceId: string) => boolean, groupId?: GroupId): Promise<Candidate[]> {
+    if (userId !== this.userId) {
+      await this.identityKeyOf(userId);
+      await this.refuseUnverified(userId);
+    }
     const claimed = await this.api.claimKeyPackages(userId);
     const out: Candidate[] = [];
     for (const c of claimed) {
@@ -864,12 +870,14 @@ export class ParleyClient {
   /** Refuses to send to a conversation with a contact whose verified key changed. */
   private async checkVerified(state: GroupState): Promise<void> {
     const users = new Set(membersOf(state).map((m) => m.device.userId));
-    for (const u of users) {
-      if (u === this.userId) continue;
-      const c = await this.options.store.getContact(u);
-      if (c !== undefined && c.wasVerified === true && !c.verified) {
-        throw new ClientUsageError('contact-unverified', 'a verified contact’s identity key changed: verify it again before sending');
-      }
+    for (const u of users) if (u !== this.userId) await this.refuseUnverified(u);
+  }
+
+  /** Throws `contact-unverified` if `userId` was verified and their identity key changed since. */
+  private async refuseUnverified(userId: string): Promise<void> {
+    const c = await this.options.store.getContact(userId);
+    if (c !== undefined && c.wasVerified === true && !c.verified) {
+      throw new ClientUsageError('contact-unverified', 'a verified contact’s identity key changed: verify it again before sending');
     }
   }
 
