@@ -34,6 +34,17 @@ it('parley admin creates an administrator, users and invites on the database dir
   const inv = capture();
   await main(['admin', 'list-invites', '--data', data], inv);
   expect(inv.stdout.join('')).toContain('uses 0/2');
+  const id = /^([0-9a-f]{16})\t/.exec(inv.stdout.join(''))![1]!;
+  expect(await main(['admin', 'revoke-invite', 'not-an-id', '--data', data], capture())).toBe(1);
+  const rev = capture();
+  expect(await main(['admin', 'revoke-invite', id, '--data', data], rev)).toBe(0);
+  expect(rev.stdout.join('')).toBe(`revoked invite ${id}\n`);
+  const gone = capture();
+  expect(await main(['admin', 'revoke-invite', id, '--data', data], gone)).toBe(1);
+  expect(gone.stderr.join('')).toContain('no such invite');
+  const after = capture();
+  await main(['admin', 'list-invites', '--data', data], after);
+  expect(after.stdout.join('')).toBe('');
   expect(await main(['admin', 'bogus', '--data', data], capture())).toBe(1);
   expect(await main(['nope'], capture())).toBe(2);
   // The password never reaches the output.

@@ -20,6 +20,8 @@ export const ERROR_CODES = [
   'username-taken',
   'rate-limited', // carries retryAfter (seconds); HTTP answers also send Retry-After
   'too-many-connections', // a WebSocket cap (per device or server-wide) was reached
+  'unknown-session', // no such session of the caller (list them at GET /v1/sessions)
+  'unknown-invite', // no such invite code id (admin)
   // identity and devices
   'identity-key-already-set',
   'identity-key-missing',
@@ -48,6 +50,7 @@ export const ERROR_CODES = [
   'external-join-refused', // an external commit from a device that is not a new device of a current member
   // server
   'shutting-down',
+  'database-unavailable', // /healthz: the database did not answer
   'internal', // a bug; the message says nothing more
 ] as const;
 
@@ -89,6 +92,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   'username-taken': 409,
   'rate-limited': 429,
   'too-many-connections': 429,
+  'unknown-session': 404,
+  'unknown-invite': 404,
   'identity-key-already-set': 409,
   'identity-key-missing': 409,
   'invalid-identity-key': 400,
@@ -112,5 +117,6 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   'policy-violation': 403,
   'external-join-refused': 403,
   'shutting-down': 503,
+  'database-unavailable': 503,
   internal: 500,
 };

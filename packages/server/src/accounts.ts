@@ -95,3 +95,9 @@ export async function createInvite(store: Store, createdBy: string, now: number,
 export function publicUser(u: UserRecord): { userId: string; email: string | null; admin: boolean; active: boolean; createdAt: number } {
   return { userId: u.id, email: u.email, admin: u.admin, active: u.active, createdAt: u.createdAt };
 }
+
+/** Revokes the invite whose id (the first 8 bytes of its hash, in hex) is `id`. False if none. */
+export async function revokeInvite(store: Store, id: string): Promise<boolean> {
+  const found = (await store.listInvites()).find((i) => Buffer.from(i.codeHash.subarray(0, 8)).toString('hex') === id);
+  return found !== undefined && (await store.deleteInvite(found.codeHash));
+}

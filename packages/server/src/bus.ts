@@ -9,7 +9,9 @@ export type BusEvent =
   | { readonly type: 'inbox-message'; readonly deviceId: string; readonly message: StoredMessage }
   | { readonly type: 'membership'; readonly groupId: string; readonly added: readonly string[]; readonly removed: readonly string[] }
   | { readonly type: 'device-removed'; readonly deviceId: string }
-  | { readonly type: 'user-deactivated'; readonly userId: string };
+  | { readonly type: 'user-deactivated'; readonly userId: string }
+  /** A session was logged out or revoked: its sockets close now. */
+  | { readonly type: 'session-revoked'; readonly tokenHash: Uint8Array };
 
 export type BusHandler = (event: BusEvent) => void;
 

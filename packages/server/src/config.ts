@@ -13,6 +13,8 @@ export interface RateLimits {
   readonly registerPerAccount?: RateLimit;
   readonly sendPerAccount: RateLimit;
   readonly sendPerAddress: RateLimit;
+  /** Key-package claims per claiming account (draining another user's packages). Optional for older configs. */
+  readonly claimPerAccount?: RateLimit;
 }
 
 export interface ServerConfig {
@@ -74,6 +76,8 @@ export function defaultConfig(overrides: Partial<ServerConfig> & Pick<ServerConf
       registerPerAccount: { rate: 0.1, burst: 5 },
       sendPerAccount: { rate: 200, burst: 2000 },
       sendPerAddress: { rate: 20_000, burst: 40_000 },
+      // A group of 200 can be created at once; then about one new member every 2 s.
+      claimPerAccount: { rate: 0.5, burst: 200 },
     },
     scrypt: DEFAULT_SCRYPT,
     heartbeatMs: 30_000,

@@ -21,6 +21,7 @@ export interface Limiters {
   readonly registerPerAccount: RateLimiter | undefined;
   readonly sendPerAccount: RateLimiter;
   readonly sendPerAddress: RateLimiter;
+  readonly claimPerAccount: RateLimiter | undefined;
 }
 
 export interface Ctx {
@@ -46,6 +47,7 @@ export function makeLimiters(config: ServerConfig, now: () => number): Limiters 
     registerPerAccount: r.registerPerAccount === undefined ? undefined : new RateLimiter(r.registerPerAccount, now),
     sendPerAccount: new RateLimiter(r.sendPerAccount, now),
     sendPerAddress: new RateLimiter(r.sendPerAddress, now),
+    claimPerAccount: r.claimPerAccount === undefined ? undefined : new RateLimiter(r.claimPerAccount, now),
   };
 }
 

@@ -1,7 +1,7 @@
 // @parley/server: the delivery and authentication service.
 export { startServer, type RunningServer, type StartOptions } from './server.js';
 export { defaultConfig, type ServerConfig, type RateLimits } from './config.js';
-export { createUser, createInvite, publicUser, type NewUser, type InviteCreated } from './accounts.js';
+export { createUser, createInvite, publicUser, revokeInvite, type NewUser, type InviteCreated } from './accounts.js';
 export { ApiError } from './errors.js';
 export { SqliteStore, migrate } from './store/sqlite.js';
 export { MemoryStore } from './store/memory.js';

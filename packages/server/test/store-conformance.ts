@@ -110,6 +110,38 @@ export function storeConformance(name: string, open: () => Promise<{ store: Stor
       await store.close();
     });
 
+    it('lists a user’s sessions, deletes invites, keeps one last-resort package per device, answers check()', async () => {
+      const { store } = await open();
+      await store.check();
+      await store.createUser(user('dana'));
+      await store.createUser(user('erin'));
+      const [t1, t2, t3] = [hash(), hash(), hash()];
+      await store.createSession({ tokenHash: t2, userId: 'dana', deviceId: null, createdAt: 20, expiresAt: 1e9 });
+      await store.createSession({ tokenHash: t1, userId: 'dana', deviceId: null, createdAt: 10, expiresAt: 1e9 });
+      await store.createSession({ tokenHash: t3, userId: 'erin', deviceId: null, createdAt: 5, expiresAt: 1e9 });
+      expect((await store.listSessions('dana')).map((x) => Buffer.from(x.tokenHash).toString('hex'))).toEqual([t1, t2].map((t) => Buffer.from(t).toString('hex')));
+      await store.deleteSession(t1);
+      expect((await store.listSessions('dana')).map((x) => x.createdAt)).toEqual([20]);
+      expect(await store.listSessions('nobody')).toEqual([]);
+
+      const code = hash();
+      await store.createInvite({ codeHash: code, createdBy: 'dana', createdAt: 1, expiresAt: 1e9, maxUses: 5, uses: 0 });
+      expect(await store.deleteInvite(code)).toBe(true);
+      expect(await store.deleteInvite(code)).toBe(false);
+      expect(await store.listInvites()).toEqual([]);
+      await expect(store.createUser(user('fay'), { codeHash: code, now: 2 })).rejects.toMatchObject({ conflict: 'invalid-invite' });
+
+      await withDevice(store, 'dana', 'dana-dev-01');
+      await store.addKeyPackages('dana-dev-01', [{ data: new Uint8Array([1]), lastResort: false }, { data: new Uint8Array([7]), lastResort: true }]);
+      await store.addKeyPackages('dana-dev-01', [{ data: new Uint8Array([8]), lastResort: true }]);
+      await store.addKeyPackages('dana-dev-01', [{ data: new Uint8Array([2]), lastResort: false }]);
+      expect(await store.countKeyPackages('dana-dev-01')).toEqual({ regular: 2, lastResort: 1 });
+      await store.claimKeyPackages('dana');
+      await store.claimKeyPackages('dana');
+      expect((await store.claimKeyPackages('dana')).map((k) => [k.data[0], k.lastResort])).toEqual([[8, true]]);
+      await store.close();
+    });
+
     it('hands each key package out once, the last resort only when none is left', async () => {
       const { store } = await open();
       await withDevice(store, 'bob', 'bob-dev-01');

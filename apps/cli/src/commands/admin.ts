@@ -4,7 +4,7 @@
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ApiError, DEFAULT_SCRYPT, SqliteStore, createInvite, createUser, publicUser } from '@parley/server';
+import { ApiError, DEFAULT_SCRYPT, SqliteStore, createInvite, createUser, publicUser, revokeInvite } from '@parley/server';
 import type { Io } from '../io.js';
 
 const HELP = `usage: parley admin <subcommand> --data <dir>
@@ -15,6 +15,7 @@ const HELP = `usage: parley admin <subcommand> --data <dir>
   activate-user <name>
   create-invite [--max-uses 1] [--expires-hours 168]
   list-invites
+  revoke-invite <id>            (the id list-invites prints)
 `;
 
 export async function admin(argv: readonly string[], io: Io): Promise<number> {
@@ -82,6 +83,12 @@ export async function admin(argv: readonly string[], io: Io): Promise<number> {
           io.out(`${Buffer.from(i.codeHash.subarray(0, 8)).toString('hex')}\tuses ${i.uses}/${i.maxUses}\texpires ${new Date(i.expiresAt).toISOString()}\n`);
         }
         return 0;
+      case 'revoke-invite': {
+        if (name === undefined || !/^[0-9a-f]{16}$/.test(name)) return fail(io, 'revoke-invite needs the <id> list-invites prints');
+        if (!(await revokeInvite(store, name))) return fail(io, `no such invite: ${name}`);
+        io.out(`revoked invite ${name}\n`);
+        return 0;
+      }
       default:
         return fail(io, `unknown subcommand '${sub}'\n${HELP}`);
     }

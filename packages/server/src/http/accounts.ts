@@ -3,7 +3,7 @@
 import { createPublicKey } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IDENTITY_BACKUP_MAX_BYTES, type IdentityBackupResponse, type PutIdentityBackupRequest, type RegisterRequest, type SessionResponse } from '@parley/protocol';
-import { createInvite, createUser, publicUser } from '../accounts.js';
+import { createInvite, createUser, publicUser, revokeInvite } from '../accounts.js';
 import { burnPasswordCheck, verifyPassword } from '../auth/password.js';
 import { newToken, tokenHash } from '../auth/tokens.js';
 import { authenticate, bearer, limit, type Authenticated, type Ctx } from '../context.js';
@@ -22,11 +22,28 @@ export async function issueSession(ctx: Ctx, userId: string, device: string | nu
   return { token, userId, deviceId: device, admin };
 }
 
+const sessionIdSchema = { type: 'string', pattern: '^[0-9a-f]{32}$' } as const;
+const inviteIdSchema = { type: 'string', pattern: '^[0-9a-f]{16}$' } as const;
+
+/** A session's public id: a prefix of its token's hash (the token itself is never stored). */
+export function sessionIdOf(tokenHash: Uint8Array): string {
+  return Buffer.from(tokenHash.subarray(0, 16)).toString('hex');
+}
+
+export function inviteIdOf(codeHash: Uint8Array): string {
+  return Buffer.from(codeHash.subarray(0, 8)).toString('hex');
+}
+
+async function revokeSession(ctx: Ctx, hash: Uint8Array): Promise<void> {
+  await ctx.store.deleteSession(hash);
+  ctx.bus.publish({ type: 'session-revoked', tokenHash: hash });
+}
+
 export async function requireAuth(ctx: Ctx, req: FastifyRequest): Promise<Authenticated> {
   return authenticate(ctx, bearer(req.headers.authorization));
 }
 
-async function requireAdmin(ctx: Ctx, req: FastifyRequest): Promise<Authenticated> {
+export async function requireAdmin(ctx: Ctx, req: FastifyRequest): Promise<Authenticated> {
   const a = await requireAuth(ctx, req);
   if (!a.user.admin) throw new ApiError('forbidden', 'administrators only');
   return a;
@@ -98,11 +115,55 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
     return { userId: user.id, deviceId: session.deviceId, admin: user.admin, expiresAt: session.expiresAt };
   });
 
-  app.delete('/v1/sessions/current', { schema: { summary: 'Log out: revoke this session token', tags: ['accounts'] } }, async (req, reply) => {
+  app.delete('/v1/sessions/current', { schema: { summary: 'Log out: revoke this session token and close its WebSockets', tags: ['accounts'] } }, async (req, reply) => {
     const { session } = await requireAuth(ctx, req);
-    await ctx.store.deleteSession(session.tokenHash);
+    await revokeSession(ctx, session.tokenHash);
     return reply.code(204).send();
   });
+
+  app.get(
+    '/v1/sessions',
+    {
+      schema: {
+        summary: 'The caller’s own sessions (an id, never the token)',
+        tags: ['accounts'],
+        response: {
+          200: obj({
+            sessions: {
+              type: 'array',
+              items: obj({ sessionId: { type: 'string' }, deviceId: { type: ['string', 'null'] }, createdAt: { type: 'integer' }, expiresAt: { type: 'integer' }, current: { type: 'boolean' } }),
+            },
+          }),
+        },
+      },
+    },
+    async (req) => {
+      const { user, session } = await requireAuth(ctx, req);
+      const now = ctx.now();
+      const mine = (await ctx.store.listSessions(user.id)).filter((s) => s.expiresAt > now);
+      return {
+        sessions: mine.map((s) => ({
+          sessionId: sessionIdOf(s.tokenHash),
+          deviceId: s.deviceId,
+          createdAt: s.createdAt,
+          expiresAt: s.expiresAt,
+          current: Buffer.from(s.tokenHash).equals(session.tokenHash),
+        })),
+      };
+    },
+  );
+
+  app.delete<{ Params: { sessionId: string } }>(
+    '/v1/sessions/:sessionId',
+    { schema: { summary: 'Revoke one of the caller’s own sessions and close its WebSockets', tags: ['accounts'], params: obj({ sessionId: sessionIdSchema }) } },
+    async (req, reply) => {
+      const { user } = await requireAuth(ctx, req);
+      const target = (await ctx.store.listSessions(user.id)).find((s) => sessionIdOf(s.tokenHash) === req.params.sessionId);
+      if (target === undefined) throw new ApiError('unknown-session', 'no such session of this user');
+      await revokeSession(ctx, target.tokenHash);
+      return reply.code(204).send();
+    },
+  );
 
   app.put<{ Body: { identityKey: string } }>(
     '/v1/users/me/identity-key',
@@ -198,7 +259,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
     const invites = await ctx.store.listInvites();
     return {
       invites: invites.map((i) => ({
-        id: Buffer.from(i.codeHash.subarray(0, 8)).toString('hex'),
+        id: inviteIdOf(i.codeHash),
         createdBy: i.createdBy,
         createdAt: i.createdAt,
         expiresAt: i.expiresAt,
@@ -221,6 +282,16 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
       const { user } = await requireAdmin(ctx, req);
       const created = await createInvite(ctx.store, user.id, ctx.now(), req.body.maxUses ?? 1, (req.body.expiresInHours ?? 24 * 7) * 3_600_000);
       return reply.code(201).send(created);
+    },
+  );
+
+  app.delete<{ Params: { inviteId: string } }>(
+    '/v1/admin/invites/:inviteId',
+    { schema: { summary: 'Revoke an invite code by its id (admin)', tags: ['admin'], params: obj({ inviteId: inviteIdSchema }) } },
+    async (req, reply) => {
+      await requireAdmin(ctx, req);
+      if (!(await revokeInvite(ctx.store, req.params.inviteId))) throw new ApiError('unknown-invite', 'no such invite code');
+      return reply.code(204).send();
     },
   );
 }

@@ -7,7 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import { ERROR_STATUS, PROTOCOL_VERSION, type ErrorBody, type ErrorCode } from '@parley/protocol';
 import type { Ctx } from '../context.js';
 import { ApiError } from '../errors.js';
-import { accountRoutes } from './accounts.js';
+import { accountRoutes, requireAdmin } from './accounts.js';
 import { attachmentRoutes } from './attachments.js';
 import { deviceRoutes } from './devices.js';
 import { groupRoutes } from './groups.js';
@@ -103,10 +103,20 @@ export async function buildApp(ctx: Ctx): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((_req, reply) => send(reply, 'not-found', 'no such route'));
 
-  app.get('/healthz', { schema: { summary: 'Liveness and readiness', tags: ['operations'] } }, async () => ({ status: 'ok', version: PROTOCOL_VERSION }));
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['operations'] } }, async (_req, reply) =>
-    reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()),
-  );
+  app.get('/healthz', { schema: { summary: 'Liveness and readiness: probes the database (503 database-unavailable when it does not answer)', tags: ['operations'] } }, async (req) => {
+    try {
+      await ctx.store.check();
+    } catch (e) {
+      req.log.warn({ err: e }, 'health check: database unavailable');
+      throw new ApiError('database-unavailable', 'the database does not answer');
+    }
+    return { status: 'ok', version: PROTOCOL_VERSION };
+  });
+  // Admin-only: the counters reveal traffic per route and connection counts (see docs/protocol.md).
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics (admin session token)', tags: ['operations'] } }, async (req, reply) => {
+    await requireAdmin(ctx, req);
+    return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+  });
   app.get('/v1/server', { schema: { summary: 'Protocol version and registration policy', tags: ['operations'] } }, async () => ({
     version: PROTOCOL_VERSION,
     registration: ctx.config.registration.policy,

@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { DEVICE_ID_PATTERN, DeviceCertificateError, verifyDeviceCertificate, type DeviceInfo, type UserDirectoryEntry } from '@parley/protocol';
 import { ed25519Verify } from '../auth/ed25519.js';
-import { authenticateDevice, bearer, type Ctx } from '../context.js';
+import { authenticateDevice, bearer, limit, type Ctx } from '../context.js';
 import { ApiError } from '../errors.js';
 import { InspectionError } from '../mls/inspector.js';
 import { newMessageId } from '../auth/tokens.js';
@@ -128,7 +128,8 @@ export function deviceRoutes(app: FastifyInstance, ctx: Ctx): void {
       const items = req.body.keyPackages.map((k, i) => ({ data: fromB64(k, `keyPackages[${i}]`), lastResort: false }));
       if (req.body.lastResort !== undefined) items.push({ data: fromB64(req.body.lastResort, 'lastResort'), lastResort: true });
       const count = await ctx.store.countKeyPackages(device.id);
-      if (count.regular + items.length > ctx.config.limits.keyPackagesPerDevice) throw new ApiError('too-many-key-packages', `at most ${ctx.config.limits.keyPackagesPerDevice} key packages per device`);
+      // The cap counts regular packages; the last-resort one is at most one and replaces the previous one.
+      if (count.regular + req.body.keyPackages.length > ctx.config.limits.keyPackagesPerDevice) throw new ApiError('too-many-key-packages', `at most ${ctx.config.limits.keyPackagesPerDevice} key packages per device`);
       // The signature and ownership checks wait on @parley/mls/public (see mls/inspector.ts).
       for (const k of items) {
         try {
@@ -158,7 +159,8 @@ export function deviceRoutes(app: FastifyInstance, ctx: Ctx): void {
       },
     },
     async (req) => {
-      await requireAuth(ctx, req);
+      const { user } = await requireAuth(ctx, req);
+      limit(ctx.limiters?.claimPerAccount, user.id);
       if ((await ctx.store.getUser(req.params.userId)) === null) throw new ApiError('unknown-user', 'no such user');
       const claimed = await ctx.store.claimKeyPackages(req.params.userId);
       return { keyPackages: claimed.map((k) => ({ deviceId: k.deviceId, keyPackage: toB64(k.data), lastResort: k.lastResort })) };

@@ -102,6 +102,17 @@ export class MemoryStore implements Store {
     return [...this.invites.values()].sort((a, b) => a.createdAt - b.createdAt).map((i) => structuredClone(i));
   }
 
+  async deleteInvite(codeHash: Uint8Array): Promise<boolean> {
+    return this.invites.delete(hex(codeHash));
+  }
+
+  async listSessions(userId: string): Promise<SessionRecord[]> {
+    return [...this.sessions.values()]
+      .filter((s) => s.userId === userId)
+      .sort((a, b) => (a.createdAt !== b.createdAt ? a.createdAt - b.createdAt : hex(a.tokenHash).localeCompare(hex(b.tokenHash))))
+      .map((s) => structuredClone(s));
+  }
+
   async createSession(session: SessionRecord): Promise<void> {
     this.sessions.set(hex(session.tokenHash), structuredClone(session));
   }
@@ -154,6 +165,7 @@ export class MemoryStore implements Store {
   async addKeyPackages(deviceId: string, packages: readonly { data: Uint8Array; lastResort: boolean }[]): Promise<void> {
     const d = this.devices.get(deviceId);
     if (d === undefined) throw new Error('unknown device');
+    if (packages.some((k) => k.lastResort)) d.keyPackages = d.keyPackages.filter((k) => !k.lastResort);
     for (const k of packages) d.keyPackages.push({ id: ++this.kpId, data: k.data.slice(), lastResort: k.lastResort });
   }
 
@@ -321,6 +333,10 @@ export class MemoryStore implements Store {
 
   async expiredAttachments(olderThan: number, limit: number): Promise<AttachmentRecord[]> {
     return [...this.attachments.values()].filter((a) => a.createdAt < olderThan).slice(0, limit).map((a) => ({ ...a }));
+  }
+
+  async check(): Promise<void> {
+    // Always answers.
   }
 
   async close(): Promise<void> {

@@ -100,6 +100,10 @@ export class SqliteStore implements Store {
       useInvite: p('UPDATE invites SET uses = uses + 1 WHERE code_hash = ? AND uses < max_uses AND expires_at > ?'),
       insertInvite: p('INSERT INTO invites (code_hash, created_by, created_at, expires_at, max_uses, uses) VALUES (?, ?, ?, ?, ?, ?)'),
       listInvites: p('SELECT * FROM invites ORDER BY created_at'),
+      deleteInvite: p('DELETE FROM invites WHERE code_hash = ?'),
+      listSessions: p('SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at, token_hash'),
+      deleteLastResortKp: p('DELETE FROM key_packages WHERE device_id = ? AND last_resort = 1'),
+      check: p('SELECT 1 AS ok'),
       insertSession: p('INSERT INTO sessions (token_hash, user_id, device_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)'),
       getSession: p('SELECT * FROM sessions WHERE token_hash = ?'),
       deleteSession: p('DELETE FROM sessions WHERE token_hash = ?'),
@@ -210,20 +214,21 @@ export class SqliteStore implements Store {
     }));
   }
 
+  async deleteInvite(codeHash: Uint8Array): Promise<boolean> {
+    return this.s.deleteInvite.run(buf(codeHash)).changes === 1;
+  }
+
+  async listSessions(userId: string): Promise<SessionRecord[]> {
+    return (this.s.listSessions.all(userId) as Row[]).map(sessionFrom);
+  }
+
   async createSession(x: SessionRecord): Promise<void> {
     this.s.insertSession.run(buf(x.tokenHash), x.userId, x.deviceId, x.createdAt, x.expiresAt);
   }
 
   async getSession(tokenHash: Uint8Array): Promise<SessionRecord | null> {
     const r = this.s.getSession.get(buf(tokenHash)) as Row | undefined;
-    if (r === undefined) return null;
-    return {
-      tokenHash: u8(r.token_hash),
-      userId: r.user_id as string,
-      deviceId: r.device_id as string | null,
-      createdAt: r.created_at as number,
-      expiresAt: r.expires_at as number,
-    };
+    return r === undefined ? null : sessionFrom(r);
   }
 
   async deleteSession(tokenHash: Uint8Array): Promise<void> {
@@ -267,6 +272,7 @@ export class SqliteStore implements Store {
 
   async addKeyPackages(deviceId: string, packages: readonly { data: Uint8Array; lastResort: boolean }[]): Promise<void> {
     this.db.transaction(() => {
+      if (packages.some((k) => k.lastResort)) this.s.deleteLastResortKp.run(deviceId);
       for (const k of packages) this.s.insertKp.run(deviceId, k.lastResort ? 1 : 0, buf(k.data));
     })();
   }
@@ -462,9 +468,23 @@ export class SqliteStore implements Store {
     }));
   }
 
+  async check(): Promise<void> {
+    if ((this.s.check.get() as Row | undefined)?.ok !== 1) throw new Error('database check failed');
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
+}
+
+function sessionFrom(r: Row): SessionRecord {
+  return {
+    tokenHash: u8(r.token_hash),
+    userId: r.user_id as string,
+    deviceId: r.device_id as string | null,
+    createdAt: r.created_at as number,
+    expiresAt: r.expires_at as number,
+  };
 }
 
 function memberFrom(r: Row): MemberCursor {

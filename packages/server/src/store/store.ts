@@ -181,11 +181,15 @@ export interface Store {
 
   createInvite(invite: InviteRecord): Promise<void>;
   listInvites(): Promise<InviteRecord[]>;
+  /** Revokes an invite code (by hash): it can no longer register anyone. False if unknown. */
+  deleteInvite(codeHash: Uint8Array): Promise<boolean>;
 
   // sessions
   createSession(session: SessionRecord): Promise<void>;
   getSession(tokenHash: Uint8Array): Promise<SessionRecord | null>;
   deleteSession(tokenHash: Uint8Array): Promise<void>;
+  /** The user's sessions (live or expired, not yet deleted), oldest first. */
+  listSessions(userId: string): Promise<SessionRecord[]>;
 
   // devices
   /** Adds the device and binds the session to it, atomically. Conflict 'exists' if the id is taken. */
@@ -204,6 +208,10 @@ export interface Store {
   ): Promise<{ groups: StoredMessage[]; inbox: { deviceId: string; message: StoredMessage }[] } | null>;
 
   // key packages
+  /**
+   * Adds a batch atomically. A device keeps at most one last-resort package: a new one
+   * replaces the previous one (the batch carries at most one).
+   */
   addKeyPackages(deviceId: string, packages: readonly { readonly data: Uint8Array; readonly lastResort: boolean }[]): Promise<void>;
   /** One package per device of the user, each regular one handed out once; last resort only when none is left. */
   claimKeyPackages(userId: string): Promise<ClaimedKeyPackageRecord[]>;
@@ -235,6 +243,9 @@ export interface Store {
   // attachments
   addAttachment(a: AttachmentRecord): Promise<void>;
   getAttachment(id: string): Promise<AttachmentRecord | null>;
+
+  /** Throws if the storage cannot answer a trivial read (for `/healthz`). */
+  check(): Promise<void>;
 
   close(): Promise<void>;
 }

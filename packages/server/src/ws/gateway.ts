@@ -487,6 +487,9 @@ export class Gateway {
       case 'user-deactivated':
         for (const c of this.all) if (c.auth.user.id === e.userId) c.close(CLOSE_REVOKED, 'account deactivated');
         return;
+      case 'session-revoked':
+        for (const c of this.all) if (Buffer.from(c.auth.session.tokenHash).equals(e.tokenHash)) c.close(CLOSE_REVOKED, 'session revoked');
+        return;
     }
   }
 
