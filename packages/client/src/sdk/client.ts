@@ -89,7 +89,7 @@ import { bytesEqual, fromBase64, toBase64 } from '../util/bytes.js';
 import { SecretBytes } from '../util/secret.js';
 import { HttpApi, ServerError, toBase64Url, type FetchLike, type WireMessage } from '../transport/http.js';
 import { WsConnection, type WebSocketFactory } from '../transport/ws.js';
-import { markVerified as markContactVerified, observeKey } from '../verify/contacts.js';
+import { acknowledgeKeyChange as acknowledgeContactKey, markVerified as markContactVerified, observeKey } from '../verify/contacts.js';
 import { safetyNumberWith } from '../verify/safety-number.js';
 import { deviceOf, describeCommit, membersOf, policyOf } from './commit-check.js';
 import { EventHub, type ParleyEvent, type ParleyListener, type WarningCode } from './events.js';
@@ -192,6 +192,9 @@ function decodeHeld(value: string | undefined, signaturePrivateKey: Uint8Array):
 }
 
 /** A device to add: its key package, already checked against its user's identity key. */
+/** Why a device was not let into a group (the warning's code). */
+type DeviceRefusal = 'unsigned-device' | 'identity-key-unacknowledged';
+
 interface Candidate {
   readonly userId: string;
   readonly deviceId: string;
@@ -526,22 +529,39 @@ export class ParleyClient {
     };
   }
 
-  /**
-   * Checks a leaf's device certificate against its user's identity key. Returns false
-   * (after a `unsigned-device` warning) when it does not check out.
-   */
+  /** True when the leaf's device certificate checks out (deviceRefusal). */
   private async deviceIsSigned(credential: Credential, signatureKey: Uint8Array, groupId?: GroupId): Promise<boolean> {
+    return (await this.deviceRefusal(credential, signatureKey, groupId)) === undefined;
+  }
+
+  /**
+   * Checks a leaf's device certificate against its user's identity key as the directory
+   * serves it and, while a change of that key is unacknowledged, against the key pinned
+   * before the change too (trust on first use: the directory alone cannot introduce a
+   * device under a new key). Returns why the device is refused, after a warning —
+   * `unsigned-device`, or `identity-key-unacknowledged` — or undefined if it checks out.
+   */
+  private async deviceRefusal(credential: Credential, signatureKey: Uint8Array, groupId?: GroupId): Promise<DeviceRefusal | undefined> {
     let userId: string | undefined;
+    const where = { ...(groupId !== undefined ? { groupId } : {}) };
     try {
       userId = deviceOf(credential).userId;
       const key = await this.identityKeyOf(userId);
       if (credential.credentialType !== CredentialType.basic) throw new VerificationError('unexpected-credential', 'a leaf without a Parley device certificate');
       await checkDeviceCertificate(this.options.crypto, credential.identity, key, { userId, signatureKey });
-      return true;
     } catch (e) {
       if (e instanceof ServerError) throw e; // the directory was unreachable: retry later, refuse nothing
-      this.warn('unsigned-device', 'a device whose certificate its user’s identity key did not sign was refused', { ...(groupId !== undefined ? { groupId } : {}), ...(userId !== undefined ? { userId } : {}) });
-      return false;
+      this.warn('unsigned-device', 'a device whose certificate its user’s identity key did not sign was refused', { ...where, ...(userId !== undefined ? { userId } : {}) });
+      return 'unsigned-device';
+    }
+    const pinned = userId === this.userId ? undefined : (await this.options.store.getContact(userId))?.pinnedIdentityKey;
+    if (pinned === undefined) return undefined;
+    try {
+      await checkDeviceCertificate(this.options.crypto, credential.identity, pinned, { userId, signatureKey });
+      return undefined;
+    } catch {
+      this.warn('identity-key-unacknowledged', 'a device certified by this member’s new identity key was refused: compare safety numbers, or accept the new key', { ...where, userId });
+      return 'identity-key-unacknowledged';
     }
   }
 
@@ -573,6 +593,24 @@ export class ParleyClient {
     });
   }
 
+  /**
+   * Accepts the contact's changed identity key without verifying it (the user saw the
+   * `identity-key-changed` warning and chose to go on): devices that key certifies may
+   * join conversations again. With `safetyNumber`, only if it is still the number shown.
+   * A contact who had been verified stays blocked (`contact-unverified`) until verified.
+   */
+  async acknowledgeKeyChange(userId: string, safetyNumber?: string): Promise<ContactRecord> {
+    return this.serial(async () => {
+      const contact = await this.options.store.getContact(userId);
+      if (contact === undefined) throw new VerificationError('unknown-contact', 'no identity key is known for this user');
+      if (safetyNumber !== undefined) {
+        const now = await safetyNumberWith(this.options.crypto, { userId: this.userId, identityPublicKey: this.identity.identityPublicKey }, contact);
+        if (now !== safetyNumber.replace(/\s+/g, '')) throw new VerificationError('identity-key-changed', 'the safety number changed since it was shown');
+      }
+      return acknowledgeContactKey(this.options.store, userId, contact.identityKey);
+    });
+  }
+
   // ---- conversations -----------------------------------------------------------------
 
   /**
@@ -586,6 +624,9 @@ export class ParleyClient {
     if (userId !== this.userId) {
       await this.identityKeyOf(userId);
       await this.refuseUnverified(userId);
+      if ((await this.options.store.getContact(userId))?.pinnedIdentityKey !== undefined) {
+        throw new VerificationError('identity-key-unacknowledged', 'this contact’s identity key changed: accept or verify the new key before adding their devices');
+      }
     }
     const claimed = await this.api.claimKeyPackages(userId);
     const out: Candidate[] = [];
@@ -1182,8 +1223,9 @@ export class ParleyClient {
       return;
     }
     if (framing.commit) {
-      if (!(await this.commitAllowed(state, m))) {
-        await this.settle(stream, m, {});
+      const refused = await this.commitRefusal(state, m);
+      if (refused !== undefined) {
+        await this.settle(stream, m, refused);
         return;
       }
     } else {
@@ -1236,26 +1278,31 @@ export class ParleyClient {
 
   /**
    * The policy of the epoch the commit applies to must allow it, and every device it
-   * brings in must carry a certificate its user's identity key signed. Warns and
-   * returns false otherwise.
+   * brings in must carry a certificate its user's identity key signed — the key pinned
+   * for that user, while a change of it is unacknowledged (deviceRefusal). Returns
+   * undefined if the commit may be merged; otherwise warns and returns what to store
+   * with the refused commit (the conversation's event line about it, if any). A refused
+   * commit is not merged: this device stays at its epoch, with the members it had.
    */
-  private async commitAllowed(state: GroupState, m: WireMessage): Promise<boolean> {
+  private async commitRefusal(state: GroupState, m: WireMessage): Promise<WriteBatch | undefined> {
     let described;
     try {
       described = describeCommit(state, m.data);
     } catch (e) {
       this.hub.emit({ type: 'error', groupId: m.groupId, code: errorCode(e), message: 'a commit could not be read' });
-      return false;
+      return {};
     }
     const decision = checkCommitAgainstPolicy(policyOf(state), described.description);
     if (!decision.ok) {
       this.warn('policy-violation', `a commit the group’s policy does not allow was refused (${decision.reason})`, { groupId: m.groupId, userId: described.description.committer.userId });
-      return false;
+      return {};
     }
     for (const leaf of described.leaves) {
-      if (!(await this.deviceIsSigned(leaf.credential, leaf.signatureKey, m.groupId))) return false;
+      const refusal = await this.deviceRefusal(leaf.credential, leaf.signatureKey, m.groupId);
+      if (refusal === 'identity-key-unacknowledged') return { messages: [this.eventLine(m.groupId, 'device-refused', deviceOf(leaf.credential).userId)] };
+      if (refusal !== undefined) return {};
     }
-    return true;
+    return undefined;
   }
 
   /**
@@ -1431,8 +1478,9 @@ export class ParleyClient {
     // Every member's device certificate must be signed by its user's identity key.
     for (const [index, leaf] of joined.tree.leaves()) {
       if (index === joined.ownLeaf) continue;
-      if (!(await this.deviceIsSigned(leaf.credential, leaf.signatureKey, groupId))) {
-        this.hub.emit({ type: 'error', groupId, code: 'unsigned-device', message: 'a Welcome into a group with an unverifiable member was refused' });
+      const refusal = await this.deviceRefusal(leaf.credential, leaf.signatureKey, groupId);
+      if (refusal !== undefined) {
+        this.hub.emit({ type: 'error', groupId, code: refusal, message: 'a Welcome into a group with a member this device does not accept was refused' });
         await this.settle('inbox', m, {});
         return;
       }
@@ -1550,7 +1598,8 @@ export class ParleyClient {
       if (policy === undefined) throw new ClientUsageError('policy-violation', 'the group to rejoin has no Parley policy');
       for (const [index, leaf] of joined.state.tree.leaves()) {
         if (index === joined.state.ownLeaf) continue;
-        if (!(await this.deviceIsSigned(leaf.credential, leaf.signatureKey, groupId))) throw new VerificationError('unsigned-device', 'the group to rejoin has an unverifiable member');
+        const refusal = await this.deviceRefusal(leaf.credential, leaf.signatureKey, groupId);
+        if (refusal !== undefined) throw new VerificationError(refusal, 'the group to rejoin has a member this device does not accept');
       }
       let accepted;
       try {

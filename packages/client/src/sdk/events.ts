@@ -19,6 +19,8 @@ export type ParleyEvent =
 /**
  * - `identity-key-changed`: a member's identity key differs from the one seen before;
  * - `unsigned-device`: a device whose certificate its user's identity key did not sign was refused;
+ * - `identity-key-unacknowledged`: a device certified by a member's changed identity key was refused
+ *   (a commit that brings it in is not merged) until the user accepts or verifies the new key;
  * - `fork-detected`: members were given different commits for the same epoch (their fork-check tags
  *   disagree, fork-check.ts); the conversation is marked split and sending to it is refused;
  * - `rejoined`: this device lost its group state and rejoined by an external commit;
@@ -26,7 +28,7 @@ export type ParleyEvent =
  * - `reordered`: a message arrived after a later one of the same sender;
  * - `policy-violation`: a commit the group's policy does not allow was refused.
  */
-export type WarningCode = 'identity-key-changed' | 'unsigned-device' | 'fork-detected' | 'rejoined' | 'message-missing' | 'reordered' | 'policy-violation';
+export type WarningCode = 'identity-key-changed' | 'unsigned-device' | 'identity-key-unacknowledged' | 'fork-detected' | 'rejoined' | 'message-missing' | 'reordered' | 'policy-violation';
 
 export type ParleyListener = (event: ParleyEvent) => void;
 

@@ -113,6 +113,13 @@ export interface ContactRecord {
    * (`contact-unverified`) until the new key is verified too.
    */
   readonly wasVerified?: boolean;
+  /**
+   * Set while a change of the identity key is unacknowledged: the key trusted before it
+   * (on first use, or verified). No new device of this user enters a group while it is
+   * set, whatever key certified it; the user clears it by acknowledging the new key
+   * (`acknowledgeKeyChange`) or verifying it (`markVerified`).
+   */
+  readonly pinnedIdentityKey?: Uint8Array;
 }
 
 /** Something to send once the server is reachable (or again after a lost epoch race). */

@@ -156,6 +156,7 @@ function checkBatch(b: WriteBatch): void {
     checkTime(c.firstSeenAt, 'contact.firstSeenAt');
     if (c.keyChangedAt !== undefined) checkTime(c.keyChangedAt, 'contact.keyChangedAt');
     if (c.wasVerified !== undefined && typeof c.wasVerified !== 'boolean') throw usage('contact.wasVerified');
+    if (c.pinnedIdentityKey !== undefined) checkBytes(c.pinnedIdentityKey, 'contact.pinnedIdentityKey');
   }
 }
 

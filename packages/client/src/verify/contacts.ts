@@ -1,6 +1,8 @@
 // Contacts' identity keys (issue 6 item 5): remember the first key seen for a user, notice
 // when it changes (the verified flag drops and a warning is due in every conversation
-// with them), and mark a key verified once the safety numbers were compared.
+// with them), and mark a key verified once the safety numbers were compared. A change
+// also keeps the key trusted before it pinned until the user acknowledges the new one:
+// meanwhile no new device of that user is let into a group (client.ts, deviceRefusal).
 
 import { VerificationError } from '../errors.js';
 import type { ClientStore, ContactRecord } from '../store/client-store.js';
@@ -18,10 +20,20 @@ export type KeyObservation =
 export function observeKey(existing: ContactRecord | undefined, userId: string, identityKey: Uint8Array, now: number): KeyObservation {
   if (existing === undefined) return { status: 'new', contact: { userId, identityKey: identityKey.slice(), verified: false, firstSeenAt: now } };
   if (bytesEqual(existing.identityKey, identityKey)) return { status: 'unchanged', contact: existing };
+  // The pin stays the key trusted before the first unacknowledged change; a change back to it ends the pin.
+  const pinned = existing.pinnedIdentityKey ?? existing.identityKey;
   return {
     status: 'changed',
     previous: existing,
-    contact: { userId, identityKey: identityKey.slice(), verified: false, firstSeenAt: existing.firstSeenAt, keyChangedAt: now, ...(existing.verified || existing.wasVerified === true ? { wasVerified: true } : {}) },
+    contact: {
+      userId,
+      identityKey: identityKey.slice(),
+      verified: false,
+      firstSeenAt: existing.firstSeenAt,
+      keyChangedAt: now,
+      ...(existing.verified || existing.wasVerified === true ? { wasVerified: true } : {}),
+      ...(bytesEqual(pinned, identityKey) ? {} : { pinnedIdentityKey: pinned.slice() }),
+    },
   };
 }
 
@@ -41,8 +53,25 @@ export async function markVerified(store: ClientStore, userId: string, identityK
   const c = await store.getContact(userId);
   if (c === undefined) throw new VerificationError('unknown-contact', 'no identity key is known for this user');
   if (!bytesEqual(c.identityKey, identityKey)) throw new VerificationError('identity-key-changed', "the user's identity key changed since the safety number was shown");
-  const { wasVerified: _, ...rest } = c;
+  const { wasVerified: _, pinnedIdentityKey: __, ...rest } = c;
   const verified: ContactRecord = { ...rest, verified: true };
   await store.commit({ contacts: [verified] });
   return verified;
+}
+
+/**
+ * Acknowledges a change of the user's identity key without verifying it: `identityKey`
+ * (the key the user was shown) becomes the pinned one, so devices it certifies may join
+ * groups again. Sending to a contact who was verified stays refused until `markVerified`.
+ * Throws VerificationError('identity-key-changed') if the key changed again meanwhile,
+ * or ('unknown-contact').
+ */
+export async function acknowledgeKeyChange(store: ClientStore, userId: string, identityKey: Uint8Array): Promise<ContactRecord> {
+  const c = await store.getContact(userId);
+  if (c === undefined) throw new VerificationError('unknown-contact', 'no identity key is known for this user');
+  if (!bytesEqual(c.identityKey, identityKey)) throw new VerificationError('identity-key-changed', "the user's identity key changed since it was shown");
+  if (c.pinnedIdentityKey === undefined) return c;
+  const { pinnedIdentityKey: _, ...rest } = c;
+  await store.commit({ contacts: [rest] });
+  return rest;
 }
