@@ -8,14 +8,18 @@
 // the safety number changes (comparing it with Bob's reveals the attack), and once
 // Alice has verified Bob, nothing more goes to Bob — no message in any conversation
 // with him, no new conversation with his devices — until she verifies the key again.
-import { CredentialType, ProtocolVersion, encode, encodeKeyPackage, generateKeyPackage } from '@parley/mls';
+// Verified or not, the key seen first stays pinned until the user accepts or verifies
+// the new one: a device certified by the server's key is not let into a group — neither
+// by an external commit of its own nor by a member who took the server's word for it
+// and Added it — so the server cannot read the group by joining it under a false key.
+import { CredentialType, ProposalType, ProtocolVersion, createCommit, deserializeState, encode, encodeKeyPackage, generateKeyPackage, joinExternal, type KeyPackage } from '@parley/mls';
 import { nodeCryptoProvider } from '@parley/mls/crypto-node';
 import { GROUP_POLICY_EXTENSION_TYPE } from '@parley/protocol';
 import { createDevice, generateIdentityKey } from '@parley/client';
 import { nodeClientCrypto } from '@parley/client/node';
 import { json } from '@parley/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { direct, eventOf, group, isText, isWarning, startWorld, type Actor, type World } from './helpers.js';
+import { direct, eventOf, group, isText, isWarning, shown, startWorld, type Actor, type World } from './helpers.js';
 
 let world: World;
 beforeAll(async () => {
@@ -31,16 +35,24 @@ afterAll(async () => {
  * capabilities a Parley device has), handed out in every key-package claim for the victim.
  * Returns the attacker's device id and a function that ends the attack.
  */
-async function impersonate(victim: Actor): Promise<{ deviceId: string; identityKey: string; stop: () => void }> {
+interface Mitm {
+  readonly deviceId: string;
+  readonly identityKey: string;
+  /** The server's device, as a member would see it: its key package and MLS credential. */
+  readonly keyPackage: KeyPackage;
+  /** An external commit (RFC 9420 §12.4.3.2) of the server's device into group `g`. */
+  joinExternally: (g: string) => Promise<Uint8Array>;
+  stop: () => void;
+}
+
+async function impersonate(victim: Actor): Promise<Mitm> {
   const userId = victim.client.userId;
   const serversKey = await generateIdentityKey(nodeClientCrypto);
   const ghost = await createDevice(nodeClientCrypto, { userId, identity: serversKey, now: Date.now() });
-  const { keyPackage } = await generateKeyPackage({
-    suite: nodeCryptoProvider.suite(ghost.identity.cipherSuite),
-    credential: { credentialType: CredentialType.basic, identity: ghost.identity.deviceCertificate },
-    signatureKey: { publicKey: ghost.identity.deviceSignaturePublicKey, privateKey: ghost.identity.deviceSignaturePrivateKey.bytes },
-    capabilities: { versions: [ProtocolVersion.mls10], cipherSuites: [ghost.identity.cipherSuite], extensions: [GROUP_POLICY_EXTENSION_TYPE], proposals: [], credentials: [CredentialType.basic] },
-  });
+  const credential = { credentialType: CredentialType.basic, identity: ghost.identity.deviceCertificate } as const;
+  const signatureKey = { publicKey: ghost.identity.deviceSignaturePublicKey, privateKey: ghost.identity.deviceSignaturePrivateKey.bytes };
+  const capabilities = { versions: [ProtocolVersion.mls10], cipherSuites: [ghost.identity.cipherSuite], extensions: [GROUP_POLICY_EXTENSION_TYPE], proposals: [], credentials: [CredentialType.basic] };
+  const { keyPackage } = await generateKeyPackage({ suite: nodeCryptoProvider.suite(ghost.identity.cipherSuite), credential, signatureKey, capabilities });
   const identityKey = Buffer.from(serversKey.publicKey).toString('base64');
   const offDirectory = world.hostile.onResponse((res, req) => {
     if (req.method !== 'GET' || req.url !== `/v1/users/${userId}` || res.status !== 200) return undefined;
@@ -53,12 +65,37 @@ async function impersonate(victim: Actor): Promise<{ deviceId: string; identityK
   return {
     deviceId: ghost.deviceId,
     identityKey,
+    keyPackage,
+    joinExternally: async (g) =>
+      (await joinExternal({ provider: nodeCryptoProvider, groupInfo: latestGroupInfo(g), credential, signatureKey, capabilities, config: { now: () => BigInt(Math.floor(Date.now() / 1000)) } })).commitMessage,
     stop: () => {
       offDirectory();
       offClaims();
     },
   };
 }
+
+/** The newest GroupInfo of a group, as the server has it (every commit upload carries one). */
+function latestGroupInfo(g: string): Uint8Array {
+  const upload = world.hostile.exchanges.filter((x) => x.request.method === 'POST' && x.request.url === `/v1/groups/${encodeURIComponent(g)}/commits` && x.response.status < 300).at(-1);
+  if (upload === undefined) throw new Error('no commit upload seen');
+  return Buffer.from((JSON.parse(upload.request.body.toString('utf8')) as { groupInfo: string }).groupInfo, 'base64');
+}
+
+/** Writes a commit straight into a member's view of the group log, as the server can. */
+async function insertCommit(to: Actor, g: string, sender: string, payload: Uint8Array): Promise<void> {
+  const conn = await world.hostile.waitForConnection(to.client.deviceId);
+  conn.insert({ stream: 'group', streamId: g, messageId: crypto.getRandomValues(new Uint8Array(16)), kind: 'commit', groupId: g, sender, createdAt: Date.now(), payload });
+}
+
+/** A member's view of a group: its epoch and the devices in it. */
+async function viewOf(a: Actor, g: string): Promise<{ epoch: bigint | undefined; devices: string[] }> {
+  const rec = await a.store.getGroupState(g);
+  return { epoch: rec?.epoch, devices: (await a.client.members(g)).flatMap((m) => m.devices).sort() };
+}
+
+const refusedLines = async (a: Actor, g: string, userId: string): Promise<number> =>
+  (await a.client.history(g)).filter((m) => m.body.type === 'event' && m.body.event === 'device-refused' && m.body.detail === userId).length;
 
 const keyChangedLines = async (a: Actor, g: string, userId: string): Promise<number> =>
   (await a.client.history(g)).filter((m) => m.body.type === 'event' && m.body.event === 'identity-key-changed' && m.body.detail === userId).length;
@@ -143,5 +180,103 @@ describe('attack: the server substitutes a user’s identity key', () => {
     await alice.client.sendText(team, 'back to work');
     await eventOf(bob, isText('back to work'));
     expect(bob.events.some(isText('are you there?')) || bob.events.some(isText('meeting at 5')) || bob.events.some(isText('still blocked?'))).toBe(false);
+  });
+});
+
+describe('attack: the server joins a group under a substituted identity key', () => {
+  it('an external commit of a device certified by the substituted key is refused by every member, who stay at their epoch', async () => {
+    const alice = await world.user('alice');
+    const bob = await world.user('bob');
+    const carol = await world.user('carol');
+    const team = await group(alice, 'team', [bob, carol]);
+    await alice.client.sendText(team, 'hello team');
+    await eventOf(carol, isText('hello team'));
+    const before = await viewOf(carol, team);
+    expect(before.devices).toHaveLength(3);
+    expect(await viewOf(alice, team)).toEqual(before);
+
+    // The directory now serves the server's key for Bob; its device joins as "Bob's new
+    // device" — which the group's policy allows (a new device of a user already in it).
+    const mitm = await impersonate(bob);
+    const seen = new Map([alice, carol].map((a) => [a, a.events.length]));
+    const commit = await mitm.joinExternally(team);
+    for (const member of [alice, bob, carol]) await insertCommit(member, team, mitm.deviceId, commit);
+    await bob.client.sendText(team, 'still just us');
+    // The commit was delivered before this message, so it has been dealt with by now.
+    for (const member of [alice, carol]) await eventOf(member, isText('still just us'));
+
+    for (const member of [alice, carol]) {
+      // Not merged: the same epoch, the same three devices; the ghost is not among them.
+      expect(await viewOf(member, team)).toEqual(before);
+      expect(before.devices).not.toContain(mitm.deviceId);
+      // Told, in the conversation and as a typed event naming Bob.
+      expect(member.events.find(isWarning('identity-key-unacknowledged'))).toMatchObject({ groupId: team, userId: bob.client.userId });
+      expect(await refusedLines(member, team, bob.client.userId)).toBe(1);
+      expect(member.events.slice(seen.get(member)).some((e) => e.type === 'membership')).toBe(false);
+    }
+    // Bob's own device refuses a device his key did not certify, and is not forked out:
+    // the group goes on, at the epoch everyone is in.
+    expect((await viewOf(bob, team)).epoch).toBe(before.epoch);
+    expect(bob.events.find(isWarning('unsigned-device'))).toMatchObject({ groupId: team });
+    await carol.client.sendText(team, 'for the three of us');
+    await eventOf(alice, isText('for the three of us'));
+    await eventOf(bob, isText('for the three of us'));
+    expect(await shown(bob, team)).toEqual(['hello team', 'still just us', 'for the three of us']);
+    // Carol never verified Bob, so sending is not blocked, but the server's device has no
+    // key of the epoch she sends in.
+    expect((await carol.store.getGroupState(team))?.epoch).toBe(before.epoch);
+    // Adding Bob's devices anew is refused with a typed error until the change is accepted.
+    await expect(alice.client.addMembers(team, [bob.client.userId])).rejects.toMatchObject({ code: 'identity-key-unacknowledged' });
+    mitm.stop();
+  });
+
+  it('an Add by a member who took the server’s word for the key is refused by a member who pinned the real one', async () => {
+    const alice = await world.user('alice');
+    const bob = await world.user('bob');
+    const dave = await world.user('dave');
+    await direct(alice, bob); // Alice has seen (and pinned) Bob's real key
+    const g = await group(dave, 'book club', [alice]);
+    await dave.client.sendText(g, 'first meeting');
+    await eventOf(alice, isText('first meeting'));
+    const before = await viewOf(alice, g);
+
+    // Dave meets "Bob" for the first time through the substituting directory: trust on
+    // first use pins the server's key for him, and his device Adds the server's device.
+    const mitm = await impersonate(bob);
+    const rec = await dave.store.getGroupState(g);
+    if (rec === undefined) throw new Error('no state');
+    const { commitMessage } = await createCommit(deserializeState(rec.state, nodeCryptoProvider, { now: () => BigInt(Math.floor(dave.clock.now / 1000)) }), { proposals: [{ proposalType: ProposalType.add, add: { keyPackage: mitm.keyPackage } }], proposalRefs: [] });
+    await insertCommit(alice, g, dave.client.deviceId, commitMessage);
+    await dave.client.sendText(g, 'marker');
+    await eventOf(alice, isText('marker'));
+
+    expect(await viewOf(alice, g)).toEqual(before);
+    expect(alice.events.find(isWarning('identity-key-unacknowledged'))).toMatchObject({ groupId: g, userId: bob.client.userId });
+    expect(await refusedLines(alice, g, bob.client.userId)).toBe(1);
+    mitm.stop();
+  });
+
+  it('once the user accepts the new key, its devices may join', async () => {
+    const alice = await world.user('alice');
+    const bob = await world.user('bob');
+    const carol = await world.user('carol');
+    const team = await group(alice, 'team', [bob, carol]);
+    await alice.client.sendText(team, 'hello team');
+    await eventOf(carol, isText('hello team'));
+    const epoch = (await carol.store.getGroupState(team))?.epoch;
+
+    const mitm = await impersonate(bob);
+    // Carol is shown the change and accepts the new key (she was told it is Bob's new phone).
+    await expect(carol.client.acknowledgeKeyChange(bob.client.userId, 'not the number shown')).rejects.toMatchObject({ code: 'identity-key-changed' });
+    const number = await carol.client.safetyNumber(bob.client.userId);
+    expect((await carol.client.contacts()).find((c) => c.userId === bob.client.userId)?.pinnedIdentityKey).toBeDefined();
+    await carol.client.acknowledgeKeyChange(bob.client.userId, number);
+    expect((await carol.client.contacts()).find((c) => c.userId === bob.client.userId)?.pinnedIdentityKey).toBeUndefined();
+    await insertCommit(carol, team, mitm.deviceId, await mitm.joinExternally(team));
+    await eventOf(carol, (e) => e.type === 'membership' && e.groupId === team);
+    expect((await carol.store.getGroupState(team))?.epoch).toBe((epoch ?? 0n) + 1n);
+    expect((await viewOf(carol, team)).devices).toContain(mitm.deviceId);
+    expect(carol.events.some(isWarning('identity-key-unacknowledged'))).toBe(false);
+    mitm.stop();
   });
 });

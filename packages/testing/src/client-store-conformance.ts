@@ -237,8 +237,8 @@ export function clientStoreConformance(name: string, makeHarness: () => Promise<
 
     it("keeps contacts' identity keys and verified flags", async () => {
       await store.commit({ contacts: [{ userId: 'carol', identityKey: bytes(32, 7), verified: false, firstSeenAt: 1 }, { userId: 'bob', identityKey: bytes(32, 8), verified: true, firstSeenAt: 2 }] });
-      await store.commit({ contacts: [{ userId: 'carol', identityKey: bytes(32, 9), verified: false, firstSeenAt: 1, keyChangedAt: 5 }] });
-      expect(await store.getContact('carol')).toEqual({ userId: 'carol', identityKey: bytes(32, 9), verified: false, firstSeenAt: 1, keyChangedAt: 5 });
+      await store.commit({ contacts: [{ userId: 'carol', identityKey: bytes(32, 9), verified: false, firstSeenAt: 1, keyChangedAt: 5, pinnedIdentityKey: bytes(32, 7) }] });
+      expect(await store.getContact('carol')).toEqual({ userId: 'carol', identityKey: bytes(32, 9), verified: false, firstSeenAt: 1, keyChangedAt: 5, pinnedIdentityKey: bytes(32, 7) });
       expect((await store.listContacts()).map((c) => [c.userId, c.verified])).toEqual([
         ['bob', true],
         ['carol', false],
