@@ -3,7 +3,8 @@
 // not. A Parley receipt is an MLS application message of the recipient's device: the
 // server can neither make one (it holds no epoch secret and no device's signature key),
 // nor change one, nor pass an old one off as new (its generation is spent), nor say whom
-// it came from (the sender is the MLS leaf, not the frame's `sender` field). Each case
+// it came from (the sender is the MLS leaf, not the frame's `sender` field), nor which
+// conversation it is about (the MLS group id is authenticated too). Each case
 // shows the forgery refused and the message's state unchanged; then the genuine receipt,
 // held back by the same hostile server, shows that a real one does count.
 import type { DeliverFrame } from '@parley/protocol';
@@ -169,5 +170,42 @@ describe('attack: the server forges a receipt', () => {
     await bob.client.markRead(g);
     await eventOf(alice, (e) => e.type === 'receipt' && e.messageId === sent.messageId && e.kind === 'read');
     expect((await messageOf(alice, g, sent.messageId))?.status).toBe('read');
+  });
+
+  it('a receipt moved by the server into another conversation is not counted, and that conversation says so', async () => {
+    const alice = await world.user('alice');
+    const bob = await world.user('bob');
+    const dm = await direct(alice, bob);
+    const team = await group(alice, 'team', [bob]);
+    await bob.client.sendText(team, 'hi');
+    await eventOf(alice, isText('hi'));
+    const teamEpoch = (await alice.store.getGroupState(team))?.epoch;
+    const hold = holdBack(alice, bob, dm);
+    const sent = await alice.client.sendText(dm, 'just between us');
+    await eventOf(bob, isText('just between us'));
+    const receipt = await hold.next(); // Bob's delivery receipt for it, held back
+    hold.off();
+
+    // The server delivers it as a message of the team conversation (and from Bob, truly).
+    const conn = await world.hostile.waitForConnection(alice.client.deviceId);
+    const { seq: _seq, ...frame } = receipt;
+    const at = alice.events.length;
+    conn.insert({ ...frame, stream: 'group', streamId: team, groupId: team, messageId: fresh() });
+    const warned = await eventOf(alice, (e) => e.type === 'warning' && e.code === 'message-misrouted' && alice.events.indexOf(e) >= at);
+    expect(warned).toMatchObject({ groupId: team });
+    // Not counted, in either conversation; the team conversation shows the problem and is
+    // otherwise untouched (not split, no rejoin, same epoch).
+    expect(await messageOf(alice, dm, sent.messageId)).toMatchObject({ status: 'sent', receipts: [] });
+    expect(receiptEvents(alice, sent.messageId)).toEqual([]);
+    expect((await alice.client.history(team)).filter((m) => m.body.type === 'event').map((m) => (m.body.type === 'event' ? m.body.event : ''))).toEqual(['message-misrouted']);
+    expect((await alice.client.history(dm)).some((m) => m.body.type === 'event')).toBe(false);
+    expect(await alice.client.isSplit(team)).toBe(false);
+    expect(alice.events.some((e) => e.type === 'warning' && e.code === 'rejoined')).toBe(false);
+    expect((await alice.store.getGroupState(team))?.epoch).toBe(teamEpoch);
+
+    // The same receipt, let through where it belongs (its own place in the log), counts.
+    conn.inject(receipt);
+    await eventOf(alice, (e) => e.type === 'receipt' && e.messageId === sent.messageId && e.kind === 'delivered');
+    expect((await messageOf(alice, dm, sent.messageId))?.status).toBe('delivered');
   });
 });

@@ -143,6 +143,8 @@ function validateCredential(credential: Credential, signatureKey: Uint8Array): b
 }
 
 interface Framing {
+  /** The group the MLS message was made for (RFC 9420 §6: authenticated by its sender). */
+  readonly groupId: Uint8Array;
   readonly epoch: bigint;
   readonly wireFormat: number;
   readonly commit: boolean;
@@ -152,10 +154,10 @@ function framingOf(bytes: Uint8Array): Framing | undefined {
   try {
     const m = decode(decodeMLSMessage, bytes);
     if (m.wireFormat === WireFormat.mls_public_message) {
-      return { epoch: m.publicMessage.content.epoch, wireFormat: m.wireFormat, commit: m.publicMessage.content.contentType === ContentType.commit };
+      return { groupId: m.publicMessage.content.groupId, epoch: m.publicMessage.content.epoch, wireFormat: m.wireFormat, commit: m.publicMessage.content.contentType === ContentType.commit };
     }
     if (m.wireFormat === WireFormat.mls_private_message) {
-      return { epoch: m.privateMessage.epoch, wireFormat: m.wireFormat, commit: m.privateMessage.contentType === ContentType.commit };
+      return { groupId: m.privateMessage.groupId, epoch: m.privateMessage.epoch, wireFormat: m.wireFormat, commit: m.privateMessage.contentType === ContentType.commit };
     }
   } catch {
     return undefined;
@@ -1209,6 +1211,13 @@ export class ParleyClient {
     if (framing === undefined) {
       this.hub.emit({ type: 'error', groupId: m.groupId, code: 'malformed-message', message: 'an undecodable message was skipped' });
       await this.settle(stream, m, {});
+      return;
+    }
+    if (!bytesEqual(framing.groupId, state.groupContext.groupId)) {
+      // Made for another group and relabelled by the server: not this conversation's to
+      // decrypt, count (a receipt) or act on (a later epoch would start a rejoin).
+      await this.settle(stream, m, { messages: [this.eventLine(m.groupId, 'message-misrouted')] });
+      this.warn('message-misrouted', 'the server delivered a message of another conversation into this one; it was ignored', { groupId: m.groupId });
       return;
     }
     const epoch = state.groupContext.epoch;

@@ -26,9 +26,11 @@ export type ParleyEvent =
  * - `rejoined`: this device lost its group state and rejoined by an external commit;
  * - `message-missing`: a sender's sequence number skipped (the server withheld something);
  * - `reordered`: a message arrived after a later one of the same sender;
- * - `policy-violation`: a commit the group's policy does not allow was refused.
+ * - `policy-violation`: a commit the group's policy does not allow was refused;
+ * - `message-misrouted`: the server delivered a message made for another group into this one
+ *   (its MLS group id differs); it was ignored: not decrypted, not counted as a receipt.
  */
-export type WarningCode = 'identity-key-changed' | 'unsigned-device' | 'identity-key-unacknowledged' | 'fork-detected' | 'rejoined' | 'message-missing' | 'reordered' | 'policy-violation';
+export type WarningCode = 'identity-key-changed' | 'unsigned-device' | 'identity-key-unacknowledged' | 'fork-detected' | 'rejoined' | 'message-missing' | 'reordered' | 'policy-violation' | 'message-misrouted';
 
 export type ParleyListener = (event: ParleyEvent) => void;
 
