@@ -65,6 +65,10 @@ function eventText(event: string, detail: string | undefined): string {
       return 'you were removed from this conversation';
     case 'rejoined':
       return 'this device lost its state of the conversation and rejoined it (messages sent meanwhile may be missing)';
+    case 'device-refused':
+      return `a new device of ${who}, certified by their changed identity key, was refused: compare safety numbers (parley verify ${who})`;
+    case 'message-misrouted':
+      return 'the server delivered a message of another conversation here; it was ignored';
     default:
       return `${printable(event)}${detail !== undefined ? ` ${printable(detail)}` : ''}`;
   }
