@@ -26,7 +26,7 @@ afterAll(async () => {
 
 async function register(name: string): Promise<ParleyClient> {
   const options = { serverUrl: hostile.url, store: createMemoryStore(), crypto: nodeClientCrypto, provider: nodeCryptoProvider, webSocket: nodeWebSocketFactory, keyPackages: 2 };
-  const c = await ParleyClient.register(options, name, `password of ${name}`);
+  const c = await ParleyClient.register(options, name, `password of ${name}`, undefined, `backup passphrase of ${name}`);
   clients.push(c);
   return c;
 }

@@ -42,7 +42,7 @@ export async function startWorld(): Promise<World> {
       const store = createMemoryStore();
       const clock: Clock = { now: START };
       const options = { serverUrl: hostile.url, store, crypto: nodeClientCrypto, provider: nodeCryptoProvider, webSocket: nodeWebSocketFactory, keyPackages: 2, now: () => clock.now, backupKdf: { logN: 10, r: 8, p: 1 } };
-      const client = await ParleyClient.register(options, `${name}${run}n${String((made += 1))}`, `password of ${name}`);
+      const client = await ParleyClient.register(options, `${name}${run}n${String((made += 1))}`, `password of ${name}`, undefined, `backup passphrase of ${name}`);
       const events: ParleyEvent[] = [];
       client.on((e) => events.push(e));
       const actor = { client, store, clock, events };

@@ -73,7 +73,7 @@ describe('attachment upload and download, real server', () => {
       if (auth !== undefined) token = auth.slice('Bearer '.length);
       return fetch(input, init);
     };
-    const c = await ParleyClient.register({ serverUrl: server.url, store: createMemoryStore(), crypto, provider: nodeCryptoProvider, fetch: watch, webSocket: nodeWebSocketFactory }, name, `${name} password`);
+    const c = await ParleyClient.register({ serverUrl: server.url, store: createMemoryStore(), crypto, provider: nodeCryptoProvider, fetch: watch, webSocket: nodeWebSocketFactory }, name, `${name} password`, undefined, `${name} backup passphrase`);
     return { client: c, api: new AttachmentApi(server.url, () => token) };
   }
 

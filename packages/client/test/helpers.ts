@@ -28,12 +28,17 @@ export function clientOptions(server: TestServer, extra: { store?: ClientStore; 
   };
 }
 
-/** Registers `name` (made unique per run) with password `${name} password`. */
-export async function registerUser(server: TestServer, name: string, extra: Parameters<typeof clientOptions>[1] = {}): Promise<{ client: ParleyClient; options: ParleyClientOptions; password: string }> {
+/** Registers `name` (made unique per run) with password `${name} password` and backup passphrase `${name} passphrase`. */
+export async function registerUser(
+  server: TestServer,
+  name: string,
+  extra: Parameters<typeof clientOptions>[1] = {},
+): Promise<{ client: ParleyClient; options: ParleyClientOptions; password: string; passphrase: string }> {
   const options = clientOptions(server, extra);
   const password = `${name} password`;
-  const client = await ParleyClient.register(options, `${name.toLowerCase()}${run}`, password);
-  return { client, options, password };
+  const passphrase = `${name} passphrase`;
+  const client = await ParleyClient.register(options, `${name.toLowerCase()}${run}`, password, undefined, passphrase);
+  return { client, options, password, passphrase };
 }
 
 /** Waits for the next event matching `pred` (events already emitted are not replayed). */

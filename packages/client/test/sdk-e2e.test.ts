@@ -77,8 +77,8 @@ describe('two users chat through a real server', () => {
     const bobDir = profileDir();
     const a = await openClient(aliceDir);
     const b = await openClient(bobDir);
-    const alice = await ParleyClient.register(a.options, `alice${run}`, 'alice password 1');
-    let bob = await ParleyClient.register(b.options, `bob${run}`, 'bob password 1');
+    const alice = await ParleyClient.register(a.options, `alice${run}`, 'alice password 1', undefined, 'alice password 1 (backup)');
+    let bob = await ParleyClient.register(b.options, `bob${run}`, 'bob password 1', undefined, 'bob password 1 (backup)');
     await alice.connect();
     await bob.connect();
 
@@ -210,8 +210,8 @@ describe('what the server does wrong is visible', () => {
       }
       return fetch(input, init);
     };
-    const alice = await ParleyClient.register(memoryOptions(lossy), `carla${run}`, 'carla password');
-    const bob = await ParleyClient.register(memoryOptions(), `dave${run}`, 'dave password');
+    const alice = await ParleyClient.register(memoryOptions(lossy), `carla${run}`, 'carla password', undefined, 'carla password (backup)');
+    const bob = await ParleyClient.register(memoryOptions(), `dave${run}`, 'dave password', undefined, 'dave password (backup)');
     await bob.connect();
     const joined = next(bob, (e) => e.type === 'conversation');
     const conv = await alice.openDirect(bob.userId);
@@ -235,8 +235,8 @@ describe('what the server does wrong is visible', () => {
 
   it('server refusals arrive as typed errors with the server code; misuse as usage errors', async () => {
     const eOptions = memoryOptions();
-    const erin = await ParleyClient.register(eOptions, `erin${run}`, 'erin password');
-    await expect(ParleyClient.register(memoryOptions(), `erin${run}`, 'another password')).rejects.toMatchObject({ name: 'ServerError', code: 'username-taken', status: 409 });
+    const erin = await ParleyClient.register(eOptions, `erin${run}`, 'erin password', undefined, 'erin password (backup)');
+    await expect(ParleyClient.register(memoryOptions(), `erin${run}`, 'another password', undefined, 'another password (backup)')).rejects.toMatchObject({ name: 'ServerError', code: 'username-taken', status: 409 });
     await expect(erin.openDirect(`nobody${run}`)).rejects.toMatchObject({ code: 'unknown-user' });
     await expect(erin.openDirect(erin.userId)).rejects.toMatchObject({ code: 'self-conversation' });
     await expect(erin.sendText('no-such-conversation', 'x')).rejects.toMatchObject({ code: 'unknown-conversation' });
@@ -258,7 +258,7 @@ describe('what the server does wrong is visible', () => {
     const target = checked ? server : await startUncheckedTestServer();
     const mOptions = memoryOptions(undefined, target.url);
     const tag = checked ? 'c' : 'u';
-    const mallory = await ParleyClient.register(mOptions, `mallory${tag}${run}`, 'mallory password');
+    const mallory = await ParleyClient.register(mOptions, `mallory${tag}${run}`, 'mallory password', undefined, 'mallory password (backup)');
     // Mallory swaps her device certificate for one signed by a key that is not her identity key.
     const identity = await mOptions.store.getIdentity();
     if (identity === undefined) throw new Error('no identity');
@@ -274,14 +274,14 @@ describe('what the server does wrong is visible', () => {
     await mallory.close();
     const forger = await ParleyClient.open(mOptions, 'mallory password');
     if (checked) {
-      const peer = await ParleyClient.register(memoryOptions(undefined, target.url), `frank${tag}${run}`, 'frank password');
+      const peer = await ParleyClient.register(memoryOptions(undefined, target.url), `frank${tag}${run}`, 'frank password', undefined, 'frank password (backup)');
       await expect(forger.openDirect(peer.userId)).rejects.toMatchObject({ name: 'ServerError', code: 'invalid-group-info' });
       await forger.close();
       await peer.close();
       continue;
     }
 
-    const bob = await ParleyClient.register(memoryOptions(undefined, target.url), `frank${tag}${run}`, 'frank password');
+    const bob = await ParleyClient.register(memoryOptions(undefined, target.url), `frank${tag}${run}`, 'frank password', undefined, 'frank password (backup)');
     await bob.connect();
     const refused = next(bob, (e) => e.type === 'warning' || e.type === 'conversation');
     await forger.openDirect(bob.userId);
@@ -313,9 +313,9 @@ describe('what the server does wrong is visible', () => {
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },
     });
-    const alice = await ParleyClient.register(memoryOptions(), `gina${run}`, 'gina password');
+    const alice = await ParleyClient.register(memoryOptions(), `gina${run}`, 'gina password', undefined, 'gina password (backup)');
     const hOptions = { ...memoryOptions(), store: flaky };
-    let bob = await ParleyClient.register(hOptions, `hank${run}`, 'hank password');
+    let bob = await ParleyClient.register(hOptions, `hank${run}`, 'hank password', undefined, 'hank password (backup)');
     await bob.connect();
     const joined = next(bob, (e) => e.type === 'conversation');
     const conv = await alice.openDirect(bob.userId);
@@ -340,8 +340,8 @@ describe('what the server does wrong is visible', () => {
   });
 
   it('concurrent sends over the WebSocket arrive in order, numbered 1..n without gaps', async () => {
-    const alice = await ParleyClient.register(memoryOptions(), `ivy${run}`, 'ivy password');
-    const bob = await ParleyClient.register(memoryOptions(), `jack${run}`, 'jack password');
+    const alice = await ParleyClient.register(memoryOptions(), `ivy${run}`, 'ivy password', undefined, 'ivy password (backup)');
+    const bob = await ParleyClient.register(memoryOptions(), `jack${run}`, 'jack password', undefined, 'jack password (backup)');
     await alice.connect();
     await bob.connect();
     const joined = next(bob, (e) => e.type === 'conversation');

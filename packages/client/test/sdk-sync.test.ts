@@ -97,8 +97,10 @@ describe('several devices', () => {
     await bob.sync();
 
     await expect(ParleyClient.login(clientOptions(server), alice1.userId, a.password, 'not the passphrase')).rejects.toMatchObject({ code: 'wrong-passphrase' });
+    // The backup is sealed under the passphrase alone: the password (which the server sees) does not open it.
+    await expect(ParleyClient.login(clientOptions(server), alice1.userId, a.password, a.password)).rejects.toMatchObject({ code: 'wrong-passphrase' });
     const o2 = clientOptions(server);
-    const alice2 = await ParleyClient.login(o2, alice1.userId, a.password);
+    const alice2 = await ParleyClient.login(o2, alice1.userId, a.password, a.passphrase);
     expect(alice2.userId).toBe(alice1.userId);
     expect(alice2.deviceId).not.toBe(alice1.deviceId);
     const identity1 = await a.options.store.getIdentity();
@@ -164,4 +166,27 @@ describe('several devices', () => {
     await alice2r.sync().catch(() => undefined); // its sessions are revoked
     for (const x of [alice1, alice2r, bob, c.client, d.client]) await x.close();
   }, 60_000);
+});
+
+describe('the identity backup’s passphrase', () => {
+  it('is required, and is not the password, when registering and logging in', async () => {
+    const name = `pAlice${String(process.pid)}${String(Math.floor(Math.random() * 1e6))}`.toLowerCase();
+    const missing = undefined as unknown as string; // as a JavaScript caller would omit it
+    const counted: string[] = [];
+    const options = clientOptions(server);
+    const watching = { ...options, fetch: ((input, init) => {
+      counted.push(`${init.method} ${new URL(input).pathname}`);
+      return fetch(input, init);
+    }) satisfies FetchLike };
+    await expect(ParleyClient.register(watching, name, 'the password', undefined, missing)).rejects.toMatchObject({ name: 'ClientUsageError', code: 'backup-passphrase-required' });
+    await expect(ParleyClient.register(watching, name, 'the password', undefined, '')).rejects.toMatchObject({ code: 'backup-passphrase-required' });
+    await expect(ParleyClient.register(watching, name, 'the password', undefined, 'the password')).rejects.toMatchObject({ code: 'backup-passphrase-is-password' });
+    expect(counted).toEqual([]); // refused before anything was sent: the user name is still free
+    const client = await ParleyClient.register(options, name, 'the password', undefined, 'another passphrase');
+    await client.close();
+    await expect(ParleyClient.login(clientOptions(server), name, 'the password', missing)).rejects.toMatchObject({ code: 'backup-passphrase-required' });
+    const second = await ParleyClient.login(clientOptions(server), name, 'the password', 'another passphrase');
+    expect(second.userId).toBe(client.userId);
+    await second.close();
+  });
 });

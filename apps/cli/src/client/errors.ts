@@ -61,6 +61,8 @@ const MESSAGES: Readonly<Record<string, string>> = {
   'no-identity-key': 'this user has not finished setting up an account',
   'identity-key-changed': 'this user’s identity key changed; compare safety numbers again (parley verify)',
   'contact-unverified': 'this contact’s identity key changed since you verified it; run parley verify first',
+  'backup-passphrase-required': 'a profile passphrase is needed: it also seals the identity backup',
+  'backup-passphrase-is-password': 'choose a profile passphrase other than the account password (the server sees the password)',
   'identity-key-unacknowledged': 'this contact’s identity key changed; compare safety numbers first (parley verify)',
   'unknown-contact': 'no identity key is known for this user yet',
   'not-admin': 'only an administrator of this conversation may do that',

@@ -165,6 +165,11 @@ function framingOf(bytes: Uint8Array): Framing | undefined {
   return undefined;
 }
 
+/** The identity backup's passphrase: a non-empty string (callers from JavaScript may omit it). */
+function requireBackupPassphrase(passphrase: unknown): asserts passphrase is string {
+  if (typeof passphrase !== 'string' || passphrase === '') throw new ClientUsageError('backup-passphrase-required', 'a passphrase for the identity backup is required');
+}
+
 function errorCode(e: unknown): string {
   if (typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string') return (e as { code: string }).code;
   return 'internal';
@@ -263,11 +268,14 @@ export class ParleyClient {
   /**
    * Creates the account, the user's identity key and this device (its certificate
    * signed by the identity key), stores them, uploads key packages and the identity
-   * backup, sealed under `backupPassphrase` — or, without one, under the password.
-   * A server that is malicious learns the password at login, and could open a backup
-   * sealed under it: give a separate passphrase where that matters.
+   * backup, sealed under `backupPassphrase`. The passphrase is required and must not be
+   * the password: the server learns the password at every login, and could open a
+   * backup sealed under it. Throws ClientUsageError('backup-passphrase-required') or
+   * ('backup-passphrase-is-password') before anything is sent.
    */
-  static async register(options: ParleyClientOptions, username: string, password: string, invite?: string, backupPassphrase?: string): Promise<ParleyClient> {
+  static async register(options: ParleyClientOptions, username: string, password: string, invite: string | undefined, backupPassphrase: string): Promise<ParleyClient> {
+    requireBackupPassphrase(backupPassphrase);
+    if (backupPassphrase === password) throw new ClientUsageError('backup-passphrase-is-password', 'the identity backup needs a passphrase other than the account password, which the server sees');
     if ((await options.store.getAccount()) !== undefined) throw new ClientUsageError('profile-in-use', 'this profile already holds an account');
     const api = new HttpApi(options.serverUrl, options.fetch);
     const session = await api.register(username, password, invite);
@@ -278,7 +286,7 @@ export class ParleyClient {
       userId: session.userId,
       identityPublicKey: identityKey.publicKey,
       identityPrivateKey: identityKey.privateKey.bytes,
-      passphrase: backupPassphrase ?? password,
+      passphrase: backupPassphrase,
       ...(options.backupKdf !== undefined ? { kdf: options.backupKdf } : {}),
     });
     await api.putIdentityBackup(backup);
@@ -287,12 +295,15 @@ export class ParleyClient {
 
   /**
    * A NEW device of an existing user, on an empty profile: logs in, opens the identity
-   * backup with `passphrase` (default: the password), checks that the key inside is the
+   * backup with `passphrase` (required: ClientUsageError('backup-passphrase-required');
+   * a backup sealed under the password by an older version opens with the password
+   * given here explicitly), checks that the key inside is the
    * identity key the directory lists, and enrols this device with a certificate signed
    * by it. The user's other devices add it to their groups when they next sync; it sees
    * what is sent from then on (history from before it joined stays on the other devices).
    */
-  static async login(options: ParleyClientOptions, username: string, password: string, passphrase?: string): Promise<ParleyClient> {
+  static async login(options: ParleyClientOptions, username: string, password: string, passphrase: string): Promise<ParleyClient> {
+    requireBackupPassphrase(passphrase);
     if ((await options.store.getAccount()) !== undefined) throw new ClientUsageError('profile-in-use', 'this profile already holds an account');
     const api = new HttpApi(options.serverUrl, options.fetch);
     const session = await api.login(username, password);
@@ -302,7 +313,7 @@ export class ParleyClient {
     const identityPublicKey = fromBase64(entry.identityKey);
     const backup = await api.getIdentityBackup();
     if (backup === null) throw new ClientUsageError('no-identity-backup', 'this user has no identity backup to log in a new device with');
-    const seed = await openIdentityBackup(options.crypto, { userId: session.userId, identityPublicKey, backup, passphrase: passphrase ?? password });
+    const seed = await openIdentityBackup(options.crypto, { userId: session.userId, identityPublicKey, backup, passphrase });
     return ParleyClient.enrolDevice(options, api, session.userId, session.token, { publicKey: identityPublicKey, privateKey: new SecretBytes(seed) });
   }
 
