@@ -198,10 +198,10 @@ function decodeHeld(value: string | undefined, signaturePrivateKey: Uint8Array):
   }));
 }
 
-/** A device to add: its key package, already checked against its user's identity key. */
 /** Why a device was not let into a group (the warning's code). */
 type DeviceRefusal = 'unsigned-device' | 'identity-key-unacknowledged';
 
+/** A device to add: its key package, already checked against its user's identity key. */
 interface Candidate {
   readonly userId: string;
   readonly deviceId: string;
