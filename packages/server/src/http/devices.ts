@@ -127,9 +127,11 @@ export function deviceRoutes(app: FastifyInstance, ctx: Ctx): void {
       if (device === null) throw new ApiError('unauthenticated', 'a valid session token is required');
       const items = req.body.keyPackages.map((k, i) => ({ data: fromB64(k, `keyPackages[${i}]`), lastResort: false }));
       if (req.body.lastResort !== undefined) items.push({ data: fromB64(req.body.lastResort, 'lastResort'), lastResort: true });
-      const count = await ctx.store.countKeyPackages(device.id);
+      const cap = ctx.config.limits.keyPackagesPerDevice;
+      const tooMany = (): ApiError => new ApiError('too-many-key-packages', `at most ${cap} key packages per device`);
       // The cap counts regular packages; the last-resort one is at most one and replaces the previous one.
-      if (count.regular + req.body.keyPackages.length > ctx.config.limits.keyPackagesPerDevice) throw new ApiError('too-many-key-packages', `at most ${ctx.config.limits.keyPackagesPerDevice} key packages per device`);
+      // This early check spares the signature checks; the store's count-and-insert below is the one that holds under concurrent uploads.
+      if ((await ctx.store.countKeyPackages(device.id)).regular + req.body.keyPackages.length > cap) throw tooMany();
       // The signature and ownership checks wait on @parley/mls/public (see mls/inspector.ts).
       for (const k of items) {
         try {
@@ -139,8 +141,9 @@ export function deviceRoutes(app: FastifyInstance, ctx: Ctx): void {
           throw e;
         }
       }
-      await ctx.store.addKeyPackages(device.id, items);
-      return ctx.store.countKeyPackages(device.id);
+      const count = await ctx.store.addKeyPackages(device.id, items, cap);
+      if (count === null) throw tooMany();
+      return count;
     },
   );
 
