@@ -343,6 +343,10 @@ export class MemoryStore implements Store {
     // Always answers.
   }
 
+  async externalVersion(): Promise<number> {
+    return 0;
+  }
+
   async close(): Promise<void> {
     // Nothing to release.
   }

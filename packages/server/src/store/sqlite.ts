@@ -481,6 +481,11 @@ export class SqliteStore implements Store {
     if ((this.s.check.get() as Row | undefined)?.ok !== 1) throw new Error('database check failed');
   }
 
+  async externalVersion(): Promise<number> {
+    // SQLite's data_version moves when another connection commits, never for our own writes.
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }

@@ -250,5 +250,12 @@ export interface Store {
   /** Throws if the storage cannot answer a trivial read (for `/healthz`). */
   check(): Promise<void>;
 
+  /**
+   * A number that changes whenever another process (`parley admin` on the same database)
+   * has committed a write, and only then: the server polls it to notice sessions revoked
+   * and users deactivated behind its back. Constant for a store no one else can write.
+   */
+  externalVersion(): Promise<number>;
+
   close(): Promise<void>;
 }
