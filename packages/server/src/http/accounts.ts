@@ -123,8 +123,8 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
       },
     },
     async (req) => {
-    const { user, session } = await requireAuth(ctx, req);
-    return { userId: user.id, deviceId: session.deviceId, admin: user.admin, expiresAt: session.expiresAt };
+      const { user, session } = await requireAuth(ctx, req);
+      return { userId: user.id, deviceId: session.deviceId, admin: user.admin, expiresAt: session.expiresAt };
     },
   );
 
@@ -242,8 +242,8 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
     '/v1/admin/users',
     { schema: { summary: 'List users (admin)', tags: ['admin'], response: responses({ 200: answer('Every user', obj({ users: { type: 'array', items: publicUserSchema } })) }) } },
     async (req) => {
-    await requireAdmin(ctx, req);
-    return { users: (await ctx.store.listUsers()).map(publicUser) };
+      await requireAdmin(ctx, req);
+      return { users: (await ctx.store.listUsers()).map(publicUser) };
     },
   );
 
@@ -282,18 +282,18 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
     '/v1/admin/invites',
     { schema: { summary: 'List invite codes (their hashes only are stored) (admin)', tags: ['admin'], response: responses({ 200: answer('Every invite code, by id', obj({ invites: { type: 'array', items: inviteSchema } })) }) } },
     async (req) => {
-    await requireAdmin(ctx, req);
-    const invites = await ctx.store.listInvites();
-    return {
-      invites: invites.map((i) => ({
-        id: inviteIdOf(i.codeHash),
-        createdBy: i.createdBy,
-        createdAt: i.createdAt,
-        expiresAt: i.expiresAt,
-        maxUses: i.maxUses,
-        uses: i.uses,
-      })),
-    };
+      await requireAdmin(ctx, req);
+      const invites = await ctx.store.listInvites();
+      return {
+        invites: invites.map((i) => ({
+          id: inviteIdOf(i.codeHash),
+          createdBy: i.createdBy,
+          createdAt: i.createdAt,
+          expiresAt: i.expiresAt,
+          maxUses: i.maxUses,
+          uses: i.uses,
+        })),
+      };
     },
   );
 
