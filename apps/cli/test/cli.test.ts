@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
+import { http, newDevice, newUser, startTestServer, WsClient } from '@parley/testing';
 import { main, type Io } from '../src/main.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -49,6 +50,34 @@ it('parley admin creates an administrator, users and invites on the database dir
   expect(await main(['nope'], capture())).toBe(2);
   // The password never reaches the output.
   expect(io.stdout.join('') + io.stderr.join('')).not.toContain('a-long-admin-password');
+});
+
+it('parley admin deactivate-user on the database of a running server closes that user’s open WebSockets', async () => {
+  // A real server on the same data directory; the CLI opens its own connection to the file.
+  const srv = await startTestServer({ externalWritePollMs: 25 });
+  try {
+    const victim = await newUser(srv.url);
+    const bystander = await newUser(srv.url);
+    const [v1, v2, b] = [await newDevice(srv.url, victim), await newDevice(srv.url, victim), await newDevice(srv.url, bystander)];
+    const sockets = await Promise.all([v1, v2, b].map((d) => WsClient.connect(srv.wsUrl, d.token)));
+    const io = capture();
+    expect(await main(['admin', 'deactivate-user', victim.userId, '--data', srv.dataDir], io)).toBe(0);
+    expect(io.stdout.join('')).toBe(`deactivated ${victim.userId}\n`);
+    await Promise.all(sockets.slice(0, 2).map((s) => s.until(() => s.closeCode !== undefined)));
+    expect(sockets.map((s) => s.closeCode)).toEqual([4003, 4003, undefined]);
+    // The bystander's socket still works; the victim's token no longer does, over HTTP or WebSocket.
+    const pong = sockets[2]!.controls.length;
+    sockets[2]!.ws.send(JSON.stringify({ type: 'ping', ref: 7 }));
+    await sockets[2]!.until(() => sockets[2]!.controls.length > pong);
+    expect(sockets[2]!.controls.at(-1)).toEqual({ type: 'pong', ref: 7 });
+    expect((await http(srv.url, 'GET', '/v1/sessions/current', undefined, v1.token)).status).toBe(401);
+    const again = await WsClient.connect(srv.wsUrl, v2.token);
+    await again.until(() => again.closeCode !== undefined);
+    expect([again.controls[0], again.closeCode]).toMatchObject([{ type: 'error', code: 'unauthenticated' }, 4001]);
+    await sockets[2]!.close();
+  } finally {
+    await srv.close();
+  }
 });
 
 it('parley serve prints its address, serves, and stops cleanly on SIGTERM', async () => {

@@ -289,7 +289,10 @@ function isSeq(v: unknown): v is number {
 }
 
 function onlyKeys(o: Record<string, unknown>, keys: readonly string[]): void {
-  for (const k of Object.keys(o)) if (k !== 'ref' && !keys.includes(k)) throw new FrameError(`unexpected field ${JSON.stringify(k.slice(0, 32))}`);
+  for (const k of Object.keys(o)) {
+    // The name is echoed only when it is plain ASCII: never the peer's control or bidi characters.
+    if (k !== 'ref' && !keys.includes(k)) throw new FrameError(/^[A-Za-z0-9_-]{1,32}$/.test(k) ? `unexpected field "${k}"` : 'unexpected field');
+  }
 }
 
 function isRef(v: unknown): v is number {

@@ -54,6 +54,12 @@ export interface ServerConfig {
   readonly wsAuthTimeoutMs: number;
   readonly synchronous: 'full' | 'normal';
   readonly pruneIntervalMs: number;
+  /**
+   * How often the server checks whether another process wrote to its database (`parley
+   * admin deactivate-user`); when one did, every open WebSocket's session is checked again
+   * and those no longer valid are closed (4003).
+   */
+  readonly externalWritePollMs: number;
   /** The built web app (apps/web/dist) to serve at `/`; none when undefined. */
   readonly webRoot?: string;
 }
@@ -87,6 +93,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> & Pick<ServerConf
     wsAuthTimeoutMs: 10_000,
     synchronous: 'full',
     pruneIntervalMs: 60_000,
+    externalWritePollMs: 1000,
     ...overrides,
   };
 }

@@ -79,6 +79,14 @@ export async function authenticate(ctx: Ctx, token: string | undefined): Promise
   return { session, user };
 }
 
+/** Whether a session (already authenticated once) still holds: not revoked, not expired, its user active. */
+export async function sessionStillValid(ctx: Ctx, session: SessionRecord): Promise<'ok' | 'revoked' | 'deactivated'> {
+  const now = await ctx.store.getSession(session.tokenHash);
+  if (now === null || now.expiresAt <= ctx.now()) return 'revoked';
+  const user = await ctx.store.getUser(now.userId);
+  return user?.active === true ? 'ok' : 'deactivated';
+}
+
 export function bearer(header: string | string[] | undefined): string | undefined {
   if (typeof header !== 'string') return undefined;
   const m = /^Bearer ([A-Za-z0-9_-]{1,100})$/.exec(header);

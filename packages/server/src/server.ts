@@ -86,10 +86,35 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   }, config.pruneIntervalMs);
   prune.unref();
 
+  // `parley admin` writes to the database directly (no server needs to run); when it has,
+  // the open WebSockets are checked again, so a user it deactivated is cut within one poll.
+  // A per-frame session check would cost a read on the hot path and miss idle sockets.
+  let version = await store.externalVersion();
+  let revalidating = false;
+  const watch = setInterval(() => {
+    if (revalidating) return;
+    revalidating = true;
+    store
+      .externalVersion()
+      .then(async (v) => {
+        if (v === version) return;
+        version = v;
+        await gateway.revalidate();
+      })
+      .catch((e: unknown) => {
+        log.warn({ err: e }, 'external write check failed');
+      })
+      .finally(() => {
+        revalidating = false;
+      });
+  }, config.externalWritePollMs);
+  watch.unref();
+
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closed ??= (async () => {
       clearInterval(prune);
+      clearInterval(watch);
       await gateway.close();
       await app.close();
       await ctx.delivery.drain();

@@ -1,7 +1,11 @@
 // Sessions, revocation on a running server, invite revocation, /healthz and /metrics,
 // key-package caps and claim limits: a real server on 127.0.0.1, real SQLite, real WebSockets.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser, defaultConfig, SqliteStore } from '@parley/server';
+import { nodeCryptoProvider } from '@parley/mls/crypto-node';
+import { createUser, defaultConfig, PublicInspector, SqliteStore, type MlsInspector } from '@parley/server';
 import { b64, http, MlsDevice, newDevice, newUser, startTestServer, WsClient, type TestServer } from '@parley/testing';
 
 let srv: TestServer;
@@ -139,6 +143,43 @@ describe('key packages', () => {
     const last = await claim();
     expect(last).toEqual({ deviceId: d.deviceId, keyPackage: b64(lr2.bytes), lastResort: true });
     expect(await claim()).toEqual(last);
+  });
+
+  it('holds the cap under concurrent uploads: the count and the insert are one transaction', async () => {
+    // The real inspector, held at a barrier until all eight uploads are verifying their
+    // signatures: each has passed the early count check (nothing stored yet), so only the
+    // store's count-and-insert stands between them and the cap.
+    const dataDir = mkdtempSync(join(tmpdir(), 'parley-kp-race-'));
+    const store = new SqliteStore(join(dataDir, 'parley.db'), { synchronous: 'normal' });
+    const real = new PublicInspector({ provider: nodeCryptoProvider, store, now: Date.now });
+    const N = 8;
+    let waiting = 0;
+    let release!: () => void;
+    const barrier = new Promise<void>((r) => (release = r));
+    const fallback = setTimeout(release, 5000); // never hang: the assertions below then fail
+    const inspector: MlsInspector = {
+      inspectGroupInfo: (...a) => real.inspectGroupInfo(...a),
+      inspectCommit: (...a) => real.inspectCommit(...a),
+      async inspectKeyPackage(device, kp) {
+        if (++waiting === N) release();
+        await barrier;
+        return real.inspectKeyPackage(device, kp);
+      },
+    };
+    const race = await startTestServer({ dataDir, limits: { ...defaultConfig({ dataDir: '.' }).limits, keyPackagesPerDevice: 3 } }, { store, inspector });
+    try {
+      const u = await newUser(race.url);
+      const d = await MlsDevice.register(race.url, u);
+      const batches = await Promise.all(Array.from({ length: N }, async () => [b64((await d.keyPackage()).bytes)]));
+      const answers = await Promise.all(batches.map((keyPackages) => http(race.url, 'POST', '/v1/devices/me/key-packages', { keyPackages }, d.token)));
+      expect(waiting).toBe(N);
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 409, 409, 409, 409, 409]);
+      for (const a of answers) if (a.status === 409) expect(a.body).toMatchObject({ error: { code: 'too-many-key-packages' } });
+      expect((await http(race.url, 'GET', '/v1/devices/me/key-packages', undefined, d.token)).body).toEqual({ regular: 3, lastResort: 0 });
+    } finally {
+      clearTimeout(fallback);
+      await race.close();
+    }
   });
 
   it('limits claims per claiming account with rate-limited', async () => {

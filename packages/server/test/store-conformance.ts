@@ -136,6 +136,11 @@ export function storeConformance(name: string, open: () => Promise<{ store: Stor
       await store.addKeyPackages('dana-dev-01', [{ data: new Uint8Array([8]), lastResort: true }]);
       await store.addKeyPackages('dana-dev-01', [{ data: new Uint8Array([2]), lastResort: false }]);
       expect(await store.countKeyPackages('dana-dev-01')).toEqual({ regular: 2, lastResort: 1 });
+      // With a cap, a batch that would pass it adds nothing (not even its last-resort package).
+      expect(await store.addKeyPackages('dana-dev-01', [{ data: new Uint8Array([3]), lastResort: false }, { data: new Uint8Array([9]), lastResort: true }], 2)).toBeNull();
+      expect(await store.countKeyPackages('dana-dev-01')).toEqual({ regular: 2, lastResort: 1 });
+      expect(await store.addKeyPackages('dana-dev-01', [{ data: new Uint8Array([9]), lastResort: true }], 2)).toEqual({ regular: 2, lastResort: 1 });
+      expect(await store.addKeyPackages('dana-dev-01', [{ data: new Uint8Array([8]), lastResort: true }], 2)).toEqual({ regular: 2, lastResort: 1 });
       await store.claimKeyPackages('dana');
       await store.claimKeyPackages('dana');
       expect((await store.claimKeyPackages('dana')).map((k) => [k.data[0], k.lastResort])).toEqual([[8, true]]);

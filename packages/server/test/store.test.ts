@@ -26,3 +26,19 @@ it('sqlite: migrations run once, in order, and the database is in WAL mode with 
   expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
   db.close();
 });
+
+it('sqlite: externalVersion moves when another connection writes, never for the store’s own writes', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'parley-ver-')), 'parley.db');
+  const server = new SqliteStore(file);
+  const admin = new SqliteStore(file);
+  const pw = { hash: new Uint8Array(32), salt: new Uint8Array(16), params: { N: 1024, r: 8, p: 1, keylen: 32 } };
+  const v0 = await server.externalVersion();
+  await server.createUser({ id: 'own', email: null, password: pw, admin: false, active: true, identityKey: null, createdAt: 1 });
+  expect(await server.externalVersion()).toBe(v0);
+  expect(await admin.setUserActive('own', false)).toBe(true);
+  const v1 = await server.externalVersion();
+  expect(v1).not.toBe(v0);
+  expect(await server.externalVersion()).toBe(v1);
+  await server.close();
+  await admin.close();
+});

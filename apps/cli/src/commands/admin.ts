@@ -1,5 +1,7 @@
 // `parley admin …`: works on the server's database directly (no server needs to run),
-// so the first administrator can be created from the command line.
+// so the first administrator can be created from the command line. A server running on
+// the same database notices the write (SQLite's data_version, polled every
+// `externalWritePollMs`) and closes the WebSockets of a user deactivated here.
 
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';

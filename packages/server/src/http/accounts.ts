@@ -8,12 +8,13 @@ import { burnPasswordCheck, verifyPassword } from '../auth/password.js';
 import { newToken, tokenHash } from '../auth/tokens.js';
 import { authenticate, bearer, limit, type Authenticated, type Ctx } from '../context.js';
 import { ApiError } from '../errors.js';
-import { b64, deviceId, fromB64, obj, toB64, username } from './schema.js';
+import { b64, answer, deviceId, fromB64, noContent, obj, responses, toB64, username } from './schema.js';
 
 const password = { type: 'string', minLength: 1, maxLength: 1024 } as const;
 const email = { type: 'string', minLength: 3, maxLength: 254 } as const;
 const invite = { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' } as const;
-const sessionSchema = obj({ token: { type: 'string' }, userId: { type: 'string' }, deviceId: { type: ['string', 'null'] }, admin: { type: 'boolean' } });
+const sessionSchema = answer('A new session: its token (shown once), its user and device', obj({ token: { type: 'string' }, userId: { type: 'string' }, deviceId: { type: ['string', 'null'] }, admin: { type: 'boolean' } }));
+const publicUserSchema = obj({ userId: { type: 'string' }, email: { type: ['string', 'null'] }, admin: { type: 'boolean' }, active: { type: 'boolean' }, createdAt: { type: 'integer' } });
 
 export async function issueSession(ctx: Ctx, userId: string, device: string | null, admin: boolean): Promise<SessionResponse> {
   const token = newToken();
@@ -66,8 +67,9 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
       schema: {
         summary: 'Register an account under the server’s registration policy; returns a session without a device',
         tags: ['accounts'],
+        security: [],
         body: obj({ username, password, email, invite }, ['username', 'password']),
-        response: { 201: sessionSchema },
+        response: responses({ 201: sessionSchema }),
       },
     },
     async (req, reply) => {
@@ -86,8 +88,9 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
       schema: {
         summary: 'Log in with a password; with deviceId, the session is for that existing device of the user',
         tags: ['accounts'],
+        security: [],
         body: obj({ username, password, deviceId }, ['username', 'password']),
-        response: { 201: sessionSchema },
+        response: responses({ 201: sessionSchema }),
       },
     },
     async (req, reply) => {
@@ -110,12 +113,22 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
     },
   );
 
-  app.get('/v1/sessions/current', { schema: { summary: 'Who the session belongs to', tags: ['accounts'] } }, async (req) => {
-    const { user, session } = await requireAuth(ctx, req);
-    return { userId: user.id, deviceId: session.deviceId, admin: user.admin, expiresAt: session.expiresAt };
-  });
+  app.get(
+    '/v1/sessions/current',
+    {
+      schema: {
+        summary: 'Who the session belongs to',
+        tags: ['accounts'],
+        response: responses({ 200: answer('The session’s user and device', obj({ userId: { type: 'string' }, deviceId: { type: ['string', 'null'] }, admin: { type: 'boolean' }, expiresAt: { type: 'integer' } })) }),
+      },
+    },
+    async (req) => {
+      const { user, session } = await requireAuth(ctx, req);
+      return { userId: user.id, deviceId: session.deviceId, admin: user.admin, expiresAt: session.expiresAt };
+    },
+  );
 
-  app.delete('/v1/sessions/current', { schema: { summary: 'Log out: revoke this session token and close its WebSockets', tags: ['accounts'] } }, async (req, reply) => {
+  app.delete('/v1/sessions/current', { schema: { summary: 'Log out: revoke this session token and close its WebSockets', tags: ['accounts'], response: responses({ 204: noContent }) } }, async (req, reply) => {
     const { session } = await requireAuth(ctx, req);
     await revokeSession(ctx, session.tokenHash);
     return reply.code(204).send();
@@ -127,14 +140,17 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
       schema: {
         summary: 'The caller’s own sessions (an id, never the token)',
         tags: ['accounts'],
-        response: {
-          200: obj({
-            sessions: {
-              type: 'array',
-              items: obj({ sessionId: { type: 'string' }, deviceId: { type: ['string', 'null'] }, createdAt: { type: 'integer' }, expiresAt: { type: 'integer' }, current: { type: 'boolean' } }),
-            },
-          }),
-        },
+        response: responses({
+          200: answer(
+            'The sessions that have not expired',
+            obj({
+              sessions: {
+                type: 'array',
+                items: obj({ sessionId: { type: 'string' }, deviceId: { type: ['string', 'null'] }, createdAt: { type: 'integer' }, expiresAt: { type: 'integer' }, current: { type: 'boolean' } }),
+              },
+            }),
+          ),
+        }),
       },
     },
     async (req) => {
@@ -155,7 +171,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   app.delete<{ Params: { sessionId: string } }>(
     '/v1/sessions/:sessionId',
-    { schema: { summary: 'Revoke one of the caller’s own sessions and close its WebSockets', tags: ['accounts'], params: obj({ sessionId: sessionIdSchema }) } },
+    { schema: { summary: 'Revoke one of the caller’s own sessions and close its WebSockets', tags: ['accounts'], params: obj({ sessionId: sessionIdSchema }), response: responses({ 204: noContent }) } },
     async (req, reply) => {
       const { user } = await requireAuth(ctx, req);
       const target = (await ctx.store.listSessions(user.id)).find((s) => sessionIdOf(s.tokenHash) === req.params.sessionId);
@@ -172,6 +188,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
         summary: 'Publish the user’s Ed25519 identity public key (once)',
         tags: ['identity'],
         body: obj({ identityKey: b64(32, 32) }),
+        response: responses({ 204: noContent }),
       },
     },
     async (req, reply) => {
@@ -193,6 +210,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
         summary: 'Store (replace) the user’s encrypted identity-key backup; opaque to the server',
         tags: ['identity'],
         body: { ...obj({ backup: b64(IDENTITY_BACKUP_MAX_BYTES), ciphertext: b64(IDENTITY_BACKUP_MAX_BYTES) }, []), minProperties: 1, maxProperties: 1 },
+        response: responses({ 204: noContent }),
       },
     },
     async (req, reply) => {
@@ -208,7 +226,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   app.get(
     '/v1/identity-backup',
-    { schema: { summary: 'The user’s encrypted identity-key backup', tags: ['identity'], response: { 200: obj({ backup: { type: 'string' }, ciphertext: { type: 'string' } }) } } },
+    { schema: { summary: 'The user’s encrypted identity-key backup', tags: ['identity'], response: responses({ 200: answer('The backup, base64 (under both names: ciphertext is the older one)', obj({ backup: { type: 'string' }, ciphertext: { type: 'string' } })) }) } },
     async (req): Promise<IdentityBackupResponse> => {
       const { user } = await requireAuth(ctx, req);
       const backup = await ctx.store.getIdentityBackup(user.id);
@@ -220,10 +238,14 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   // ---- admin ----------------------------------------------------------------------
 
-  app.get('/v1/admin/users', { schema: { summary: 'List users (admin)', tags: ['admin'] } }, async (req) => {
-    await requireAdmin(ctx, req);
-    return { users: (await ctx.store.listUsers()).map(publicUser) };
-  });
+  app.get(
+    '/v1/admin/users',
+    { schema: { summary: 'List users (admin)', tags: ['admin'], response: responses({ 200: answer('Every user', obj({ users: { type: 'array', items: publicUserSchema } })) }) } },
+    async (req) => {
+      await requireAdmin(ctx, req);
+      return { users: (await ctx.store.listUsers()).map(publicUser) };
+    },
+  );
 
   app.post<{ Body: { username: string; password: string; admin?: boolean; email?: string } }>(
     '/v1/admin/users',
@@ -232,6 +254,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
         summary: 'Create a user, bypassing the registration policy (admin)',
         tags: ['admin'],
         body: obj({ username, password, admin: { type: 'boolean' }, email }, ['username', 'password']),
+        response: responses({ 201: answer('The new user', publicUserSchema) }),
       },
     },
     async (req, reply) => {
@@ -244,7 +267,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
   for (const [action, active] of [['deactivate', false], ['activate', true]] as const) {
     app.post<{ Params: { userId: string } }>(
       `/v1/admin/users/:userId/${action}`,
-      { schema: { summary: `${action === 'deactivate' ? 'Deactivate a user and revoke every session' : 'Reactivate a user'} (admin)`, tags: ['admin'], params: obj({ userId: username }) } },
+      { schema: { summary: `${action === 'deactivate' ? 'Deactivate a user and revoke every session' : 'Reactivate a user'} (admin)`, tags: ['admin'], params: obj({ userId: username }), response: responses({ 204: noContent }) } },
       async (req, reply) => {
         await requireAdmin(ctx, req);
         if (!(await ctx.store.setUserActive(req.params.userId, active))) throw new ApiError('unknown-user', 'no such user');
@@ -254,20 +277,25 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
     );
   }
 
-  app.get('/v1/admin/invites', { schema: { summary: 'List invite codes (their hashes only are stored) (admin)', tags: ['admin'] } }, async (req) => {
-    await requireAdmin(ctx, req);
-    const invites = await ctx.store.listInvites();
-    return {
-      invites: invites.map((i) => ({
-        id: inviteIdOf(i.codeHash),
-        createdBy: i.createdBy,
-        createdAt: i.createdAt,
-        expiresAt: i.expiresAt,
-        maxUses: i.maxUses,
-        uses: i.uses,
-      })),
-    };
-  });
+  const inviteSchema = obj({ id: inviteIdSchema, createdBy: { type: 'string' }, createdAt: { type: 'integer' }, expiresAt: { type: 'integer' }, maxUses: { type: 'integer' }, uses: { type: 'integer' } });
+  app.get(
+    '/v1/admin/invites',
+    { schema: { summary: 'List invite codes (their hashes only are stored) (admin)', tags: ['admin'], response: responses({ 200: answer('Every invite code, by id', obj({ invites: { type: 'array', items: inviteSchema } })) }) } },
+    async (req) => {
+      await requireAdmin(ctx, req);
+      const invites = await ctx.store.listInvites();
+      return {
+        invites: invites.map((i) => ({
+          id: inviteIdOf(i.codeHash),
+          createdBy: i.createdBy,
+          createdAt: i.createdAt,
+          expiresAt: i.expiresAt,
+          maxUses: i.maxUses,
+          uses: i.uses,
+        })),
+      };
+    },
+  );
 
   app.post<{ Body: { maxUses?: number; expiresInHours?: number } }>(
     '/v1/admin/invites',
@@ -276,6 +304,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
         summary: 'Create an invite code; the code is shown once (admin)',
         tags: ['admin'],
         body: obj({ maxUses: { type: 'integer', minimum: 1, maximum: 100_000 }, expiresInHours: { type: 'integer', minimum: 1, maximum: 24 * 365 } }, []),
+        response: responses({ 201: answer('The code, shown this once', obj({ code: invite, expiresAt: { type: 'integer' }, maxUses: { type: 'integer' } })) }),
       },
     },
     async (req, reply) => {
@@ -287,7 +316,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   app.delete<{ Params: { inviteId: string } }>(
     '/v1/admin/invites/:inviteId',
-    { schema: { summary: 'Revoke an invite code by its id (admin)', tags: ['admin'], params: obj({ inviteId: inviteIdSchema }) } },
+    { schema: { summary: 'Revoke an invite code by its id (admin)', tags: ['admin'], params: obj({ inviteId: inviteIdSchema }), response: responses({ 204: noContent }) } },
     async (req, reply) => {
       await requireAdmin(ctx, req);
       if (!(await revokeInvite(ctx.store, req.params.inviteId))) throw new ApiError('unknown-invite', 'no such invite code');

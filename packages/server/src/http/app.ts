@@ -11,6 +11,7 @@ import { accountRoutes, requireAdmin } from './accounts.js';
 import { attachmentRoutes } from './attachments.js';
 import { deviceRoutes } from './devices.js';
 import { groupRoutes } from './groups.js';
+import { answer, errorBody, obj, raw, responses } from './schema.js';
 import { webRoutes } from './web.js';
 
 function send(reply: FastifyReply, code: ErrorCode, message: string, extra: Partial<ErrorBody['error']> = {}): FastifyReply {
@@ -25,11 +26,21 @@ interface RouteDoc {
   readonly schema: FastifySchema | undefined;
 }
 
+/** OpenAPI's form of one Fastify response schema: JSON unless it names its media types; 204/304 have no body. */
+function openApiResponse(status: string, schema: Record<string, unknown>): Record<string, unknown> {
+  if (schema === errorBody) return { $ref: '#/components/responses/Error' };
+  const { description, content, ...rest } = schema as { description?: string; content?: Record<string, unknown>; type?: unknown };
+  const text = description ?? (status.startsWith('2') ? 'Success' : '');
+  if (content !== undefined) return { description: text, content };
+  if (rest.type === 'null') return { description: text };
+  return { description: text, content: { 'application/json': { schema: rest } } };
+}
+
 function openApi(routes: readonly RouteDoc[]): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     if (r.method === 'HEAD') continue;
-    const path = r.url.replace(/:([A-Za-z]+)/g, '{$1}');
+    const path = r.url.replace(/:([A-Za-z]+)/g, '{$1}').replace(/\/\*$/, '/{path}');
     const s = r.schema ?? {};
     const parameters: unknown[] = [];
     for (const [where, sch] of [['path', s.params], ['query', s.querystring]] as const) {
@@ -37,31 +48,26 @@ function openApi(routes: readonly RouteDoc[]): Record<string, unknown> {
       const required = (sch as { required?: string[] } | undefined)?.required ?? [];
       for (const [name, schema] of Object.entries(props)) parameters.push({ name, in: where, required: where === 'path' || required.includes(name), schema });
     }
-    const op: Record<string, unknown> = {
-      summary: s.summary ?? '',
-      tags: s.tags ?? [],
-      parameters,
-      responses: { default: { description: 'An error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } },
-    };
-    if (s.body !== undefined) op.requestBody = { required: true, content: { 'application/json': { schema: s.body } } };
-    if (s.response !== undefined) {
-      for (const [status, schema] of Object.entries(s.response as Record<string, unknown>)) {
-        (op.responses as Record<string, unknown>)[status] = { description: 'Success', content: { 'application/json': { schema } } };
-      }
+    if (path.endsWith('/{path}')) parameters.push({ name: 'path', in: 'path', required: true, schema: { type: 'string' } });
+    const responses: Record<string, unknown> = {};
+    for (const [status, schema] of Object.entries((s.response ?? {}) as Record<string, Record<string, unknown>>)) {
+      // OpenAPI spells status ranges in capitals (4XX); Fastify in lower case.
+      responses[status.toUpperCase()] = openApiResponse(status, schema);
     }
+    const op: Record<string, unknown> = { summary: s.summary ?? '', tags: s.tags ?? [], parameters, responses, ...(s.security === undefined ? {} : { security: s.security }) };
+    if (s.body !== undefined) op.requestBody = { required: true, content: { 'application/json': { schema: s.body } } };
+    else if (s.rawBody !== undefined) op.requestBody = { required: true, ...s.rawBody };
     (paths[path] ??= {})[r.method.toLowerCase()] = op;
   }
+  const { description: errorDescription, ...errorSchema } = errorBody;
   return {
-    openapi: '3.0.3',
+    // 3.1: its schemas are JSON Schema (2020-12), so the route schemas go in as they are.
+    openapi: '3.1.0',
     info: { title: 'Parley server', version: String(PROTOCOL_VERSION), description: 'See docs/protocol.md. The WebSocket is at GET /v1/ws.' },
     components: {
       securitySchemes: { session: { type: 'http', scheme: 'bearer' } },
-      schemas: {
-        Error: {
-          type: 'object',
-          properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, currentEpoch: { type: 'integer' }, retryAfter: { type: 'integer' } } } },
-        },
-      },
+      schemas: { Error: errorSchema },
+      responses: { Error: { description: errorDescription, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } },
     },
     security: [{ session: [] }],
     paths,
@@ -103,7 +109,13 @@ export async function buildApp(ctx: Ctx): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((_req, reply) => send(reply, 'not-found', 'no such route'));
 
-  app.get('/healthz', { schema: { summary: 'Liveness and readiness: probes the database (503 database-unavailable when it does not answer)', tags: ['operations'] } }, async (req) => {
+  const healthz = {
+    summary: 'Liveness and readiness: probes the database (503 database-unavailable when it does not answer)',
+    tags: ['operations'],
+    security: [],
+    response: responses({ 200: answer('Up, and the database answers', obj({ status: { type: 'string', enum: ['ok'] }, version: { type: 'integer' } })) }),
+  };
+  app.get('/healthz', { schema: healthz }, async (req) => {
     try {
       await ctx.store.check();
     } catch (e) {
@@ -113,11 +125,12 @@ export async function buildApp(ctx: Ctx): Promise<FastifyInstance> {
     return { status: 'ok', version: PROTOCOL_VERSION };
   });
   // Admin-only: the counters reveal traffic per route and connection counts (see docs/protocol.md).
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics (admin session token)', tags: ['operations'] } }, async (req, reply) => {
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics (admin session token)', tags: ['operations'], response: responses({ 200: raw('The Prometheus text exposition format', ['text/plain']) }) } }, async (req, reply) => {
     await requireAdmin(ctx, req);
     return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
-  app.get('/v1/server', { schema: { summary: 'Protocol version and registration policy', tags: ['operations'] } }, async () => ({
+  const serverInfo = obj({ version: { type: 'integer' }, registration: { type: 'string', enum: ['open', 'invite', 'domains'] }, emailVerification: { type: 'boolean' } });
+  app.get('/v1/server', { schema: { summary: 'Protocol version and registration policy', tags: ['operations'], security: [], response: responses({ 200: answer('What a client checks before it registers', serverInfo) }) } }, async () => ({
     version: PROTOCOL_VERSION,
     registration: ctx.config.registration.policy,
     // Honest about it: e-mail addresses are checked against the allow-list, not verified.
@@ -131,6 +144,7 @@ export async function buildApp(ctx: Ctx): Promise<FastifyInstance> {
   if (ctx.config.webRoot !== undefined) webRoutes(app, ctx.config.webRoot, (reply) => send(reply, 'not-found', 'no such route'));
 
   let doc: Record<string, unknown> | undefined;
-  app.get('/openapi.json', { schema: { summary: 'This OpenAPI document, generated from the route schemas', tags: ['operations'] } }, async () => (doc ??= openApi(routes)));
+  const openapiSchema = { summary: 'This OpenAPI document, generated from the route schemas', tags: ['operations'], security: [], response: responses({ 200: answer('An OpenAPI 3.1 document', { type: 'object', additionalProperties: true }) }) };
+  app.get('/openapi.json', { schema: openapiSchema }, async () => (doc ??= openApi(routes)));
   return app;
 }

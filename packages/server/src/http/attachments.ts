@@ -15,7 +15,7 @@ import { newOpaqueId } from '../auth/tokens.js';
 import { authenticateDevice, bearer, type AuthenticatedDevice, type Ctx } from '../context.js';
 import { ApiError } from '../errors.js';
 import type { AttachmentRecord, Store } from '../store/store.js';
-import { groupId, obj } from './schema.js';
+import { answer, groupId, noContent, obj, raw, responses } from './schema.js';
 
 const attachmentId = { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' } as const;
 
@@ -105,6 +105,8 @@ export async function attachmentRoutes(app: FastifyInstance, ctx: Ctx): Promise<
           summary: 'Upload an encrypted attachment (application/octet-stream, streamed, size-limited, within the user’s quota) for a group; answered once it is on disk',
           tags: ['attachments'],
           params: obj({ groupId }),
+          rawBody: raw('The encrypted blob, at most the configured attachment size', ['application/octet-stream'], { type: 'string', format: 'binary' }),
+          response: responses({ 201: answer('On disk: its id (a capability) and size', obj({ attachmentId, size: { type: 'integer', minimum: 0 } })) }),
         },
       },
       async (req, reply) => {
@@ -148,7 +150,7 @@ export async function attachmentRoutes(app: FastifyInstance, ctx: Ctx): Promise<
 
   app.get<{ Params: { attachmentId: string } }>(
     '/v1/attachments/:attachmentId',
-    { schema: { summary: 'Download an attachment (member devices of its group only)', tags: ['attachments'], params: obj({ attachmentId }) } },
+    { schema: { summary: 'Download an attachment (member devices of its group only)', tags: ['attachments'], params: obj({ attachmentId }), response: responses({ 200: raw('The encrypted blob', ['application/octet-stream'], { type: 'string', format: 'binary' }) }) } },
     async (req, reply) => {
       const a = await authenticateDevice(ctx, bearer(req.headers.authorization));
       const att = await ctx.store.getAttachment(req.params.attachmentId);
@@ -162,7 +164,7 @@ export async function attachmentRoutes(app: FastifyInstance, ctx: Ctx): Promise<
   );
   app.delete<{ Params: { attachmentId: string } }>(
     '/v1/attachments/:attachmentId',
-    { schema: { summary: 'Delete an attachment (the uploading user’s devices only); its bytes leave the quota', tags: ['attachments'], params: obj({ attachmentId }) } },
+    { schema: { summary: 'Delete an attachment (the uploading user’s devices only); its bytes leave the quota', tags: ['attachments'], params: obj({ attachmentId }), response: responses({ 204: noContent }) } },
     async (req, reply) => {
       const a = await authenticateDevice(ctx, bearer(req.headers.authorization));
       const att = await ctx.store.getAttachment(req.params.attachmentId);

@@ -10,7 +10,7 @@ import { InspectionError } from '../mls/inspector.js';
 import { newMessageId } from '../auth/tokens.js';
 import { StoreConflictError, type DeviceRecord } from '../store/store.js';
 import { requireAuth } from './accounts.js';
-import { b64, deviceId, fromB64, obj, toB64, username } from './schema.js';
+import { b64, answer, deviceId, fromB64, noContent, obj, responses, toB64, username } from './schema.js';
 
 const deviceIdRe = new RegExp(DEVICE_ID_PATTERN);
 
@@ -22,6 +22,10 @@ function deviceInfo(d: DeviceRecord): DeviceInfo {
 
 const encoder = new TextEncoder();
 
+const b64Out = { type: 'string', contentEncoding: 'base64' } as const;
+const deviceInfoSchema = obj({ deviceId, signatureKey: b64Out, cipherSuite: { type: 'integer' }, certificate: b64Out, createdAt: { type: 'integer' } });
+const keyPackageCount = answer('The KeyPackages this device has left: regular ones, and its last-resort one (0 or 1)', obj({ regular: { type: 'integer', minimum: 0 }, lastResort: { type: 'integer', minimum: 0, maximum: 1 } }));
+
 export function deviceRoutes(app: FastifyInstance, ctx: Ctx): void {
   app.post<{ Body: { certificate: string } }>(
     '/v1/devices',
@@ -30,6 +34,7 @@ export function deviceRoutes(app: FastifyInstance, ctx: Ctx): void {
         summary: 'Register this session’s device: a device certificate signed by the user’s identity key',
         tags: ['identity'],
         body: obj({ certificate: b64(2048) }),
+        response: responses({ 201: answer('The registered device', deviceInfoSchema) }),
       },
     },
     async (req, reply) => {
@@ -67,7 +72,14 @@ export function deviceRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   app.get<{ Params: { userId: string } }>(
     '/v1/users/:userId',
-    { schema: { summary: 'A user’s identity key and devices', tags: ['identity'], params: obj({ userId: username }) } },
+    {
+      schema: {
+        summary: 'A user’s identity key and devices',
+        tags: ['identity'],
+        params: obj({ userId: username }),
+        response: responses({ 200: answer('The user’s identity key (null until published) and devices', obj({ userId: username, identityKey: { type: ['string', 'null'], contentEncoding: 'base64' }, devices: { type: 'array', items: deviceInfoSchema } })) }),
+      },
+    },
     async (req): Promise<UserDirectoryEntry> => {
       await requireAuth(ctx, req);
       const user = await ctx.store.getUser(req.params.userId);
@@ -84,6 +96,7 @@ export function deviceRoutes(app: FastifyInstance, ctx: Ctx): void {
         summary: 'Remove a device: revoke its sessions, drop its inbox and key packages, tell the user’s other devices and its groups',
         tags: ['identity'],
         params: obj({ deviceId }),
+        response: responses({ 204: noContent }),
       },
     },
     async (req, reply) => {
@@ -119,6 +132,7 @@ export function deviceRoutes(app: FastifyInstance, ctx: Ctx): void {
         summary: 'Upload a batch of this device’s KeyPackages (and optionally its last-resort one)',
         tags: ['key-packages'],
         body: obj({ keyPackages: { type: 'array', maxItems: 100, items: b64(16_384) }, lastResort: b64(16_384) }, ['keyPackages']),
+        response: responses({ 200: keyPackageCount }),
       },
     },
     async (req) => {
@@ -127,9 +141,11 @@ export function deviceRoutes(app: FastifyInstance, ctx: Ctx): void {
       if (device === null) throw new ApiError('unauthenticated', 'a valid session token is required');
       const items = req.body.keyPackages.map((k, i) => ({ data: fromB64(k, `keyPackages[${i}]`), lastResort: false }));
       if (req.body.lastResort !== undefined) items.push({ data: fromB64(req.body.lastResort, 'lastResort'), lastResort: true });
-      const count = await ctx.store.countKeyPackages(device.id);
+      const cap = ctx.config.limits.keyPackagesPerDevice;
+      const tooMany = (): ApiError => new ApiError('too-many-key-packages', `at most ${cap} key packages per device`);
       // The cap counts regular packages; the last-resort one is at most one and replaces the previous one.
-      if (count.regular + req.body.keyPackages.length > ctx.config.limits.keyPackagesPerDevice) throw new ApiError('too-many-key-packages', `at most ${ctx.config.limits.keyPackagesPerDevice} key packages per device`);
+      // This early check spares the signature checks; the store's count-and-insert below is the one that holds under concurrent uploads.
+      if ((await ctx.store.countKeyPackages(device.id)).regular + req.body.keyPackages.length > cap) throw tooMany();
       // The signature and ownership checks wait on @parley/mls/public (see mls/inspector.ts).
       for (const k of items) {
         try {
@@ -139,12 +155,13 @@ export function deviceRoutes(app: FastifyInstance, ctx: Ctx): void {
           throw e;
         }
       }
-      await ctx.store.addKeyPackages(device.id, items);
-      return ctx.store.countKeyPackages(device.id);
+      const count = await ctx.store.addKeyPackages(device.id, items, cap);
+      if (count === null) throw tooMany();
+      return count;
     },
   );
 
-  app.get('/v1/devices/me/key-packages', { schema: { summary: 'How many KeyPackages this device has left', tags: ['key-packages'] } }, async (req) => {
+  app.get('/v1/devices/me/key-packages', { schema: { summary: 'How many KeyPackages this device has left', tags: ['key-packages'], response: responses({ 200: keyPackageCount }) } }, async (req) => {
     const a = await authenticateDevice(ctx, bearer(req.headers.authorization));
     return ctx.store.countKeyPackages(a.deviceId);
   });
@@ -156,6 +173,9 @@ export function deviceRoutes(app: FastifyInstance, ctx: Ctx): void {
         summary: 'Claim one KeyPackage per device of a user; each is handed out once, the last-resort one (flagged) only when none is left',
         tags: ['key-packages'],
         params: obj({ userId: username }),
+        response: responses({
+          200: answer('One KeyPackage per device that has one left (a device with none is absent)', obj({ keyPackages: { type: 'array', items: obj({ deviceId, keyPackage: b64Out, lastResort: { type: 'boolean' } }) } })),
+        }),
       },
     },
     async (req) => {

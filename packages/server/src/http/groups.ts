@@ -3,16 +3,27 @@
 // acknowledgements (the WebSocket does the same in real time).
 
 import type { FastifyInstance } from 'fastify';
-import type { CommitRequest } from '@parley/protocol';
+import { MESSAGE_KINDS, type CommitRequest } from '@parley/protocol';
 import { newMessageId } from '../auth/tokens.js';
 import { authenticateDevice, bearer, limit, type AuthenticatedDevice, type Ctx } from '../context.js';
 import { ApiError } from '../errors.js';
 import { InspectionError } from '../mls/inspector.js';
 import { StoreConflictError, type DeviceRecord, type GroupRecord, type StoredMessage } from '../store/store.js';
-import { b64, deviceId, fromB64, groupId, messageId, messageIdFrom, obj, seq, seqQuery, toB64 } from './schema.js';
+import { b64, answer, deviceId, fromB64, groupId, messageId, messageIdFrom, noContent, obj, responses, seq, seqQuery, toB64 } from './schema.js';
 
 const MLS_MAX = 1 << 20;
 const params = obj({ groupId });
+const b64Out = { type: 'string', contentEncoding: 'base64' } as const;
+const wireMessageSchema = obj({
+  seq,
+  messageId,
+  kind: { type: 'string', enum: Object.keys(MESSAGE_KINDS) },
+  groupId: { type: 'string' },
+  sender: { type: 'string' },
+  createdAt: { type: 'integer' },
+  data: b64Out,
+});
+const messageList = answer('Messages in order of seq (at most `limit`, default 100, at most 500)', obj({ messages: { type: 'array', items: wireMessageSchema } }));
 
 function wireMessage(m: StoredMessage): Record<string, unknown> {
   return { seq: m.seq, messageId: Buffer.from(m.id).toString('base64url'), kind: m.kind, groupId: m.groupId, sender: m.sender, createdAt: m.createdAt, data: toB64(m.data) };
@@ -53,6 +64,7 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
         summary: 'Create a group from its first GroupInfo (and ratchet tree); the calling device is its first member',
         tags: ['groups'],
         body: obj({ groupId, epoch: seq, groupInfo: b64(MLS_MAX), ratchetTree: b64(MLS_MAX) }, ['groupId', 'epoch', 'groupInfo']),
+        response: responses({ 201: answer('The group and its epoch', obj({ groupId, epoch: seq })) }),
       },
     },
     async (req, reply) => {
@@ -75,7 +87,14 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   app.get<{ Params: { groupId: string } }>(
     '/v1/groups/:groupId',
-    { schema: { summary: 'The group’s epoch, log position and member devices (members only)', tags: ['groups'], params } },
+    {
+      schema: {
+        summary: 'The group’s epoch, log position and member devices (members only)',
+        tags: ['groups'],
+        params,
+        response: responses({ 200: answer('The group', obj({ groupId, epoch: seq, lastSeq: seq, members: { type: 'array', items: deviceId } })) }),
+      },
+    },
     async (req) => {
       const a = await device(req.headers.authorization);
       const g = await memberGroup(ctx, a, req.params.groupId);
@@ -91,6 +110,7 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
         summary: 'The latest GroupInfo and ratchet tree, for a member device (or another device of a member user) that must rejoin',
         tags: ['groups'],
         params,
+        response: responses({ 200: answer('The latest GroupInfo (and ratchet tree, null if it travels in the GroupInfo)', obj({ groupId, epoch: seq, groupInfo: b64Out, ratchetTree: { type: ['string', 'null'], contentEncoding: 'base64' } })) }),
       },
     },
     async (req) => {
@@ -123,6 +143,7 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
           },
           ['epoch', 'commit', 'groupInfo'],
         ),
+        response: responses({ 201: answer('Accepted: the new epoch and the commit’s seq in the group log', obj({ epoch: seq, seq })) }),
       },
     },
     async (req, reply) => {
@@ -180,6 +201,7 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
         tags: ['delivery'],
         params,
         body: obj({ messageId, message: b64(ctx.config.limits.message) }),
+        response: responses({ 201: answer('Stored: its seq in the group log; duplicate if this message id was stored before', obj({ seq, duplicate: { type: 'boolean' } })) }),
       },
     },
     async (req, reply) => {
@@ -206,6 +228,7 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
         tags: ['delivery'],
         params,
         querystring: obj({ after: seqQuery, limit: { type: 'string', pattern: '^[1-9][0-9]{0,2}$' } }, []),
+        response: responses({ 200: messageList }),
       },
     },
     async (req) => {
@@ -223,6 +246,7 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
         summary: 'Read this device’s inbox (Welcome messages, notices) after a sequence number',
         tags: ['delivery'],
         querystring: obj({ after: seqQuery, limit: { type: 'string', pattern: '^[1-9][0-9]{0,2}$' } }, []),
+        response: responses({ 200: messageList }),
       },
     },
     async (req) => {
@@ -240,6 +264,7 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
         summary: 'Acknowledge what this device has stored: per-group and inbox cursors only move forward',
         tags: ['delivery'],
         body: obj({ groups: { type: 'array', maxItems: 10_000, items: obj({ groupId, seq }) }, inbox: seq }, []),
+        response: responses({ 204: noContent }),
       },
     },
     async (req, reply) => {

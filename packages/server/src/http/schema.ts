@@ -1,6 +1,8 @@
-// JSON-schema building blocks for the routes, and the base64 helpers for byte fields.
+// JSON-schema building blocks for the routes (requests and responses), and the base64
+// helpers for byte fields. Response schemas also serialize (fast-json-stringify): a field
+// a schema does not name is never sent.
 
-import { DEVICE_ID_PATTERN, GROUP_ID_PATTERN, MESSAGE_ID_PATTERN, USERNAME_PATTERN } from '@parley/protocol';
+import { DEVICE_ID_PATTERN, ERROR_CODES, GROUP_ID_PATTERN, MESSAGE_ID_PATTERN, USERNAME_PATTERN } from '@parley/protocol';
 import { ApiError } from '../errors.js';
 
 export const b64 = (maxBytes: number, minBytes = 1): Record<string, unknown> => ({
@@ -20,6 +22,43 @@ export const seqQuery = { type: 'string', pattern: '^[0-9]{1,15}$' } as const;
 
 export function obj(properties: Record<string, unknown>, required: readonly string[] = Object.keys(properties)): Record<string, unknown> {
   return { type: 'object', additionalProperties: false, properties, required };
+}
+
+/** A JSON response body, with the line the OpenAPI document shows for it. */
+export function answer(description: string, schema: Record<string, unknown>): Record<string, unknown> {
+  return { description, ...schema };
+}
+
+/** The ErrorBody of packages/protocol/src/errors.ts: every failure, with its stable code. */
+export const errorBody = answer(
+  'An error: a stable code (docs/protocol.md "Errors"), a message safe to show, never a stack trace',
+  obj(
+    {
+      error: obj(
+        {
+          code: { type: 'string', enum: [...ERROR_CODES] },
+          message: { type: 'string' },
+          currentEpoch: seq,
+          retryAfter: { type: 'integer', minimum: 1 },
+        },
+        ['code', 'message'],
+      ),
+    },
+    ['error'],
+  ),
+);
+
+/** An answer without a body (204). */
+export const noContent = { description: 'Done; no body', type: 'null' } as const;
+
+/** A non-JSON body: `schema` per media type (Fastify serializes none of them). */
+export function raw(description: string, mediaTypes: readonly string[], schema: Record<string, unknown> = { type: 'string' }): Record<string, unknown> {
+  return { description, content: Object.fromEntries(mediaTypes.map((m) => [m, { schema }])) };
+}
+
+/** A route's responses: its successes, and the error body for every 4xx and 5xx. */
+export function responses(success: Record<number, Record<string, unknown>>): Record<string, Record<string, unknown>> {
+  return { ...success, '4xx': errorBody, '5xx': errorBody };
 }
 
 /** Decodes a schema-checked base64 field; rejects non-canonical padding. */
@@ -43,5 +82,12 @@ declare module 'fastify' {
     /** One line for the OpenAPI document. */
     summary?: string;
     tags?: string[];
+    /**
+     * A request body Fastify does not parse as JSON (a stream): its media types and schema,
+     * for the OpenAPI document only. A route with neither this nor `body` takes no body.
+     */
+    rawBody?: Record<string, unknown>;
+    /** OpenAPI security requirements; `[]` for the routes that need no session. */
+    security?: Record<string, string[]>[];
   }
 }

@@ -12,6 +12,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { raw, responses } from './schema.js';
 
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
@@ -113,8 +114,9 @@ export function webRoutes(app: FastifyInstance, root: string, notFound: (reply: 
     if (path.startsWith('/assets/') || extname(path) !== '') return notFound(reply);
     return answer(req, reply, index);
   };
-  app.get('/', { schema: { summary: 'The web app', tags: ['web'] } }, handler);
-  app.get('/*', { schema: { summary: 'The web app: its static files, and index.html for its routes', tags: ['web'] } }, handler);
+  const answers = { 200: raw('A file of the build (index.html for the app’s own routes)', ['text/html', 'text/javascript', 'text/css', 'application/octet-stream']), 304: { description: 'Not modified (ETag)', type: 'null' } };
+  app.get('/', { schema: { summary: 'The web app', tags: ['web'], response: responses(answers) } }, handler);
+  app.get('/*', { schema: { summary: 'The web app: its static files, and index.html for its routes', tags: ['web'], response: responses(answers) } }, handler);
 }
 
 function decodeURIComponentSafe(s: string): string | undefined {

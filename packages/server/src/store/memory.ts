@@ -162,11 +162,15 @@ export class MemoryStore implements Store {
     return { groups, inbox };
   }
 
-  async addKeyPackages(deviceId: string, packages: readonly { data: Uint8Array; lastResort: boolean }[]): Promise<void> {
+  async addKeyPackages(deviceId: string, packages: readonly { data: Uint8Array; lastResort: boolean }[], maxRegular = Infinity): Promise<KeyPackageCount | null> {
     const d = this.devices.get(deviceId);
     if (d === undefined) throw new Error('unknown device');
+    // No await between the count and the insert: atomic on the event loop.
+    const regular = d.keyPackages.filter((k) => !k.lastResort).length;
+    if (regular + packages.filter((k) => !k.lastResort).length > maxRegular) return null;
     if (packages.some((k) => k.lastResort)) d.keyPackages = d.keyPackages.filter((k) => !k.lastResort);
     for (const k of packages) d.keyPackages.push({ id: ++this.kpId, data: k.data.slice(), lastResort: k.lastResort });
+    return this.countKeyPackages(deviceId);
   }
 
   async claimKeyPackages(userId: string): Promise<ClaimedKeyPackageRecord[]> {
@@ -337,6 +341,10 @@ export class MemoryStore implements Store {
 
   async check(): Promise<void> {
     // Always answers.
+  }
+
+  async externalVersion(): Promise<number> {
+    return 0;
   }
 
   async close(): Promise<void> {

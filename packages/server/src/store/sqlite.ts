@@ -270,11 +270,16 @@ export class SqliteStore implements Store {
     })();
   }
 
-  async addKeyPackages(deviceId: string, packages: readonly { data: Uint8Array; lastResort: boolean }[]): Promise<void> {
-    this.db.transaction(() => {
+  async addKeyPackages(deviceId: string, packages: readonly { data: Uint8Array; lastResort: boolean }[], maxRegular = Infinity): Promise<KeyPackageCount | null> {
+    // Immediate: the write lock is taken before the count, so no other writer (another
+    // process on the same file included) can insert between the count and the insert.
+    return this.db.transaction(() => {
+      const regular = packages.filter((k) => !k.lastResort).length;
+      if (this.kpCount(deviceId).regular + regular > maxRegular) return null;
       if (packages.some((k) => k.lastResort)) this.s.deleteLastResortKp.run(deviceId);
       for (const k of packages) this.s.insertKp.run(deviceId, k.lastResort ? 1 : 0, buf(k.data));
-    })();
+      return this.kpCount(deviceId);
+    }).immediate();
   }
 
   async claimKeyPackages(userId: string): Promise<ClaimedKeyPackageRecord[]> {
@@ -296,6 +301,10 @@ export class SqliteStore implements Store {
   }
 
   async countKeyPackages(deviceId: string): Promise<KeyPackageCount> {
+    return this.kpCount(deviceId);
+  }
+
+  private kpCount(deviceId: string): KeyPackageCount {
     let regular = 0;
     let lastResort = 0;
     for (const r of this.s.countKp.all(deviceId) as Row[]) {
@@ -470,6 +479,11 @@ export class SqliteStore implements Store {
 
   async check(): Promise<void> {
     if ((this.s.check.get() as Row | undefined)?.ok !== 1) throw new Error('database check failed');
+  }
+
+  async externalVersion(): Promise<number> {
+    // SQLite's data_version moves when another connection commits, never for our own writes.
+    return this.db.pragma('data_version', { simple: true }) as number;
   }
 
   async close(): Promise<void> {

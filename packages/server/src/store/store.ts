@@ -210,9 +210,12 @@ export interface Store {
   // key packages
   /**
    * Adds a batch atomically. A device keeps at most one last-resort package: a new one
-   * replaces the previous one (the batch carries at most one).
+   * replaces the previous one (the batch carries at most one). With `maxRegular`, the
+   * count and the insert are one transaction: a batch that would take the device past
+   * `maxRegular` regular packages adds nothing and returns null, so concurrent uploads
+   * cannot overshoot the cap. Otherwise returns the count after the insert.
    */
-  addKeyPackages(deviceId: string, packages: readonly { readonly data: Uint8Array; readonly lastResort: boolean }[]): Promise<void>;
+  addKeyPackages(deviceId: string, packages: readonly { readonly data: Uint8Array; readonly lastResort: boolean }[], maxRegular?: number): Promise<KeyPackageCount | null>;
   /** One package per device of the user, each regular one handed out once; last resort only when none is left. */
   claimKeyPackages(userId: string): Promise<ClaimedKeyPackageRecord[]>;
   countKeyPackages(deviceId: string): Promise<KeyPackageCount>;
@@ -246,6 +249,13 @@ export interface Store {
 
   /** Throws if the storage cannot answer a trivial read (for `/healthz`). */
   check(): Promise<void>;
+
+  /**
+   * A number that changes whenever another process (`parley admin` on the same database)
+   * has committed a write, and only then: the server polls it to notice sessions revoked
+   * and users deactivated behind its back. Constant for a store no one else can write.
+   */
+  externalVersion(): Promise<number>;
 
   close(): Promise<void>;
 }

@@ -27,7 +27,7 @@ import {
   type Stream,
 } from '@parley/protocol';
 import type { BusEvent } from '../bus.js';
-import { authenticateDevice, bearer, limit, type AuthenticatedDevice, type Ctx } from '../context.js';
+import { authenticateDevice, bearer, limit, sessionStillValid, type AuthenticatedDevice, type Ctx } from '../context.js';
 import { ApiError } from '../errors.js';
 import type { StoredMessage } from '../store/store.js';
 
@@ -490,6 +490,22 @@ export class Gateway {
       case 'session-revoked':
         for (const c of this.all) if (Buffer.from(c.auth.session.tokenHash).equals(e.tokenHash)) c.close(CLOSE_REVOKED, 'session revoked');
         return;
+    }
+  }
+
+  /**
+   * Checks every open connection's session against the store again and closes those no
+   * longer valid (4003): for writes the bus never saw, made by another process on the
+   * database (`parley admin deactivate-user`). One check per session, not per connection.
+   */
+  async revalidate(): Promise<void> {
+    const verdicts = new Map<string, Promise<'ok' | 'revoked' | 'deactivated'>>();
+    for (const c of [...this.all]) {
+      const key = Buffer.from(c.auth.session.tokenHash).toString('hex');
+      let v = verdicts.get(key);
+      if (v === undefined) verdicts.set(key, (v = sessionStillValid(this.ctx, c.auth.session)));
+      const verdict = await v;
+      if (verdict !== 'ok') c.close(CLOSE_REVOKED, verdict === 'deactivated' ? 'account deactivated' : 'session revoked');
     }
   }
 
