@@ -31,6 +31,30 @@ function NewChat(props: { session: Session; onOpened: (groupId: string) => void 
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>();
   const id = useId();
+  // The directory search as the user types (two characters or more, after a short pause).
+  const [found, setFound] = useState<{ readonly prefix: string; readonly users: readonly string[] } | undefined>();
+  const prefix = peer.trim().toLowerCase();
+  useEffect(() => {
+    if (!open || prefix.length < 2) {
+      setFound(undefined);
+      return;
+    }
+    let live = true;
+    const timer = setTimeout(() => {
+      props.session.searchUsers(prefix).then(
+        (users) => {
+          if (live) setFound({ prefix, users });
+        },
+        () => {
+          if (live) setFound(undefined);
+        },
+      );
+    }, 200);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [open, prefix, props.session]);
 
   if (!open)
     return (
@@ -45,11 +69,10 @@ function NewChat(props: { session: Session; onOpened: (groupId: string) => void 
       </button>
     );
 
-  const submit = (e: SyntheticEvent): void => {
-    e.preventDefault();
+  const start = (name: string): void => {
     setBusy(true);
     setError(undefined);
-    props.session.openDirect(peer.trim()).then(
+    props.session.openDirect(name).then(
       (groupId) => {
         setBusy(false);
         setOpen(false);
@@ -61,6 +84,11 @@ function NewChat(props: { session: Session; onOpened: (groupId: string) => void 
         setError(codeOf(err));
       },
     );
+  };
+
+  const submit = (e: SyntheticEvent): void => {
+    e.preventDefault();
+    start(peer.trim());
   };
 
   return (
@@ -80,6 +108,29 @@ function NewChat(props: { session: Session; onOpened: (groupId: string) => void 
           if (e.key === 'Escape') setOpen(false);
         }}
       />
+      {found !== undefined && found.prefix === prefix && found.users.length > 0 && (
+        <ul className="suggestions" aria-label={t('suggestions', { prefix: found.prefix })} data-testid="suggestions">
+          {found.users.map((u) => (
+            <li key={u}>
+              <button
+                type="button"
+                disabled={busy}
+                aria-label={t('chatWith', { user: u })}
+                onClick={() => {
+                  start(u);
+                }}
+              >
+                {u}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {found !== undefined && found.prefix === prefix && found.users.length === 0 && (
+        <p className="muted" role="status">
+          {t('noMatch', { prefix: found.prefix })}
+        </p>
+      )}
       {error !== undefined && (
         <p className="error" role="alert">
           {describeError(t, error)}
