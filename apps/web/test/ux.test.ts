@@ -4,7 +4,8 @@
 // English and in French; a verified contact whose key changed: sending is refused, with the
 // reason, until they are verified again; and, through the hostile server of the attack tests
 // (packages/testing), a message the server dropped (a gap) and one it replayed, each shown in
-// the conversation. axe-core on each of these screens; screenshots in artifacts/screenshots/.
+// the conversation; a send that fails while the server is down, retried once it restarted on
+// the same data and port. axe-core on each of these screens; screenshots in artifacts/screenshots/.
 // Skipped (with the reason) when Chromium is not installed.
 
 import type { Page } from 'playwright-core';
@@ -222,6 +223,27 @@ describe.skipIf(!HAS_CHROMIUM)('conversation states in Chromium', () => {
       await context.close();
       await hostile.close();
     }
+  }, 120_000);
+
+  it('a send that fails while the server is down is shown so (and passes axe); retried after a restart on the same data and port, it is read', async () => {
+    await alice.locator('.conversation-item', { has: alice.locator('.title', { hasText: /^bob$/ }) }).click();
+    await alice.locator('.conversation h2', { hasText: 'bob' }).waitFor();
+    const restart = await h!.stopServer();
+    await expect.poll(() => alice.locator('[data-testid=connection]').textContent(), { timeout: 20_000 }).toBe('Offline — reconnecting');
+    await send(alice, 'Written while the server was down');
+    const lost = bubble(alice, 'Written while the server was down');
+    await expect.poll(() => lost.locator('[data-testid=status]').textContent(), { timeout: 20_000 }).toBe('Not sent');
+    expect(await lost.locator('.mark').count()).toBe(0);
+    await screenshot(alice, '26-offline-not-sent');
+    await expectNoSeriousViolations(alice, 'offline, a message not sent');
+    await restart();
+    await alice.locator('[data-testid=connection].online').waitFor({ timeout: 30_000 });
+    await lost.getByRole('button', { name: 'Retry' }).click();
+    await bubble(bob, 'Written while the server was down').waitFor({ timeout: 30_000 });
+    // Bob has the conversation on screen: the retried copy goes on to read; the failed one is gone.
+    await expect.poll(() => lost.locator('[data-testid=status]').textContent(), { timeout: 30_000 }).toBe('Read');
+    expect(await lost.count()).toBe(1);
+    expect(await bubble(bob, 'Written while the server was down').count()).toBe(1);
   }, 120_000);
 
   it('no CSP violation or page error in the whole run', () => {
