@@ -271,6 +271,10 @@ export function storeConformance(name: string, open: () => Promise<{ store: Stor
       expect(await store.searchUsers('ALI', 10)).toEqual([]);
       expect(await store.searchUsers('alice', 10)).toEqual(['alice']);
       expect(await store.searchUsers('carol', 10)).toEqual([]);
+      // `_` is literal under the limit: 'al.b' (which LIKE's `_` would match, and which sorts first) takes no place.
+      await store.createUser(user('al.b'));
+      await store.createUser(user('al_b'));
+      expect(await store.searchUsers('al_', 1)).toEqual(['al_b']);
       await store.close();
     });
   });
