@@ -5,6 +5,7 @@
 import { useEffect, useId, useState, useSyncExternalStore, type SyntheticEvent } from 'react';
 import { Conversation } from './Conversation.js';
 import { DevicesDialog } from './Devices.js';
+import { Suggestions, useDirectorySearch } from './Directory.js';
 import { GroupBar, NewGroup, eventText } from './Groups.js';
 import { describeError } from './errors.js';
 import { useI18n, type Translate } from './i18n.js';
@@ -32,29 +33,7 @@ function NewChat(props: { session: Session; onOpened: (groupId: string) => void 
   const [error, setError] = useState<string | undefined>();
   const id = useId();
   // The directory search as the user types (two characters or more, after a short pause).
-  const [found, setFound] = useState<{ readonly prefix: string; readonly users: readonly string[] } | undefined>();
-  const prefix = peer.trim().toLowerCase();
-  useEffect(() => {
-    if (!open || prefix.length < 2) {
-      setFound(undefined);
-      return;
-    }
-    let live = true;
-    const timer = setTimeout(() => {
-      props.session.searchUsers(prefix).then(
-        (users) => {
-          if (live) setFound({ prefix, users });
-        },
-        () => {
-          if (live) setFound(undefined);
-        },
-      );
-    }, 200);
-    return () => {
-      live = false;
-      clearTimeout(timer);
-    };
-  }, [open, prefix, props.session]);
+  const found = useDirectorySearch(props.session, peer, open);
 
   if (!open)
     return (
@@ -108,29 +87,12 @@ function NewChat(props: { session: Session; onOpened: (groupId: string) => void 
           if (e.key === 'Escape') setOpen(false);
         }}
       />
-      {found !== undefined && found.prefix === prefix && found.users.length > 0 && (
-        <ul className="suggestions" aria-label={t('suggestions', { prefix: found.prefix })} data-testid="suggestions">
-          {found.users.map((u) => (
-            <li key={u}>
-              <button
-                type="button"
-                disabled={busy}
-                aria-label={t('chatWith', { user: u })}
-                onClick={() => {
-                  start(u);
-                }}
-              >
-                {u}
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
-      {found !== undefined && found.prefix === prefix && found.users.length === 0 && (
-        <p className="muted" role="status">
-          {t('noMatch', { prefix: found.prefix })}
-        </p>
-      )}
+      <Suggestions
+        found={found}
+        disabled={busy}
+        label={(u) => t('chatWith', { user: u })}
+        onPick={start}
+      />
       {error !== undefined && (
         <p className="error" role="alert">
           {describeError(t, error)}

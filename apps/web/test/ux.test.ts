@@ -91,6 +91,20 @@ describe.skipIf(!HAS_CHROMIUM)('conversation states in Chromium', () => {
     await mine.getByRole('button', { name: 'Chat with bob', exact: true }).click();
     await alice.locator('input[name=message]').waitFor({ timeout: 30_000 });
     expect(await alice.locator('.conversation h2').textContent()).toBe('bob');
+
+    // Group members are picked the same way; one picked leaves the suggestions.
+    await alice.getByRole('button', { name: 'New group' }).click();
+    await alice.getByLabel('Add a person by user name').fill('bo');
+    const members = alice.getByRole('list', { name: 'People whose name starts with “bo”' });
+    await expect.poll(() => members.getByRole('button').allTextContents(), { timeout: 20_000 }).toEqual(['bob', 'bobby']);
+    await members.getByRole('button', { name: 'Add bob', exact: true }).click();
+    await alice.locator('[data-testid=chosen] li', { hasText: 'bob' }).waitFor();
+    await alice.getByLabel('Add a person by user name').fill('bo');
+    await expect.poll(() => members.getByRole('button').allTextContents(), { timeout: 20_000 }).toEqual(['bobby']);
+    await screenshot(alice, '20b-group-members-by-prefix');
+    await expectNoSeriousViolations(alice, 'new group with directory suggestions');
+    await alice.getByLabel('Group name').press('Escape');
+    await alice.getByRole('button', { name: 'New group' }).waitFor();
   }, 120_000);
 
   it('shows an own message sent, then delivered when Bob’s device has it, then read when he opens it', async () => {
