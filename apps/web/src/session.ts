@@ -154,6 +154,8 @@ export class Session {
   /** Own messages that never left and were sent again (a retry makes a new message). */
   private readonly replaced = new Set<string>();
   private readonly opened = new Map<string, Promise<Blob>>();
+  /** Per conversation: the store order up to which it was marked read in this session. */
+  private readonly readUpTo = new Map<GroupId, number>();
 
   /** Set once the device has logged in to the server (until then, the store is shown). */
   private client: ParleyClient | undefined;
@@ -471,7 +473,9 @@ export class Session {
     if (this.client === undefined || document.visibilityState !== 'visible') return;
     const client = this.client;
     void (async () => {
-      await client.markRead(groupId);
+      // The first time in this session the whole conversation is looked at; then only what came after.
+      await client.markRead(groupId, { after: this.readUpTo.get(groupId) });
+      this.readUpTo.set(groupId, Math.max(this.readUpTo.get(groupId) ?? 0, newest.order));
       this.bump(groupId);
       this.changed();
     })().catch(() => undefined);
