@@ -16,6 +16,10 @@ import { dayKey, formatClock, formatDay } from './time.js';
 import { KeyChangedWarning, VerifyDialog } from './Verify.js';
 
 const NONE: readonly string[] = [];
+/** What the SDK reports when the server delivers a message it already had (a replay, refused). */
+const REPLAY_CODES: ReadonlySet<string> = new Set(['generation-reused']);
+/** A mark beside each own message's state, as other messengers show it (the words are read out). */
+const STATE_MARK: Partial<Record<string, string>> = { pending: '…', sent: '✓', delivered: '✓✓', read: '✓✓' };
 /** Messages read from the store at a time (the newest first, older ones on scrolling up). */
 const PAGE = 300;
 
@@ -133,9 +137,23 @@ export function Conversation(props: { session: Session; view: ConversationView }
   }, [items, virtualizer]);
 
   const last = messages[messages.length - 1];
+  const connection = useSyncExternalStore(
+    (l) => session.subscribe(l),
+    () => session.connection,
+  );
   useEffect(() => {
-    if (last !== undefined) session.markSeen(groupId, last.order);
-  }, [session, groupId, last]);
+    if (last === undefined) return;
+    session.markSeen(groupId, last.order);
+    // On screen means read: the senders get a read receipt (now, or when the tab shows again).
+    session.markRead(groupId, last);
+    const shown = (): void => {
+      session.markRead(groupId, last);
+    };
+    document.addEventListener('visibilitychange', shown);
+    return () => {
+      document.removeEventListener('visibilitychange', shown);
+    };
+  }, [session, groupId, last, connection]);
 
   const send = (text: string): void => {
     setError(undefined);
@@ -170,6 +188,11 @@ export function Conversation(props: { session: Session; view: ConversationView }
 
   const title = view.title;
   const verified = contact?.verified === true;
+  // A contact verified once whose key changed since: nothing is sent until they are verified
+  // again (the SDK refuses too, with contact-unverified; this says it before anyone types).
+  const blocked = contact !== undefined && contact.wasVerified === true && !contact.verified;
+  const closed = view.record.closedAt !== undefined;
+  const blockedId = useId();
   return (
     <section className="conversation" aria-labelledby={titleId} data-group-id={groupId}>
       <header className="conversation-head">
@@ -189,13 +212,16 @@ export function Conversation(props: { session: Session; view: ConversationView }
         )}
       </header>
       {problems.length > 0 && (
-        <ul className="problems" role="status">
-          {[...new Set(problems)].map((code) => (
-            <li key={code} className="notice warn">
-              {t('unprocessable', { code })}
-            </li>
-          ))}
-        </ul>
+        // The live region wraps the list (role=status on the <ul> itself would hide its items' list semantics).
+        <div role="status">
+          <ul className="problems">
+            {[...new Set(problems)].map((code) => (
+              <li key={code} className="notice warn">
+                {REPLAY_CODES.has(code) ? t('replayRefused') : t('unprocessable', { code })}
+              </li>
+            ))}
+          </ul>
+        </div>
       )}
       <div
         ref={scrollRef}
@@ -238,6 +264,20 @@ export function Conversation(props: { session: Session; view: ConversationView }
           })}
         </div>
       </div>
+      {blocked && (
+        <div className="notice warn blocked" role="alert" data-testid="send-blocked">
+          <p id={blockedId}>{t('blockedKeyChanged', { user: contact.userId })}</p>
+          <button
+            type="button"
+            className="primary"
+            onClick={() => {
+              setVerifying(true);
+            }}
+          >
+            {t('verifyAgain', { user: contact.userId })}
+          </button>
+        </div>
+      )}
       <form className="composer" onSubmit={submit}>
         <input
           ref={fileRef}
@@ -252,7 +292,8 @@ export function Conversation(props: { session: Session; view: ConversationView }
         />
         <button
           type="button"
-          disabled={view.record.closedAt !== undefined}
+          disabled={closed || blocked}
+          aria-describedby={blocked ? blockedId : undefined}
           onClick={() => {
             fileRef.current?.click();
           }}
@@ -270,12 +311,13 @@ export function Conversation(props: { session: Session; view: ConversationView }
           // Opening a conversation puts the keyboard in its composer, as other messengers do.
           autoFocus
           autoComplete="off"
-          disabled={view.record.closedAt !== undefined}
+          disabled={closed || blocked}
+          aria-describedby={blocked ? blockedId : undefined}
           onChange={(e) => {
             setDraft(e.target.value);
           }}
         />
-        <button type="submit" className="primary" disabled={view.record.closedAt !== undefined}>
+        <button type="submit" className="primary" disabled={closed || blocked} aria-describedby={blocked ? blockedId : undefined}>
           {t('send')}
         </button>
       </form>
@@ -397,9 +439,17 @@ function MessageRow(props: { session: Session; message: StoredMessage; mine: boo
         <p className="meta">
           <time dateTime={new Date(m.sentAt).toISOString()}>{formatClock(m.sentAt, language)}</time>
           {props.mine && (
-            <span className={props.failed ? 'state failed' : `state ${m.status}`} data-testid="status">
-              {statusLabel(t, m, props.failed)}
-            </span>
+            <>
+              <span className="visually-hidden">{t('statusPrefix')} </span>
+              {!props.failed && STATE_MARK[m.status] !== undefined && (
+                <span className={`mark ${m.status}`} aria-hidden="true">
+                  {STATE_MARK[m.status]}
+                </span>
+              )}
+              <span className={props.failed ? 'state failed' : `state ${m.status}`} data-testid="status">
+                {statusLabel(t, m, props.failed)}
+              </span>
+            </>
           )}
           {props.failed && (
             <button

@@ -5,6 +5,7 @@
 import { useCallback, useEffect, useId, useState, type SyntheticEvent } from 'react';
 import type { MemberInfo } from '@parley/client';
 import { USERNAME_PATTERN } from '@parley/protocol';
+import { Suggestions, useDirectorySearch } from './Directory.js';
 import { describeError } from './errors.js';
 import { useI18n, type Translate } from './i18n.js';
 import { codeOf, type ConversationView, type Session } from './session.js';
@@ -35,6 +36,7 @@ function PeoplePicker(props: { session: Session; chosen: readonly string[]; excl
   const [error, setError] = useState<string | undefined>();
   const id = useId();
   const listId = useId();
+  const found = useDirectorySearch(props.session, name);
 
   const add = (): void => {
     const user = name.trim();
@@ -83,6 +85,18 @@ function PeoplePicker(props: { session: Session; chosen: readonly string[]; excl
           {busy ? t('working') : t('addToList')}
         </button>
       </div>
+      <Suggestions
+        found={found}
+        exclude={[props.session.userId, ...props.chosen, ...props.exclude]}
+        disabled={busy}
+        label={(u) => t('addUser', { user: u })}
+        onPick={(u) => {
+          // The directory just listed them: no second look-up.
+          setName('');
+          setError(undefined);
+          props.onChange([...props.chosen, u]);
+        }}
+      />
       {error !== undefined && (
         <p className="error" role="alert">
           {describeError(t, error)}

@@ -5,6 +5,7 @@
 import { useEffect, useId, useState, useSyncExternalStore, type SyntheticEvent } from 'react';
 import { Conversation } from './Conversation.js';
 import { DevicesDialog } from './Devices.js';
+import { Suggestions, useDirectorySearch } from './Directory.js';
 import { GroupBar, NewGroup, eventText } from './Groups.js';
 import { describeError } from './errors.js';
 import { useI18n, type Translate } from './i18n.js';
@@ -31,6 +32,8 @@ function NewChat(props: { session: Session; onOpened: (groupId: string) => void 
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>();
   const id = useId();
+  // The directory search as the user types (two characters or more, after a short pause).
+  const found = useDirectorySearch(props.session, peer, open);
 
   if (!open)
     return (
@@ -45,11 +48,10 @@ function NewChat(props: { session: Session; onOpened: (groupId: string) => void 
       </button>
     );
 
-  const submit = (e: SyntheticEvent): void => {
-    e.preventDefault();
+  const start = (name: string): void => {
     setBusy(true);
     setError(undefined);
-    props.session.openDirect(peer.trim()).then(
+    props.session.openDirect(name).then(
       (groupId) => {
         setBusy(false);
         setOpen(false);
@@ -61,6 +63,11 @@ function NewChat(props: { session: Session; onOpened: (groupId: string) => void 
         setError(codeOf(err));
       },
     );
+  };
+
+  const submit = (e: SyntheticEvent): void => {
+    e.preventDefault();
+    start(peer.trim());
   };
 
   return (
@@ -79,6 +86,12 @@ function NewChat(props: { session: Session; onOpened: (groupId: string) => void 
         onKeyDown={(e) => {
           if (e.key === 'Escape') setOpen(false);
         }}
+      />
+      <Suggestions
+        found={found}
+        disabled={busy}
+        label={(u) => t('chatWith', { user: u })}
+        onPick={start}
       />
       {error !== undefined && (
         <p className="error" role="alert">

@@ -44,6 +44,8 @@ export function describeError(t: Translate, code: string): string {
       return t('errorAlreadyMember');
     case 'self-member':
       return t('errorSelf');
+    case 'contact-unverified':
+      return t('errorUnverified');
     case 'policy-violation':
     case 'forbidden':
       return t('errorNotAllowed');

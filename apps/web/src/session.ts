@@ -43,6 +43,9 @@ const ACK_KEY = 'web:key-change-ack:';
 /** Per conversation: the messages the client flagged (gap before, replay), as [id, gap, replay][]. */
 const FLAGS_KEY = 'web:flags:';
 
+/** Directory search results shown at a time. */
+const SEARCH_LIMIT = 8;
+
 /** Attachments larger than this are refused before upload (the server's default limit is 100 MiB). */
 export const MAX_ATTACHMENT = 25 << 20;
 
@@ -151,6 +154,8 @@ export class Session {
   /** Own messages that never left and were sent again (a retry makes a new message). */
   private readonly replaced = new Set<string>();
   private readonly opened = new Map<string, Promise<Blob>>();
+  /** Per conversation: the store order up to which it was marked read in this session. */
+  private readonly readUpTo = new Map<GroupId, number>();
 
   /** Set once the device has logged in to the server (until then, the store is shown). */
   private client: ParleyClient | undefined;
@@ -375,7 +380,8 @@ export class Session {
       this.problems = next;
     }
     if (e.type === 'message') this.bump(e.message.groupId);
-    else if (e.type === 'membership' || e.type === 'removed') this.bump(e.groupId);
+    // A receipt changes an own message's state (delivered, read): the view reads it again.
+    else if (e.type === 'membership' || e.type === 'removed' || e.type === 'receipt') this.bump(e.groupId);
     if (e.type === 'message') {
       if (e.gap || e.replay) {
         this.flags.set(`${e.message.groupId}\u0000${e.message.messageId}`, { gap: e.gap, replay: e.replay });
@@ -454,6 +460,35 @@ export class Session {
       await this.store.commit({ cursors: { [key]: String(order) } });
       await this.refresh();
     });
+  }
+
+  /**
+   * The conversation is on screen: its received messages are read, and their senders are
+   * told (a read receipt). Only while the page is visible, and once logged in; a failure
+   * (offline) leaves them unread, to be marked the next time.
+   */
+  markRead(groupId: GroupId, newest: StoredMessage): void {
+    // The newest message shown tells whether anything is unread (the SDK then finds all of it).
+    if (newest.status !== 'received' || newest.sender.userId === this.userId) return;
+    if (this.client === undefined || document.visibilityState !== 'visible') return;
+    const client = this.client;
+    void (async () => {
+      // The first time in this session the whole conversation is looked at; then only what came after.
+      await client.markRead(groupId, { after: this.readUpTo.get(groupId) });
+      this.readUpTo.set(groupId, Math.max(this.readUpTo.get(groupId) ?? 0, newest.order));
+      this.bump(groupId);
+      this.changed();
+    })().catch(() => undefined);
+  }
+
+  /** Users whose name starts with `prefix` (the server's directory search), this user left out. */
+  async searchUsers(prefix: string): Promise<string[]> {
+    const p = prefix.trim().toLowerCase();
+    if (!/^[a-z0-9][a-z0-9._-]{1,63}$/.test(p)) return [];
+    await this.ready();
+    const body = (await this.call('GET', `/v1/users?prefix=${encodeURIComponent(p)}&limit=${String(SEARCH_LIMIT)}`)) as { users?: unknown };
+    const users = Array.isArray(body.users) ? body.users : [];
+    return users.map((u) => (u as { userId?: unknown }).userId).filter((u): u is string => typeof u === 'string' && u !== this.userId);
   }
 
   async openDirect(peer: string): Promise<GroupId> {

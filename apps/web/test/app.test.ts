@@ -182,14 +182,14 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in Chromium', () => {
     await composer.waitFor();
     await composer.fill('Hello Bob, this is Alice');
     await composer.press('Enter');
-    await expect.poll(() => bubble(alice, 'Hello Bob').locator('[data-testid=status]').textContent(), { timeout: 20_000 }).toBe('Sent');
-
     await bubble(bob, 'Hello Bob, this is Alice').waitFor({ timeout: 30_000 });
+    // Bob's only conversation opened by itself on his screen: Alice's message shows as read.
+    await expect.poll(() => bubble(alice, 'Hello Bob').locator('[data-testid=status]').textContent(), { timeout: 20_000 }).toBe('Read');
     expect(await bob.locator('.conversation h2').textContent()).toBe('alice');
     await bob.locator('input[name=message]').fill('Bonjour Alice !');
     await bob.locator('input[name=message]').press('Enter');
     await bubble(alice, 'Bonjour Alice !').waitFor({ timeout: 30_000 });
-    await expect.poll(() => bubble(bob, 'Bonjour Alice').locator('[data-testid=status]').textContent(), { timeout: 20_000 }).toBe('Envoyé');
+    await expect.poll(() => bubble(bob, 'Bonjour Alice').locator('[data-testid=status]').textContent(), { timeout: 20_000 }).toBe('Lu');
 
     // Grouped by day and sender: one day heading, and a sender line on each side's run.
     expect(await alice.locator('.messages .day').count()).toBe(1);
@@ -414,7 +414,8 @@ describe.skipIf(!HAS_CHROMIUM)('the web app in Chromium', () => {
     await lost.getByRole('button', { name: 'Retry' }).click();
     await bob.locator('.conversation-item', { has: bob.locator('.title', { hasText: /^alice$/ }) }).click();
     await bubble(bob, 'Sent while offline').waitFor({ timeout: 30_000 });
-    await expect.poll(() => lost.locator('[data-testid=status]').textContent(), { timeout: 20_000 }).toBe('Sent');
+    // Bob has the conversation open: the retried message is read.
+    await expect.poll(() => lost.locator('[data-testid=status]').textContent(), { timeout: 20_000 }).toBe('Read');
     // The failed attempt used a sequence number that never reached the server: Bob's
     // client sees the hole in Alice's numbering and the conversation says so.
     expect(await bubble(bob, 'Sent while offline').locator('.notice').textContent()).toBe('Des messages de alice manquent avant celui-ci.');

@@ -59,6 +59,32 @@ describe('receipts', () => {
     await bob.close();
   });
 
+  it('markRead after a store order looks at the later messages only', async () => {
+    const a = await registerUser(server, 'aAlice');
+    const b = await registerUser(server, 'aBob');
+    const [alice, bob] = [a.client, b.client];
+    await alice.connect();
+    await bob.connect();
+    const joined = next(bob, (e) => e.type === 'conversation');
+    const dm = await alice.openDirect(bob.userId);
+    await joined;
+    for (const text of ['first', 'second']) {
+      const got = next(bob, (e) => e.type === 'message' && e.message.body.type === 'text' && e.message.body.text === text);
+      await alice.sendText(dm, text);
+      await got;
+    }
+    const texts = async () => (await bob.history(dm)).filter((m) => m.body.type === 'text');
+    const [first, second] = await texts();
+    const read = next(alice, (e) => e.type === 'receipt' && e.kind === 'read');
+    await bob.markRead(dm, { after: first!.order });
+    expect(await read).toMatchObject({ messageId: second!.messageId, kind: 'read' });
+    expect((await texts()).map((m) => m.status)).toEqual(['received', 'read']);
+    await bob.markRead(dm);
+    expect((await texts()).map((m) => m.status)).toEqual(['read', 'read']);
+    await alice.close();
+    await bob.close();
+  });
+
   it('a withheld message is a message-missing warning; a member’s replay is refused and shown once', async () => {
     let withhold = false;
     const lossy: FetchLike = (input, init) => {

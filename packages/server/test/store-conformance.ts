@@ -262,5 +262,25 @@ export function storeConformance(name: string, open: () => Promise<{ store: Stor
       expect(await store.getAttachment('other')).toBeNull();
       await store.close();
     });
+
+    it('searches the directory by a literal prefix: active users only, in order, bounded', async () => {
+      const { store } = await open();
+      for (const id of ['alice', 'alicia', 'ali_x', 'alixe', 'bob', 'al.ice']) await store.createUser(user(id));
+      await store.createUser(user('alina', { active: false }));
+      expect(await store.searchUsers('ali', 10)).toEqual(['ali_x', 'alice', 'alicia', 'alixe']);
+      expect(await store.searchUsers('ali', 2)).toEqual(['ali_x', 'alice']);
+      // `_` and `%` are the LIKE wildcards: here they match only themselves.
+      expect(await store.searchUsers('ali_', 10)).toEqual(['ali_x']);
+      expect(await store.searchUsers('al%', 10)).toEqual([]);
+      expect(await store.searchUsers('al.', 10)).toEqual(['al.ice']);
+      expect(await store.searchUsers('ALI', 10)).toEqual([]);
+      expect(await store.searchUsers('alice', 10)).toEqual(['alice']);
+      expect(await store.searchUsers('carol', 10)).toEqual([]);
+      // `_` is literal under the limit: 'al.b' (which LIKE's `_` would match, and which sorts first) takes no place.
+      await store.createUser(user('al.b'));
+      await store.createUser(user('al_b'));
+      expect(await store.searchUsers('al_', 1)).toEqual(['al_b']);
+      await store.close();
+    });
   });
 }

@@ -19,13 +19,18 @@ async function seed(groupId: string, passphrase: string, n: number): Promise<voi
   await store.close();
 }
 
-/** Records that `userId`'s identity key changed (as the client does when the directory shows a new one). */
-async function keyChange(passphrase: string, userId: string): Promise<void> {
+/**
+ * Records that `userId`'s identity key changed (as the client does when the directory shows
+ * a new one). With `asClient`, exactly as the SDK's observeKey writes it: a contact that was
+ * verified keeps `wasVerified`, which blocks sending until they are verified again.
+ */
+async function keyChange(passphrase: string, userId: string, asClient = false): Promise<void> {
   const store = await openIndexedDbStore({ name: 'main', passphrase });
   const c = await store.getContact(userId);
   if (c === undefined) throw new Error(`no contact ${userId}`);
   const identityKey = c.identityKey.map((b) => b ^ 0xff);
-  await store.commit({ contacts: [{ ...c, identityKey, verified: false, keyChangedAt: Date.now() }] });
+  const wasVerified = asClient && (c.verified || c.wasVerified === true) ? { wasVerified: true } : {};
+  await store.commit({ contacts: [{ ...c, identityKey, verified: false, keyChangedAt: Date.now(), ...wasVerified }] });
   await store.close();
 }
 

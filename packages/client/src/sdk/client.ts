@@ -1001,10 +1001,14 @@ export class ParleyClient {
     }
   }
 
-  /** Marks every received message of the conversation read, and tells the senders (a read receipt). */
-  markRead(groupId: GroupId): Promise<void> {
+  /**
+   * Marks every received message of the conversation read, and tells the senders (a read
+   * receipt). With `after` (a store order), only the messages after it are looked at: a
+   * caller that marked the conversation read up to there spares decrypting all its history.
+   */
+  markRead(groupId: GroupId, options: { readonly after?: number } = {}): Promise<void> {
     return this.serial(async () => {
-      const unread = (await this.options.store.listMessages(groupId)).filter((m) => m.status === 'received' && m.sender.deviceId !== EVENT_DEVICE && m.senderSeq > 0);
+      const unread = (await this.options.store.listMessages(groupId, options.after === undefined ? {} : { after: options.after })).filter((m) => m.status === 'received' && m.sender.deviceId !== EVENT_DEVICE && m.senderSeq > 0);
       if (unread.length === 0) return;
       const ids = unread.map((m) => m.messageId);
       await this.options.store.commit({ messageUpdates: ids.map((messageId) => ({ groupId, messageId, status: 'read' as const })) });

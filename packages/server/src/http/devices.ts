@@ -12,6 +12,10 @@ import { StoreConflictError, type DeviceRecord } from '../store/store.js';
 import { requireAuth } from './accounts.js';
 import { b64, answer, deviceId, fromB64, noContent, obj, responses, toB64, username } from './schema.js';
 
+/** Directory search results: by default, and at most. */
+const SEARCH_DEFAULT = 10;
+const SEARCH_MAX = 50;
+
 const deviceIdRe = new RegExp(DEVICE_ID_PATTERN);
 
 export { ed25519Verify };
@@ -67,6 +71,26 @@ export function deviceRoutes(app: FastifyInstance, ctx: Ctx): void {
       }
       req.log.info({ userId: user.id, deviceId: device.id }, 'device registered');
       return reply.code(201).send(deviceInfo(device));
+    },
+  );
+
+  // The directory search: active users whose name starts with `prefix` (at least two
+  // characters of a user name, lower case), at most `limit` (≤ 50, default 10), in order.
+  // Any signed-in user may search, as they may look a user up by exact name.
+  app.get<{ Querystring: { prefix: string; limit?: string } }>(
+    '/v1/users',
+    {
+      schema: {
+        summary: 'Directory search: users whose name starts with a prefix',
+        tags: ['identity'],
+        querystring: obj({ prefix: username, limit: { type: 'string', pattern: '^([1-9]|[1-4][0-9]|50)$' } }, ['prefix']),
+      },
+    },
+    async (req): Promise<{ users: { userId: string }[] }> => {
+      await requireAuth(ctx, req);
+      const max = Math.min(SEARCH_MAX, Number(req.query.limit ?? SEARCH_DEFAULT));
+      const ids = await ctx.store.searchUsers(req.query.prefix, max);
+      return { users: ids.map((userId) => ({ userId })) };
     },
   );
 

@@ -70,6 +70,14 @@ export class MemoryStore implements Store {
     return [...this.users.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map((u) => structuredClone(u));
   }
 
+  async searchUsers(prefix: string, limit: number): Promise<string[]> {
+    return [...this.users.values()]
+      .filter((u) => u.active && u.id.startsWith(prefix))
+      .map((u) => u.id)
+      .sort()
+      .slice(0, Math.max(0, limit));
+  }
+
   async setUserActive(id: string, active: boolean): Promise<boolean> {
     const u = this.users.get(id);
     if (u === undefined) return false;

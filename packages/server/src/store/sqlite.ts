@@ -90,6 +90,8 @@ export class SqliteStore implements Store {
       ),
       getUser: p('SELECT * FROM users WHERE id = ?'),
       listUsers: p('SELECT * FROM users ORDER BY id'),
+      // The prefix's own `%`, `_` and `\\` are escaped (likePrefix): a literal prefix match.
+      searchUsers: p("SELECT id FROM users WHERE active = 1 AND id LIKE ? ESCAPE '\\' ORDER BY id LIMIT ?"),
       setActive: p('UPDATE users SET active = ? WHERE id = ?'),
       deleteUserSessions: p('DELETE FROM sessions WHERE user_id = ?'),
       setIdentity: p('UPDATE users SET identity_key = ? WHERE id = ? AND identity_key IS NULL'),
@@ -176,6 +178,13 @@ export class SqliteStore implements Store {
 
   async listUsers(): Promise<UserRecord[]> {
     return (this.s.listUsers.all() as Row[]).map(userFrom);
+  }
+
+  async searchUsers(prefix: string, limit: number): Promise<string[]> {
+    const rows = this.s.searchUsers.all(likePrefix(prefix), Math.max(0, limit)) as { id: string }[];
+    // SQLite's LIKE ignores ASCII case; ids are lower case (USERNAME_PATTERN), and the route
+    // takes a lower-case prefix, so this filter only keeps the store's contract exact.
+    return rows.map((r) => r.id).filter((id) => id.startsWith(prefix));
   }
 
   async setUserActive(id: string, active: boolean): Promise<boolean> {
@@ -520,4 +529,9 @@ export function migrate(db: Database.Database): number {
     applied++;
   }
   return applied;
+}
+
+/** A LIKE pattern matching ids that start with `prefix` literally (`\\`, `%` and `_` escaped). */
+export function likePrefix(prefix: string): string {
+  return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }

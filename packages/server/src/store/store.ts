@@ -168,6 +168,11 @@ export interface Store {
   createUser(user: UserRecord, invite?: { readonly codeHash: Uint8Array; readonly now: number }): Promise<void>;
   getUser(id: string): Promise<UserRecord | null>;
   listUsers(): Promise<UserRecord[]>;
+  /**
+   * The ids of active users whose id starts with `prefix` (taken literally: `_` and `%`
+   * match only themselves), in id order, at most `limit` of them. The directory search.
+   */
+  searchUsers(prefix: string, limit: number): Promise<string[]>;
   /** Deactivating also revokes every session of the user. Returns false if no such user. */
   setUserActive(id: string, active: boolean): Promise<boolean>;
   /** Sets the identity key once; returns false if one is already set. */
