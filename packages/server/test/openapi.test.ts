@@ -215,6 +215,8 @@ describe('real answers', () => {
     await call('PUT', '/v1/identity-backup', { backup: b64(new Uint8Array(40)) }, a1.token, 204);
     await call('GET', '/v1/identity-backup', undefined, a1.token, 200);
     await call('GET', `/v1/users/${alice.userId}`, undefined, b1.token, 200);
+    const found = await call<{ users: { userId: string }[] }>('GET', `/v1/users?prefix=${alice.userId.slice(0, 2)}`, undefined, b1.token, 200);
+    expect(found.body.users.map((u) => u.userId)).toContain(alice.userId);
     await call('POST', '/v1/devices', { certificate: b64(new Uint8Array(10)) }, a1.token, 409); // the session has its device
     const spare = await newDevice(srv.url, alice);
     await call('DELETE', `/v1/devices/${spare.deviceId}`, undefined, a1.token, 204);

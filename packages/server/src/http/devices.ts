@@ -84,6 +84,7 @@ export function deviceRoutes(app: FastifyInstance, ctx: Ctx): void {
         summary: 'Directory search: users whose name starts with a prefix',
         tags: ['identity'],
         querystring: obj({ prefix: username, limit: { type: 'string', pattern: '^([1-9]|[1-4][0-9]|50)$' } }, ['prefix']),
+        response: responses({ 200: answer('Active users whose name starts with the prefix, in name order', obj({ users: { type: 'array', maxItems: SEARCH_MAX, items: obj({ userId: username }) } })) }),
       },
     },
     async (req): Promise<{ users: { userId: string }[] }> => {
