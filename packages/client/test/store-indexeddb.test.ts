@@ -182,6 +182,29 @@ describe('the IndexedDB profile at rest', () => {
     await third.close();
   });
 
+  it('counts the summary of a conversation written before summaries from its history, then keeps it', async (ctx) => {
+    if (!hasChromium) ctx.skip(SKIP);
+    const m = { groupId: 'g', sender: { userId: 'alice', deviceId: 'a1' }, sentAt: 1, receivedAt: 1, status: 'received' as const, receipts: [] };
+    const first = await openRemote('legacy');
+    await first.commit({ messages: [{ ...m, messageId: 'a', senderSeq: 1, body: { type: 'text', text: 'one' } }, { ...m, messageId: 'b', senderSeq: 1, sender: { userId: 'bob', deviceId: 'b1' }, body: { type: 'text', text: 'two' } }] });
+    await first.close();
+    expect(await evaluate<number>('summaries', 'legacy', true)).toBe(1);
+    expect(await evaluate<number>('summaries', 'legacy', false)).toBe(0);
+    const second = await openRemote('legacy');
+    const orders = (await second.listMessages('g')).map((x) => x.order);
+    expect(await second.getMessageSummary('g')).toEqual({ count: 2, lastOrder: orders[1], senders: [{ userId: 'alice', count: 1 }, { userId: 'bob', count: 1 }] });
+    await second.close();
+    // Nothing read before the insert: the batch counts the history it has not opened yet.
+    const third = await openRemote('legacy');
+    await third.commit({ messages: [{ ...m, messageId: 'c', senderSeq: 2, body: { type: 'text', text: 'three' } }] });
+    await third.close();
+    expect(await evaluate<number>('summaries', 'legacy', false)).toBe(1);
+    const fourth = await openRemote('legacy');
+    const last = (await fourth.listMessages('g', { limit: 1 }))[0]!;
+    expect(await fourth.getMessageSummary('g')).toEqual({ count: 3, lastOrder: last.order, senders: [{ userId: 'alice', count: 2 }, { userId: 'bob', count: 1 }] });
+    await fourth.close();
+  });
+
   it('refuses a message row moved to another row (corrupt-record) when it is read: rows are opened lazily', async (ctx) => {
     if (!hasChromium) ctx.skip(SKIP);
     const store = await openRemote('moved');

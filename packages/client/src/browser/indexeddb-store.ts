@@ -317,6 +317,8 @@ class MemorySpace implements RecordSpace, RecordSpaceBackend {
       seen.add(messageKey(groupId, messageId));
       await this.prepare(groupId, messageId);
     }
+    // A conversation written before summaries existed is counted once, from its whole history.
+    for (const groupId of new Set([...seen].map((k) => k.slice(0, k.indexOf('\u0000'))))) await this.prepareSummary(groupId);
     const toOpen: Slot[] = [];
     for (const key of seen) {
       const cut = key.indexOf('\u0000');
@@ -331,6 +333,11 @@ class MemorySpace implements RecordSpace, RecordSpaceBackend {
     await this.prepare(groupId);
     const window = this.window(groupId, options);
     await this.open(window.filter((s) => s.value === undefined));
+  }
+
+  /** Opens the history only if the conversation has no stored summary yet (see MessageSummary). */
+  async prepareSummary(groupId: GroupId): Promise<void> {
+    if (this.get('message-summary', groupId) === undefined) await this.prepareList(groupId, {});
   }
 
   async prepareGet(groupId: GroupId, messageId: string): Promise<void> {
@@ -553,6 +560,12 @@ class IndexedDbStore implements ClientStore {
       this.#closed();
       if (isId(groupId) && validLimit(options)) await this.space.prepareList(groupId, options ?? {});
       return this.#inner.listMessages(groupId, options);
+    });
+  getMessageSummary = (groupId: GroupId) =>
+    this.#read(async () => {
+      this.#closed();
+      if (isId(groupId)) await this.space.prepareSummary(groupId);
+      return this.#inner.getMessageSummary(groupId);
     });
   getSenderSeq: ClientStore['getSenderSeq'] = (groupId, sender) => this.#read(() => this.#inner.getSenderSeq(groupId, sender));
   getCursor = (name: string) => this.#read(() => this.#inner.getCursor(name));
