@@ -40,7 +40,21 @@ async function parts(passphrase: string, groupId: string): Promise<Record<string
   const all = await store.listMessages(groupId);
   const t5 = performance.now();
   await store.close();
-  return { scryptMs: t1 - t0, openMs: t2 - t1, lastMessageMs: t3 - t2, pageMs: t4 - t3, page: page.length, allMs: t5 - t4, all: all.length };
+  // Reading the sealed message rows alone (what opening still does before any decryption).
+  const t6 = performance.now();
+  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+    const r = indexedDB.open(`parley-profile:${PROFILE}`);
+    r.onsuccess = () => { resolve(r.result); };
+    r.onerror = () => { reject(new Error('open failed')); };
+  });
+  const rows = await new Promise<number>((resolve, reject) => {
+    const r = db.transaction('messages', 'readonly').objectStore('messages').getAll();
+    r.onsuccess = () => { resolve((r.result as unknown[]).length); };
+    r.onerror = () => { reject(new Error('getAll failed')); };
+  });
+  db.close();
+  const t7 = performance.now();
+  return { rowsMs: t7 - t6, rows, scryptMs: t1 - t0, openMs: t2 - t1, lastMessageMs: t3 - t2, pageMs: t4 - t3, page: page.length, allMs: t5 - t4, all: all.length };
 }
 
 /**

@@ -121,6 +121,7 @@ async function main(): Promise<void> {
     report('  first screen without scrypt (total − scrypt alone)', (screen['totalMs'] ?? []).map((t, i) => t - (parts['scryptMs']?.[i] ?? NaN)), 'ms');
     report('alone: scrypt over the passphrase (intended cost)', parts['scryptMs'] ?? [], 'ms');
     report('alone: open the profile (scrypt included)', parts['openMs'] ?? [], 'ms');
+    report('alone: read the sealed message rows (IndexedDB getAll)', parts['rowsMs'] ?? [], 'ms');
     report('alone: list conversations + last message', parts['lastMessageMs'] ?? [], 'ms');
     report('alone: one page of history (300 messages)', parts['pageMs'] ?? [], 'ms');
     report('alone: the whole history (what opening used to decrypt)', parts['allMs'] ?? [], 'ms');

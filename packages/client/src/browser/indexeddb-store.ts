@@ -638,18 +638,28 @@ async function unwrapDataKey(password: Uint8Array, kdfRow: unknown, wrapped: Uin
   }
 }
 
-/**
- * Reads the profile: every key-value record is opened (they are few and small: account,
- * identity, group states, conversations, cursors, contacts), message rows stay sealed.
- */
-async function loadAll(db: IDBDatabase, cipher: RecordCipher, space: MemorySpace): Promise<void> {
+interface Rows {
+  readonly kv: KvRow[];
+  readonly messages: MessageRow[];
+}
+
+/** Every row of the profile, still sealed: read while scrypt runs, since it needs no key. */
+async function readRows(db: IDBDatabase): Promise<Rows> {
   const tx = db.transaction(['kv', 'messages'], 'readonly');
-  const [kvRows, messageRows] = await Promise.all([request(tx.objectStore('kv').getAll() as IDBRequest<KvRow[]>), request(tx.objectStore('messages').getAll() as IDBRequest<MessageRow[]>)]);
+  const [kv, messages] = await Promise.all([request(tx.objectStore('kv').getAll() as IDBRequest<KvRow[]>), request(tx.objectStore('messages').getAll() as IDBRequest<MessageRow[]>)]);
+  return { kv, messages };
+}
+
+/**
+ * Fills the in-memory copy: every key-value record is opened (they are few and small:
+ * account, identity, group states, conversations, cursors, contacts), message rows stay sealed.
+ */
+async function loadAll(rows: Rows, cipher: RecordCipher, space: MemorySpace): Promise<void> {
   // Decrypt concurrently (WebCrypto works off the main thread).
-  const kvPlain = await Promise.all(kvRows.map(async (row) => ({ ns: row.ns, ...unframe(await cipher.open(kvAad(row.ns, row.k), row.v)) })));
+  const kvPlain = await Promise.all(rows.kv.map(async (row) => ({ ns: row.ns, ...unframe(await cipher.open(kvAad(row.ns, row.k), row.v)) })));
   for (const r of kvPlain) space.kv.set(kvId(r.ns, r.key), r.value);
   // In ascending order (the object store's key is the order).
-  for (const row of messageRows) space.load(row.g, row.m, row.order, row.v);
+  for (const row of rows.messages) space.load(row.g, row.m, row.order, row.v);
 }
 
 /**
@@ -702,15 +712,18 @@ export async function openIndexedDbStore(options: OpenIndexedDbStoreOptions): Pr
     const metaTx = db.transaction('meta', 'readonly');
     const meta = metaTx.objectStore('meta');
     const [format, kdf, wrapped] = await Promise.all([request<unknown>(meta.get('format')), request<unknown>(meta.get('kdf')), request<unknown>(meta.get('data-key'))]);
+    const rows = readRows(db);
+    // Awaited below; a failure before then (a wrong passphrase) must not surface as unhandled.
+    rows.catch(() => undefined);
     if (kdf === undefined || !(wrapped instanceof Uint8Array)) {
       if (format !== undefined) throw new StoreError('unsupported-format', 'this profile is missing its key records');
       dataKey = randomBytes(32);
-      const rows = await wrapDataKey(password, requested, dataKey);
+      const keyRows = await wrapDataKey(password, requested, dataKey);
       const tx = db.transaction('meta', 'readwrite', { durability: 'strict' });
       const written = done(tx);
       tx.objectStore('meta').put(FORMAT, 'format');
-      tx.objectStore('meta').put(rows.kdf, 'kdf');
-      tx.objectStore('meta').put(rows.wrapped, 'data-key');
+      tx.objectStore('meta').put(keyRows.kdf, 'kdf');
+      tx.objectStore('meta').put(keyRows.wrapped, 'data-key');
       await written;
     } else {
       if (format !== FORMAT) throw new StoreError('unsupported-format', 'this profile was written by an unknown version of Parley');
@@ -718,7 +731,7 @@ export async function openIndexedDbStore(options: OpenIndexedDbStoreOptions): Pr
     }
     const cipher = await RecordCipher.fromDataKey(dataKey);
     const space = new MemorySpace(cipher);
-    await loadAll(db, cipher, space);
+    await loadAll(await rows, cipher, space);
     return new IndexedDbStore(db, space, cipher, release);
   } catch (e) {
     db.close();
