@@ -18,6 +18,7 @@ import {
   type ConversationRecord,
   type GroupId,
   type MemberInfo,
+  type MessageSummary,
   type ParleyEvent,
   type StoredMessage,
   type WebSocketLike,
@@ -45,6 +46,9 @@ const FLAGS_KEY = 'web:flags:';
 
 /** Directory search results shown at a time. */
 const SEARCH_LIMIT = 8;
+
+/** Messages read at a time when looking back through a history. */
+const HISTORY_PAGE = 300;
 
 /** Attachments larger than this are refused before upload (the server's default limit is 100 MiB). */
 export const MAX_ATTACHMENT = 25 << 20;
@@ -127,6 +131,31 @@ export function emailDomain(email: string): string | undefined {
 }
 
 type Listener = () => void;
+
+/**
+ * What the user has seen of a conversation: everything up to `order`, and how many
+ * messages of others there were up to it (so the unread count is a subtraction from the
+ * store's summary, with no message decoded). Kept as JSON; an older plain order has no count.
+ */
+interface Seen {
+  readonly order: number;
+  readonly incoming?: number;
+}
+
+function parseSeen(raw: string | undefined): Seen {
+  if (raw === undefined) return { order: 0, incoming: 0 };
+  if (/^\d+$/.test(raw)) return { order: Number(raw) };
+  try {
+    const v = JSON.parse(raw) as { order?: unknown; incoming?: unknown };
+    if (Number.isSafeInteger(v.order) && Number.isSafeInteger(v.incoming)) return { order: v.order as number, incoming: v.incoming as number };
+  } catch {
+    // Unreadable: counted from the history below.
+  }
+  return { order: 0 };
+}
+
+/** Messages of others in the conversation (the summary counts per sender). */
+const incomingOf = (summary: MessageSummary, self: string): number => summary.count - (summary.senders.find((s) => s.userId === self)?.count ?? 0);
 
 /** What the client's callbacks need before and after the Session exists. */
 interface Holder {
@@ -262,6 +291,8 @@ export class Session {
 
   static async unlock(passphrase: string): Promise<Session> {
     const store = await openIndexedDbStore({ name: PROFILE, passphrase });
+    // For bench:web (bench/web-first-screen.ts): where the first screen's time goes.
+    performance.mark('parley:unlock:store-open');
     const holder: Holder = { current: undefined, token: undefined };
     try {
       const password = await store.getCursor(PASSWORD_RECORD);
@@ -272,6 +303,7 @@ export class Session {
       holder.current = session;
       await session.loadReplaced();
       await session.refresh();
+      performance.mark('parley:unlock:list-ready');
       void session.logIn(() => ParleyClient.open(Session.options(store, holder), password));
       return session;
     } catch (e) {
@@ -432,19 +464,22 @@ export class Session {
     const contacts = await this.store.listContacts();
     const views: ConversationView[] = [];
     for (const record of records) {
-      // Only what the list shows is decoded: the last message and the unseen ones.
-      const last = (await this.store.listMessages(record.groupId, { limit: 1 }))[0];
-      const seen = Number((await this.store.getCursor(SEEN_KEY + record.groupId)) ?? '0');
-      const unseen = await this.store.listMessages(record.groupId, { after: seen });
+      // Only the last message is decoded; the unread count comes from the store's summary.
+      const summary = await this.store.getMessageSummary(record.groupId);
+      const last = summary.count === 0 ? undefined : (await this.store.listMessages(record.groupId, { limit: 1 }))[0];
+      const seen = parseSeen(await this.store.getCursor(SEEN_KEY + record.groupId));
+      const unread =
+        seen.incoming !== undefined
+          ? Math.max(0, incomingOf(summary, this.userId) - seen.incoming)
+          : (await this.store.listMessages(record.groupId, { after: seen.order })).filter((m) => m.sender.userId !== this.userId).length;
       let peer = await this.peerOf(record.groupId);
       if (peer === undefined && record.kind === 'direct') {
         // Joined by a Welcome: the other person is whoever else wrote, or the contact
         // first seen when the conversation was created.
-        const wrote = [...unseen, ...(last === undefined ? [] : [last])].find((m) => m.sender.userId !== this.userId)?.sender.userId;
+        const wrote = summary.senders.find((x) => x.userId !== this.userId)?.userId;
         peer = wrote ?? contacts.find((c) => c.firstSeenAt === record.createdAt)?.userId;
         if (peer !== undefined) await this.store.commit({ cursors: { [PEER_KEY + record.groupId]: peer } });
       }
-      const unread = unseen.filter((m) => m.sender.userId !== this.userId).length;
       views.push({ record, peer, title: record.name ?? peer ?? '…', last, unread, activity: Math.max(record.createdAt, last?.receivedAt ?? 0) });
     }
     views.sort((a, b) => b.activity - a.activity);
@@ -455,9 +490,16 @@ export class Session {
   /** Everything before `order` was seen (the unread count drops). */
   markSeen(groupId: GroupId, order: number): void {
     const key = SEEN_KEY + groupId;
-    void this.store.getCursor(key).then(async (seen) => {
-      if (Number(seen ?? '0') >= order) return;
-      await this.store.commit({ cursors: { [key]: String(order) } });
+    void this.store.getCursor(key).then(async (raw) => {
+      const seen = parseSeen(raw);
+      if (seen.order >= order && seen.incoming !== undefined) return;
+      // Others' messages up to `order`: the summary's count less those after it (usually none).
+      const upTo = Math.max(order, seen.order);
+      const summary = await this.store.getMessageSummary(groupId);
+      const after = summary.lastOrder > upTo ? await this.store.listMessages(groupId, { after: upTo }) : [];
+      const later = after.filter((m) => m.order <= summary.lastOrder && m.sender.userId !== this.userId).length;
+      const next: Seen = { order: upTo, incoming: incomingOf(summary, this.userId) - later };
+      await this.store.commit({ cursors: { [key]: JSON.stringify(next) } });
       await this.refresh();
     });
   }
@@ -638,10 +680,14 @@ export class Session {
 
   /** Why a closed conversation closed: this user was removed, or left. */
   async closedBecause(groupId: GroupId): Promise<'removed' | 'left' | undefined> {
-    const events = (await this.store.listMessages(groupId)).filter((m) => m.body.type === 'event');
-    const last = events[events.length - 1];
-    if (last === undefined || last.body.type !== 'event') return undefined;
-    return last.body.event === 'removed' ? 'removed' : last.body.event === 'left' ? 'left' : undefined;
+    // The last event is near the end: read back a page at a time, not the whole history.
+    for (let before: number | undefined; ; ) {
+      const page = await this.store.listMessages(groupId, { limit: HISTORY_PAGE, ...(before !== undefined ? { before } : {}) });
+      const last = page.filter((m) => m.body.type === 'event').pop();
+      if (last?.body.type === 'event') return last.body.event === 'removed' ? 'removed' : last.body.event === 'left' ? 'left' : undefined;
+      if (page.length < HISTORY_PAGE || page[0] === undefined) return undefined;
+      before = page[0].order;
+    }
   }
 
   async close(): Promise<void> {

@@ -158,15 +158,67 @@ describe('the IndexedDB profile at rest', () => {
     expect(await (await openRemote('passphrase', 'first')).getCursor('inbox')).toBe('1');
   });
 
-  it('refuses to open a message row moved to another row (corrupt-record)', async (ctx) => {
+  it('after a reopen (rows still sealed), updates and duplicate inserts find the stored messages', async (ctx) => {
+    if (!hasChromium) ctx.skip(SKIP);
+    const m = { groupId: 'g', sender: { userId: 'alice', deviceId: 'a1' }, sentAt: 1, receivedAt: 1, status: 'received' as const, receipts: [] };
+    const first = await openRemote('lazy');
+    await first.commit({ messages: [1, 2, 3].map((i) => ({ ...m, messageId: `m${i}`, senderSeq: i, body: { type: 'text' as const, text: `text ${i}` } })) });
+    await first.close();
+    const second = await openRemote('lazy');
+    // Neither message was read since the reopen: the batch must open them to apply itself.
+    await second.commit({
+      messages: [{ ...m, messageId: 'm2', senderSeq: 9, body: { type: 'text', text: 'a replay' } }],
+      messageUpdates: [{ groupId: 'g', messageId: 'm1', status: 'read' }],
+    });
+    const expected = [['m1', 'read', 'text 1'], ['m2', 'received', 'text 2'], ['m3', 'received', 'text 3']];
+    const seen = (list: Awaited<ReturnType<ClientStore['listMessages']>>) => list.map((x) => [x.messageId, x.status, x.body.type === 'text' ? x.body.text : '']);
+    expect(seen(await second.listMessages('g'))).toEqual(expected);
+    expect(await second.getSenderSeq('g', { userId: 'alice', deviceId: 'a1' })).toBe(3);
+    await second.close();
+    const third = await openRemote('lazy');
+    expect((await third.getMessage('g', 'm1'))?.status).toBe('read');
+    expect(seen(await third.listMessages('g', { limit: 2 }))).toEqual(expected.slice(1));
+    expect(seen(await third.listMessages('g'))).toEqual(expected);
+    await third.close();
+  });
+
+  it('counts the summary of a conversation written before summaries from its history, then keeps it', async (ctx) => {
+    if (!hasChromium) ctx.skip(SKIP);
+    const m = { groupId: 'g', sender: { userId: 'alice', deviceId: 'a1' }, sentAt: 1, receivedAt: 1, status: 'received' as const, receipts: [] };
+    const first = await openRemote('legacy');
+    await first.commit({ messages: [{ ...m, messageId: 'a', senderSeq: 1, body: { type: 'text', text: 'one' } }, { ...m, messageId: 'b', senderSeq: 1, sender: { userId: 'bob', deviceId: 'b1' }, body: { type: 'text', text: 'two' } }] });
+    await first.close();
+    expect(await evaluate<number>('summaries', 'legacy', true)).toBe(1);
+    expect(await evaluate<number>('summaries', 'legacy', false)).toBe(0);
+    const second = await openRemote('legacy');
+    const orders = (await second.listMessages('g')).map((x) => x.order);
+    expect(await second.getMessageSummary('g')).toEqual({ count: 2, lastOrder: orders[1], senders: [{ userId: 'alice', count: 1 }, { userId: 'bob', count: 1 }] });
+    await second.close();
+    // Nothing read before the insert: the batch counts the history it has not opened yet.
+    const third = await openRemote('legacy');
+    await third.commit({ messages: [{ ...m, messageId: 'c', senderSeq: 2, body: { type: 'text', text: 'three' } }] });
+    await third.close();
+    expect(await evaluate<number>('summaries', 'legacy', false)).toBe(1);
+    const fourth = await openRemote('legacy');
+    const last = (await fourth.listMessages('g', { limit: 1 }))[0]!;
+    expect(await fourth.getMessageSummary('g')).toEqual({ count: 3, lastOrder: last.order, senders: [{ userId: 'alice', count: 2 }, { userId: 'bob', count: 1 }] });
+    await fourth.close();
+  });
+
+  it('refuses a message row moved to another row (corrupt-record) when it is read: rows are opened lazily', async (ctx) => {
     if (!hasChromium) ctx.skip(SKIP);
     const store = await openRemote('moved');
     const m = { groupId: 'g', sender: { userId: 'alice', deviceId: 'a1' }, senderSeq: 1, sentAt: 1, receivedAt: 1, status: 'received' as const, receipts: [] };
     await store.commit({ messages: [{ ...m, messageId: 'a', body: { type: 'text', text: 'one' } }, { ...m, messageId: 'b', senderSeq: 2, body: { type: 'text', text: 'two' } }] });
     await store.close();
     await evaluate('swapMessages', 'moved');
-    const err = await openRemote('moved').then(() => undefined, (e: unknown) => e);
-    expect(err).toBeInstanceOf(StoreError);
-    expect((err as StoreError).code).toBe('corrupt-record');
+    // Opening reads message rows sealed; the first read of a moved row refuses it.
+    const reopened = await openRemote('moved');
+    for (const read of [() => reopened.listMessages('g'), () => reopened.getMessage('g', 'a'), () => reopened.listMessages('g', { limit: 1 })]) {
+      const err = await read().then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreError);
+      expect((err as StoreError).code).toBe('corrupt-record');
+    }
+    await reopened.close();
   });
 });

@@ -128,6 +128,26 @@ describe('SQLite ClientStore at rest', () => {
     expect((list as StoreError).code).toBe('corrupt-record');
   });
 
+  it('counts the summary of a conversation written before summaries from its history, then keeps it', async () => {
+    const dir = profile();
+    const s = await open(dir);
+    await s.commit({ messages: [text('m1', 'one'), { ...text('m2', 'two'), sender: { userId: 'bob', deviceId: 'phone' } }] });
+    await s.close();
+    // As a profile of an earlier version: messages, no summary rows.
+    const db = new Database(join(dir, PROFILE_DATABASE));
+    expect(db.prepare("DELETE FROM kv WHERE ns = 'message-summary'").run().changes).toBe(1);
+    db.close();
+    const again = await open(dir);
+    const [, second] = await again.listMessages('conversation-with-bob');
+    expect(await again.getMessageSummary('conversation-with-bob')).toEqual({ count: 2, lastOrder: second!.order, senders: [{ userId: 'alice', count: 1 }, { userId: 'bob', count: 1 }] });
+    await again.commit({ messages: [text('m3', 'three')] });
+    const db2 = new Database(join(dir, PROFILE_DATABASE), { readonly: true });
+    expect(db2.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM kv WHERE ns = 'message-summary'").get()?.n).toBe(1);
+    db2.close();
+    const third = (await again.listMessages('conversation-with-bob', { limit: 1 }))[0]!;
+    expect(await again.getMessageSummary('conversation-with-bob')).toEqual({ count: 3, lastOrder: third.order, senders: [{ userId: 'alice', count: 2 }, { userId: 'bob', count: 1 }] });
+  });
+
   it('writes no message text, key, or id in clear to any file of the profile directory', async () => {
     const dir = profile();
     const secretText = 'the launch code is 7 4 1 9 and nobody else knows it';

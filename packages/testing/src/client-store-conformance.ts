@@ -92,6 +92,7 @@ export function clientStoreConformance(name: string, makeHarness: () => Promise<
       expect(await store.getMessage('g', 'm')).toBeUndefined();
       expect(await store.listMessages('g')).toEqual([]);
       expect(await store.getSenderSeq('g', ALICE)).toBeUndefined();
+      expect(await store.getMessageSummary('g')).toEqual({ count: 0, lastOrder: 0, senders: [] });
       expect(await store.getCursor('inbox')).toBeUndefined();
       expect(await store.listPending()).toEqual([]);
       expect(await store.getContact('bob')).toBeUndefined();
@@ -161,6 +162,28 @@ export function clientStoreConformance(name: string, makeHarness: () => Promise<
       const m2 = await store.getMessage('g1', 'm2');
       expect(m2).toEqual({ ...message('g1', 'm2', { senderSeq: 2 }), order: orders[1] });
       expect(await store.getMessage('g2', 'm2')).toBeUndefined();
+    });
+
+    it('keeps a summary of each conversation: count, newest order and messages per sender, duplicates not counted', async () => {
+      expect(await store.getMessageSummary('g')).toEqual({ count: 0, lastOrder: 0, senders: [] });
+      await store.commit({ messages: [message('g', 'm1'), message('g', 'm2', { sender: BOB, senderSeq: 1 }), message('other', 'x')] });
+      await store.commit({ messages: [message('g', 'm1', { body: { type: 'text', text: 'replayed' } }), message('g', 'm3', { senderSeq: 2 }), message('g', 'm3', { senderSeq: 3 })] });
+      const list = await store.listMessages('g');
+      const expected = { count: 3, lastOrder: list[2]!.order, senders: [{ userId: 'alice', count: 2 }, { userId: 'bob', count: 1 }] };
+      expect(await store.getMessageSummary('g')).toEqual(expected);
+      expect(await store.getMessageSummary('other')).toEqual({ count: 1, lastOrder: (await store.listMessages('other'))[0]!.order, senders: [{ userId: 'alice', count: 1 }] });
+      // A batch that fails leaves the summary as it was.
+      await expectCode(store.commit({ messages: [message('g', 'm4', { senderSeq: 4 })], messageUpdates: [{ groupId: 'g', messageId: 'missing', status: 'read' }] }), StoreError, 'not-found');
+      expect(await store.getMessageSummary('g')).toEqual(expected);
+      if (h.reopen !== undefined) {
+        await store.close();
+        const again = await h.reopen();
+        opened.push(again);
+        expect(await again.getMessageSummary('g')).toEqual(expected);
+        await again.commit({ messages: [message('g', 'm4', { sender: BOB, senderSeq: 4 })] });
+        const last = (await again.listMessages('g', { limit: 1 }))[0]!;
+        expect(await again.getMessageSummary('g')).toEqual({ count: 4, lastOrder: last.order, senders: [{ userId: 'alice', count: 2 }, { userId: 'bob', count: 2 }] });
+      }
     });
 
     it('keeps event bodies and unicode text intact', async () => {

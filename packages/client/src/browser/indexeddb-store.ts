@@ -7,10 +7,13 @@
 //
 // Why it looks different inside: ClientStore's semantics live in RecordSpaceStore, which
 // is synchronous (store/record-space.ts), and IndexedDB and WebCrypto are not. So the
-// whole profile is decrypted into memory when it opens; a commit applies the batch to
-// that copy (with an undo log), then seals what changed and writes it in ONE IndexedDB
-// transaction with strict durability, and only then resolves. If that write fails, the
-// in-memory copy is rolled back. Commits and reads run one after another, so a read never
+// profile is read into memory when it opens: the key-value records decrypted (they are
+// few), the message rows still sealed, each opened the first time a page of history or a
+// batch needs it (the async layer computes row keys and opens rows before the synchronous
+// semantics run), so a returning user with a long history does not wait for all of it to
+// decrypt. A commit applies the batch to that copy (with an undo log), then seals what
+// changed and writes it in ONE IndexedDB transaction with strict durability, and only
+// then resolves. If that write fails, the in-memory copy is rolled back. Commits and reads run one after another, so a read never
 // sees a batch that is not yet on disk. Because the clear key of a row cannot be read back
 // from its HMAC, each sealed value carries its clear key inside the ciphertext.
 //
@@ -189,28 +192,51 @@ function unframe(bytes: Uint8Array): { key: string; value: Uint8Array } {
 
 // ---- the in-memory record space ---------------------------------------------------------
 
+/**
+ * One stored message. Rows come from disk still sealed and are opened only when something
+ * asks for them (a page of history, a message a batch updates), so opening a profile costs
+ * one AES-GCM open per key-value record, not one per message of the whole history.
+ */
 interface Slot {
   readonly order: number;
-  value: Uint8Array;
+  /** The row's keys on disk: HMACs of the group id, and of the group id with the message id. */
+  readonly g: string;
+  readonly m: string;
+  /** The row as on disk, until it is opened. */
+  sealed: Uint8Array | undefined;
+  /** The clear value, once opened (or written in this session). */
+  value: Uint8Array | undefined;
 }
 interface GroupMessages {
+  /** By the message's row key `m`. */
   readonly byId: Map<string, Slot>;
   /** Ascending order (inserts always take a larger order). */
-  readonly ordered: { readonly messageId: string; readonly slot: Slot }[];
+  readonly ordered: Slot[];
 }
 
 type Change = { readonly type: 'kv'; readonly ns: Namespace; readonly key: string } | { readonly type: 'message'; readonly groupId: GroupId; readonly messageId: string };
 
 const kvId = (ns: Namespace, key: string): string => `${ns}\u0000${key}`;
+const messageKey = (groupId: GroupId, messageId: string): string => `${groupId}\u0000${messageId}`;
+const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 
 class MemorySpace implements RecordSpace, RecordSpaceBackend {
   readonly kv = new Map<string, Uint8Array>();
-  readonly groups = new Map<GroupId, GroupMessages>();
+  /** By the group's row key `g`. */
+  readonly groups = new Map<string, GroupMessages>();
   lastOrder = 0;
+  /**
+   * Clear ids → row keys, for the ids the async layer prepared (an HMAC is async in
+   * WebCrypto, the record space is not): group ids, and group id + message id.
+   */
+  private readonly groupRows = new Map<GroupId, string>();
+  private readonly messageRows = new Map<string, string>();
   private undo: (() => void)[] | undefined;
   /** What the last successful write changed (to be written to disk), and how to undo it. */
   pending: { changes: Map<string, Change>; undo: (() => void)[] } | undefined;
   private changes = new Map<string, Change>();
+
+  constructor(private readonly cipher: RecordCipher) {}
 
   write(fn: (space: RecordSpace) => void): void {
     this.undo = [];
@@ -233,12 +259,14 @@ class MemorySpace implements RecordSpace, RecordSpaceBackend {
   close(): void {
     this.kv.clear();
     this.groups.clear();
+    this.groupRows.clear();
+    this.messageRows.clear();
   }
 
   private log(step: () => void, change: Change): void {
     if (this.undo === undefined) throw new StoreError('io-failed', 'browser store: write outside a transaction (bug)');
     this.undo.push(step);
-    this.changes.set(change.type === 'kv' ? `kv\u0000${kvId(change.ns, change.key)}` : `m\u0000${change.groupId}\u0000${change.messageId}`, change);
+    this.changes.set(change.type === 'kv' ? `kv\u0000${kvId(change.ns, change.key)}` : `m\u0000${messageKey(change.groupId, change.messageId)}`, change);
   }
 
   get(ns: Namespace, key: string): Uint8Array | undefined {
@@ -267,78 +295,172 @@ class MemorySpace implements RecordSpace, RecordSpaceBackend {
     return out;
   }
 
-  private group(groupId: GroupId): GroupMessages {
-    let g = this.groups.get(groupId);
-    if (g === undefined) {
-      g = { byId: new Map(), ordered: [] };
-      this.groups.set(groupId, g);
-    }
-    return g;
+  // -- the async side: row keys and opening, before the synchronous semantics run --
+
+  /** Computes (once) the row keys of a group and, if given, of one of its messages. */
+  async prepare(groupId: GroupId, messageId?: string): Promise<void> {
+    if (!this.groupRows.has(groupId)) this.groupRows.set(groupId, await this.cipher.index('group', groupId));
+    if (messageId === undefined) return;
+    const key = messageKey(groupId, messageId);
+    if (!this.messageRows.has(key)) this.messageRows.set(key, await this.cipher.index('message', groupId, messageId));
   }
 
-  /** Loading from disk (no undo): rows arrive in ascending order. */
-  load(groupId: GroupId, messageId: string, order: number, value: Uint8Array): void {
-    const slot = { order, value };
-    const g = this.group(groupId);
-    g.byId.set(messageId, slot);
-    g.ordered.push({ messageId, slot });
+  /** Prepares and opens what a batch's messages and updates will look up. */
+  async prepareBatch(batch: WriteBatch): Promise<void> {
+    const list = (v: unknown): readonly unknown[] => (Array.isArray(v) ? (v as unknown[]) : []);
+    const named = [...list(batch.messages), ...list(batch.messageUpdates)];
+    const seen = new Set<string>();
+    for (const r of named) {
+      const { groupId, messageId } = (r ?? {}) as { groupId?: unknown; messageId?: unknown };
+      // Anything malformed is left to the batch check, which refuses it with a typed error.
+      if (!isId(groupId) || !isId(messageId) || seen.has(messageKey(groupId, messageId))) continue;
+      seen.add(messageKey(groupId, messageId));
+      await this.prepare(groupId, messageId);
+    }
+    // A conversation written before summaries existed is counted once, from its whole history.
+    for (const groupId of new Set([...seen].map((k) => k.slice(0, k.indexOf('\u0000'))))) await this.prepareSummary(groupId);
+    const toOpen: Slot[] = [];
+    for (const key of seen) {
+      const cut = key.indexOf('\u0000');
+      const slot = this.slot(key.slice(0, cut), key.slice(cut + 1));
+      if (slot?.value === undefined && slot !== undefined) toOpen.push(slot);
+    }
+    await this.open(toOpen);
+  }
+
+  /** Prepares and opens the messages `messageList(groupId, options)` will return. */
+  async prepareList(groupId: GroupId, options: ListMessagesOptions): Promise<void> {
+    await this.prepare(groupId);
+    const window = this.window(groupId, options);
+    await this.open(window.filter((s) => s.value === undefined));
+  }
+
+  /** Opens the history only if the conversation has no stored summary yet (see MessageSummary). */
+  async prepareSummary(groupId: GroupId): Promise<void> {
+    if (this.get('message-summary', groupId) === undefined) await this.prepareList(groupId, {});
+  }
+
+  async prepareGet(groupId: GroupId, messageId: string): Promise<void> {
+    await this.prepare(groupId, messageId);
+    const slot = this.slot(groupId, messageId);
+    if (slot?.value === undefined && slot !== undefined) await this.open([slot]);
+  }
+
+  /** Opens sealed rows concurrently (WebCrypto works off the main thread). */
+  private async open(slots: readonly Slot[]): Promise<void> {
+    await Promise.all(
+      slots.map(async (s) => {
+        if (s.sealed === undefined) throw new StoreError('io-failed', 'browser store: a message has neither a sealed nor a clear value (bug)');
+        const { key, value } = unframe(await this.cipher.open(messageAad(s.g, s.m, s.order), s.sealed));
+        const cut = key.indexOf('\u0000');
+        if (cut < 0) throw new StoreError('corrupt-record', 'a stored message does not decode');
+        // The AAD binds the row keys, so a sealed row cannot move; the clear key must still agree.
+        const groupId = key.slice(0, cut);
+        if ((this.messageRows.get(key) ?? s.m) !== s.m || (this.groupRows.get(groupId) ?? s.g) !== s.g) throw new StoreError('corrupt-record', 'a stored message names another row');
+        this.messageRows.set(key, s.m);
+        this.groupRows.set(groupId, s.g);
+        s.value = value;
+        s.sealed = undefined;
+      }),
+    );
+  }
+
+  // -- the synchronous side --
+
+  private slot(groupId: GroupId, messageId: string): Slot | undefined {
+    const g = this.groupRows.get(groupId);
+    const m = this.messageRows.get(messageKey(groupId, messageId));
+    return g === undefined || m === undefined ? undefined : this.groups.get(g)?.byId.get(m);
+  }
+
+  private opened(s: Slot): StoredBytes {
+    if (s.value === undefined) throw new StoreError('io-failed', 'browser store: a message was read before it was opened (bug)');
+    return { order: s.order, value: s.value };
+  }
+
+  /** Loading from disk (no undo): rows arrive in ascending order, sealed. */
+  load(g: string, m: string, order: number, sealed: Uint8Array): void {
+    const slot: Slot = { order, g, m, sealed, value: undefined };
+    let group = this.groups.get(g);
+    if (group === undefined) {
+      group = { byId: new Map(), ordered: [] };
+      this.groups.set(g, group);
+    }
+    group.byId.set(m, slot);
+    group.ordered.push(slot);
     this.lastOrder = Math.max(this.lastOrder, order);
   }
 
   messageGet(groupId: GroupId, messageId: string): StoredBytes | undefined {
-    const s = this.groups.get(groupId)?.byId.get(messageId);
-    return s === undefined ? undefined : { order: s.order, value: s.value };
+    const s = this.slot(groupId, messageId);
+    return s === undefined ? undefined : this.opened(s);
   }
 
   messageInsert(groupId: GroupId, messageId: string, value: Uint8Array): number {
-    const g = this.group(groupId);
+    const g = this.groupRows.get(groupId);
+    const m = this.messageRows.get(messageKey(groupId, messageId));
+    if (g === undefined || m === undefined) throw new StoreError('io-failed', 'browser store: a message was inserted before its row keys were prepared (bug)');
+    let group = this.groups.get(g);
+    const created = group === undefined;
+    if (group === undefined) {
+      group = { byId: new Map(), ordered: [] };
+      this.groups.set(g, group);
+    }
     const before = this.lastOrder;
     const order = before + 1;
-    const slot = { order, value };
+    const slot: Slot = { order, g, m, sealed: undefined, value };
+    const into = group;
     this.log(
       () => {
-        g.byId.delete(messageId);
-        g.ordered.pop();
+        into.byId.delete(m);
+        into.ordered.pop();
+        if (created) this.groups.delete(g);
         this.lastOrder = before;
       },
       { type: 'message', groupId, messageId },
     );
-    g.byId.set(messageId, slot);
-    g.ordered.push({ messageId, slot });
+    group.byId.set(m, slot);
+    group.ordered.push(slot);
     this.lastOrder = order;
     return order;
   }
 
   messageReplace(groupId: GroupId, messageId: string, order: number, value: Uint8Array): void {
-    const s = this.groups.get(groupId)?.byId.get(messageId);
+    const s = this.slot(groupId, messageId);
     if (s?.order !== order) throw new StoreError('not-found', 'a message update names a message that is not stored');
-    const prev = s.value;
+    const prev = this.opened(s).value;
     this.log(() => (s.value = prev), { type: 'message', groupId, messageId });
     s.value = value;
   }
 
-  messageList(groupId: GroupId, options: ListMessagesOptions): StoredBytes[] {
-    const g = this.groups.get(groupId);
-    if (g === undefined) return [];
-    // Binary search the bounds, so paging a long conversation does not scan it all.
+  /** The slots `messageList` returns, found by binary search so paging does not scan it all. */
+  private window(groupId: GroupId, options: ListMessagesOptions): Slot[] {
+    const g = this.groupRows.get(groupId);
+    const group = g === undefined ? undefined : this.groups.get(g);
+    if (group === undefined) return [];
     const lower = (bound: number): number => {
       let lo = 0;
-      let hi = g.ordered.length;
+      let hi = group.ordered.length;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if (g.ordered[mid]!.slot.order <= bound) lo = mid + 1;
+        if (group.ordered[mid]!.order <= bound) lo = mid + 1;
         else hi = mid;
       }
       return lo;
     };
     const from = options.after === undefined ? 0 : lower(options.after);
-    const to = options.before === undefined ? g.ordered.length : lower(options.before - 1);
-    const window = g.ordered.slice(from, to).map((e) => ({ order: e.slot.order, value: e.slot.value }));
-    return selectMessages(window, { limit: options.limit, ...(options.after !== undefined ? { after: options.after } : {}), ...(options.before !== undefined ? { before: options.before } : {}) });
+    const to = options.before === undefined ? group.ordered.length : lower(options.before - 1);
+    return selectMessages(group.ordered.slice(from, to), { ...(options.limit !== undefined ? { limit: options.limit } : {}), ...(options.after !== undefined ? { after: options.after } : {}), ...(options.before !== undefined ? { before: options.before } : {}) });
+  }
+
+  messageList(groupId: GroupId, options: ListMessagesOptions): StoredBytes[] {
+    return this.window(groupId, options).map((s) => this.opened(s));
   }
 }
 
 // ---- the store --------------------------------------------------------------------------
+
+const validLimit = (o: ListMessagesOptions | undefined): boolean => o?.limit === undefined || (Number.isSafeInteger(o.limit) && o.limit >= 0);
 
 class IndexedDbStore implements ClientStore {
   readonly #inner: RecordSpaceStore;
@@ -364,9 +486,15 @@ class IndexedDbStore implements ClientStore {
     return run;
   }
 
+  #closed(): void {
+    if (this.#db === undefined) throw new StoreError('store-closed', 'the store is closed');
+  }
+
   commit(batch: WriteBatch): Promise<void> {
     return this.#serial(async () => {
+      this.#closed();
       this.space.pending = undefined;
+      if (typeof batch === 'object' && batch !== null) await this.space.prepareBatch(batch);
       await this.#inner.commit(batch);
       const pending = this.space.pending as MemorySpace['pending'];
       if (pending === undefined) return;
@@ -396,7 +524,7 @@ class IndexedDbStore implements ClientStore {
         if (slot === undefined) continue;
         const g = await this.cipher.index('group', c.groupId);
         const m = await this.cipher.index('message', c.groupId, c.messageId);
-        messagePuts.push({ order: slot.order, g, m, v: await this.cipher.seal(messageAad(g, m, slot.order), frame(`${c.groupId}\u0000${c.messageId}`, slot.value)) });
+        messagePuts.push({ order: slot.order, g, m, v: await this.cipher.seal(messageAad(g, m, slot.order), frame(messageKey(c.groupId, c.messageId), slot.value)) });
       }
     }
     const tx = db.transaction(['kv', 'messages'], 'readwrite', { durability: 'strict' });
@@ -419,8 +547,26 @@ class IndexedDbStore implements ClientStore {
   listGroupIds = () => this.#read(() => this.#inner.listGroupIds());
   getConversation = (groupId: GroupId) => this.#read(() => this.#inner.getConversation(groupId));
   listConversations = () => this.#read(() => this.#inner.listConversations());
-  getMessage = (groupId: GroupId, messageId: string) => this.#read(() => this.#inner.getMessage(groupId, messageId));
-  listMessages = (groupId: GroupId, options?: ListMessagesOptions) => this.#read(() => this.#inner.listMessages(groupId, options));
+  /** Opens (decrypts) only the one message. */
+  getMessage = (groupId: GroupId, messageId: string) =>
+    this.#read(async () => {
+      this.#closed();
+      if (isId(groupId) && isId(messageId)) await this.space.prepareGet(groupId, messageId);
+      return this.#inner.getMessage(groupId, messageId);
+    });
+  /** Opens (decrypts) only the page asked for: a long history costs nothing until it is read. */
+  listMessages = (groupId: GroupId, options?: ListMessagesOptions) =>
+    this.#read(async () => {
+      this.#closed();
+      if (isId(groupId) && validLimit(options)) await this.space.prepareList(groupId, options ?? {});
+      return this.#inner.listMessages(groupId, options);
+    });
+  getMessageSummary = (groupId: GroupId) =>
+    this.#read(async () => {
+      this.#closed();
+      if (isId(groupId)) await this.space.prepareSummary(groupId);
+      return this.#inner.getMessageSummary(groupId);
+    });
   getSenderSeq: ClientStore['getSenderSeq'] = (groupId, sender) => this.#read(() => this.#inner.getSenderSeq(groupId, sender));
   getCursor = (name: string) => this.#read(() => this.#inner.getCursor(name));
   listPending = () => this.#read(() => this.#inner.listPending());
@@ -492,18 +638,28 @@ async function unwrapDataKey(password: Uint8Array, kdfRow: unknown, wrapped: Uin
   }
 }
 
-async function loadAll(db: IDBDatabase, cipher: RecordCipher, space: MemorySpace): Promise<void> {
+interface Rows {
+  readonly kv: KvRow[];
+  readonly messages: MessageRow[];
+}
+
+/** Every row of the profile, still sealed: read while scrypt runs, since it needs no key. */
+async function readRows(db: IDBDatabase): Promise<Rows> {
   const tx = db.transaction(['kv', 'messages'], 'readonly');
-  const [kvRows, messageRows] = await Promise.all([request(tx.objectStore('kv').getAll() as IDBRequest<KvRow[]>), request(tx.objectStore('messages').getAll() as IDBRequest<MessageRow[]>)]);
-  // Decrypt concurrently (WebCrypto works off the main thread), then insert in order.
-  const kvPlain = await Promise.all(kvRows.map(async (row) => ({ ns: row.ns, ...unframe(await cipher.open(kvAad(row.ns, row.k), row.v)) })));
+  const [kv, messages] = await Promise.all([request(tx.objectStore('kv').getAll() as IDBRequest<KvRow[]>), request(tx.objectStore('messages').getAll() as IDBRequest<MessageRow[]>)]);
+  return { kv, messages };
+}
+
+/**
+ * Fills the in-memory copy: every key-value record is opened (they are few and small:
+ * account, identity, group states, conversations, cursors, contacts), message rows stay sealed.
+ */
+async function loadAll(rows: Rows, cipher: RecordCipher, space: MemorySpace): Promise<void> {
+  // Decrypt concurrently (WebCrypto works off the main thread).
+  const kvPlain = await Promise.all(rows.kv.map(async (row) => ({ ns: row.ns, ...unframe(await cipher.open(kvAad(row.ns, row.k), row.v)) })));
   for (const r of kvPlain) space.kv.set(kvId(r.ns, r.key), r.value);
-  const plain = await Promise.all(messageRows.map(async (row) => ({ order: row.order, ...unframe(await cipher.open(messageAad(row.g, row.m, row.order), row.v)) })));
-  for (const r of plain) {
-    const cut = r.key.indexOf('\u0000');
-    if (cut < 0) throw new StoreError('corrupt-record', 'a stored message does not decode');
-    space.load(r.key.slice(0, cut), r.key.slice(cut + 1), r.order, r.value);
-  }
+  // In ascending order (the object store's key is the order).
+  for (const row of rows.messages) space.load(row.g, row.m, row.order, row.v);
 }
 
 /**
@@ -556,23 +712,26 @@ export async function openIndexedDbStore(options: OpenIndexedDbStoreOptions): Pr
     const metaTx = db.transaction('meta', 'readonly');
     const meta = metaTx.objectStore('meta');
     const [format, kdf, wrapped] = await Promise.all([request<unknown>(meta.get('format')), request<unknown>(meta.get('kdf')), request<unknown>(meta.get('data-key'))]);
+    const rows = readRows(db);
+    // Awaited below; a failure before then (a wrong passphrase) must not surface as unhandled.
+    rows.catch(() => undefined);
     if (kdf === undefined || !(wrapped instanceof Uint8Array)) {
       if (format !== undefined) throw new StoreError('unsupported-format', 'this profile is missing its key records');
       dataKey = randomBytes(32);
-      const rows = await wrapDataKey(password, requested, dataKey);
+      const keyRows = await wrapDataKey(password, requested, dataKey);
       const tx = db.transaction('meta', 'readwrite', { durability: 'strict' });
       const written = done(tx);
       tx.objectStore('meta').put(FORMAT, 'format');
-      tx.objectStore('meta').put(rows.kdf, 'kdf');
-      tx.objectStore('meta').put(rows.wrapped, 'data-key');
+      tx.objectStore('meta').put(keyRows.kdf, 'kdf');
+      tx.objectStore('meta').put(keyRows.wrapped, 'data-key');
       await written;
     } else {
       if (format !== FORMAT) throw new StoreError('unsupported-format', 'this profile was written by an unknown version of Parley');
       dataKey = await unwrapDataKey(password, kdf, wrapped);
     }
     const cipher = await RecordCipher.fromDataKey(dataKey);
-    const space = new MemorySpace();
-    await loadAll(db, cipher, space);
+    const space = new MemorySpace(cipher);
+    await loadAll(await rows, cipher, space);
     return new IndexedDbStore(db, space, cipher, release);
   } catch (e) {
     db.close();

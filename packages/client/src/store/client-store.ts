@@ -175,6 +175,20 @@ export interface ListMessagesOptions {
   readonly limit?: number;
 }
 
+/**
+ * What a conversation list shows without reading the history: kept by the store in the
+ * same write as the messages it counts (a profile written before it existed gets it on the
+ * next insert; until then it is counted from the history).
+ */
+export interface MessageSummary {
+  /** How many messages the conversation holds. */
+  readonly count: number;
+  /** The `order` of its newest message; 0 when it has none. */
+  readonly lastOrder: number;
+  /** How many of them each user sent, by user id (ascending). */
+  readonly senders: readonly { readonly userId: UserId; readonly count: number }[];
+}
+
 export interface ClientStore {
   /** Writes the whole batch atomically and durably before resolving. */
   commit(batch: WriteBatch): Promise<void>;
@@ -191,6 +205,8 @@ export interface ClientStore {
   getMessage(groupId: GroupId, messageId: string): Promise<StoredMessage | undefined>;
   /** In store order (ascending `order`). */
   listMessages(groupId: GroupId, options?: ListMessagesOptions): Promise<StoredMessage[]>;
+  /** Counts of the conversation's messages, without decoding them (see MessageSummary). */
+  getMessageSummary(groupId: GroupId): Promise<MessageSummary>;
   /** Highest sequence number stored for this sender in this conversation, or undefined. */
   getSenderSeq(groupId: GroupId, sender: SenderRef): Promise<number | undefined>;
 

@@ -18,6 +18,7 @@ import type {
   ListMessagesOptions,
   MessageRecord,
   MessageStatus,
+  MessageSummary,
   MessageUpdate,
   PendingOutgoing,
   Receipt,
@@ -29,7 +30,7 @@ import type {
 import { decodeGroupState, decodeRecord, encodeGroupState, encodeRecord } from './codec.js';
 
 /** Key-value namespaces. Keys are strings; values are encoded records. */
-export type Namespace = 'account' | 'identity' | 'group-state' | 'group-id' | 'conversation' | 'cursor' | 'pending' | 'contact' | 'sender-seq';
+export type Namespace = 'account' | 'identity' | 'group-state' | 'group-id' | 'conversation' | 'cursor' | 'pending' | 'contact' | 'sender-seq' | 'message-summary';
 
 export interface StoredBytes {
   readonly order: number;
@@ -187,6 +188,37 @@ function applyUpdate(space: RecordSpace, u: MessageUpdate): void {
   space.messageReplace(u.groupId, u.messageId, found.order, encodeRecord(next));
 }
 
+type Ordering = -1 | 0 | 1;
+const byNumber = (a: number, b: number): Ordering => (a < b ? -1 : a > b ? 1 : 0);
+const byString = (a: string, b: string): Ordering => (a < b ? -1 : a > b ? 1 : 0);
+const thenBy = (first: Ordering, second: Ordering): Ordering => (first !== 0 ? first : second);
+
+/** A conversation's summary as stored, or (a profile written before summaries) counted from its history. */
+function summaryOf(space: RecordSpace, groupId: GroupId): MessageSummary {
+  const stored = space.get('message-summary', groupId);
+  if (stored !== undefined) return decodeRecord(stored) as MessageSummary;
+  const senders = new Map<UserId, number>();
+  let count = 0;
+  let lastOrder = 0;
+  for (const s of space.messageList(groupId, {})) {
+    const m = decodeRecord(s.value) as MessageRecord;
+    senders.set(m.sender.userId, (senders.get(m.sender.userId) ?? 0) + 1);
+    count++;
+    lastOrder = s.order;
+  }
+  return { count, lastOrder, senders: [...senders].sort(([a], [b]) => byString(a, b)).map(([userId, n]) => ({ userId, count: n })) };
+}
+
+function counted(summary: MessageSummary, userId: UserId, order: number): MessageSummary {
+  const senders = new Map(summary.senders.map((s) => [s.userId, s.count]));
+  senders.set(userId, (senders.get(userId) ?? 0) + 1);
+  return {
+    count: summary.count + 1,
+    lastOrder: order,
+    senders: [...senders].sort(([a], [b]) => byString(a, b)).map(([u, n]) => ({ userId: u, count: n })),
+  };
+}
+
 function applyBatch(space: RecordSpace, b: WriteBatch): void {
   if (b.account !== undefined) space.put('account', SINGLETON, encodeRecord(b.account));
   if (b.identity !== undefined) space.put('identity', SINGLETON, encodeRecord(b.identity));
@@ -200,25 +232,25 @@ function applyBatch(space: RecordSpace, b: WriteBatch): void {
     space.delete('group-id', id);
   }
   for (const c of b.conversations ?? []) space.put('conversation', c.groupId, encodeRecord(c));
+  const summaries = new Map<GroupId, MessageSummary>();
   for (const m of b.messages ?? []) {
     if (space.messageGet(m.groupId, m.messageId) !== undefined) continue;
-    space.messageInsert(m.groupId, m.messageId, encodeRecord(m));
+    // Read before the first insert of the batch (a history without a summary is counted once).
+    const summary = summaries.get(m.groupId) ?? summaryOf(space, m.groupId);
+    const order = space.messageInsert(m.groupId, m.messageId, encodeRecord(m));
+    summaries.set(m.groupId, counted(summary, m.sender.userId, order));
     const key = senderKey(m.groupId, m.sender);
     const prev = space.get('sender-seq', key);
     const prevSeq = prev === undefined ? -1 : (decodeRecord(prev) as { seq: number }).seq;
     if (m.senderSeq > prevSeq) space.put('sender-seq', key, encodeRecord({ seq: m.senderSeq }));
   }
+  for (const [groupId, summary] of summaries) space.put('message-summary', groupId, encodeRecord(summary));
   for (const u of b.messageUpdates ?? []) applyUpdate(space, u);
   for (const [name, value] of Object.entries(b.cursors ?? {})) space.put('cursor', name, encodeRecord({ value }));
   for (const p of b.pendingPut ?? []) space.put('pending', p.id, encodeRecord(p));
   for (const id of b.pendingDelete ?? []) space.delete('pending', id);
   for (const c of b.contacts ?? []) space.put('contact', c.userId, encodeRecord(c));
 }
-
-type Ordering = -1 | 0 | 1;
-const byNumber = (a: number, b: number): Ordering => (a < b ? -1 : a > b ? 1 : 0);
-const byString = (a: string, b: string): Ordering => (a < b ? -1 : a > b ? 1 : 0);
-const thenBy = (first: Ordering, second: Ordering): Ordering => (first !== 0 ? first : second);
 
 function toStored(s: StoredBytes): StoredMessage {
   return { ...(decodeRecord(s.value) as MessageRecord), order: s.order };
@@ -291,6 +323,10 @@ export class RecordSpaceStore implements ClientStore {
     return this.#open()
       .read((s) => s.messageList(groupId, options))
       .map(toStored);
+  }
+
+  async getMessageSummary(groupId: GroupId): Promise<MessageSummary> {
+    return this.#open().read((s) => summaryOf(s, groupId));
   }
 
   async getSenderSeq(groupId: GroupId, sender: SenderRef): Promise<number | undefined> {

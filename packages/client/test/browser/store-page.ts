@@ -90,6 +90,24 @@ const api = {
       .join('\n');
   },
   /** Swaps the sealed values of two message rows (a moved record must not open). */
+  /** Counts the conversation summary rows and, if `drop`, deletes them (as in a profile written before they existed). */
+  async summaries(name: string, drop: boolean): Promise<number> {
+    const db = await new Promise<IDBDatabase>((resolve) => {
+      const r = indexedDB.open(databaseName(name));
+      r.onsuccess = () => { resolve(r.result); };
+    });
+    const tx = db.transaction('kv', 'readwrite');
+    const s = tx.objectStore('kv');
+    const rows = await new Promise<{ ns: string; k: string }[]>((resolve) => {
+      const r = s.getAll();
+      r.onsuccess = () => { resolve(r.result as { ns: string; k: string }[]); };
+    });
+    const dropped = rows.filter((row) => row.ns === 'message-summary');
+    if (drop) for (const row of dropped) s.delete([row.ns, row.k]);
+    await new Promise((resolve) => (tx.oncomplete = resolve));
+    db.close();
+    return dropped.length;
+  },
   async swapMessages(name: string): Promise<void> {
     const db = await new Promise<IDBDatabase>((resolve) => {
       const r = indexedDB.open(databaseName(name));
