@@ -14,7 +14,7 @@
 // Because old versions may still be in use, no buffer of a tree is ever zeroed in place.
 
 import type { CipherSuite } from '../crypto/provider.js';
-import { deriveTreeSecret, expandWithLabel } from '../crypto/labeled.js';
+import { expandWithLabel, kdfLabel } from '../crypto/labeled.js';
 import { InternalError, UsageError, ValidationError } from '../errors.js';
 import { leafToNode, left, right, root } from '../tree/math.js';
 import type { LeafIndex, NodeIndex } from '../util/brand.js';
@@ -261,15 +261,17 @@ export class SecretTree {
     if (secret === undefined) throw new ValidationError('ratchet-exhausted', 'the ratchet has no generation left');
     const suite = this.#suite;
     const j = ratchet.generation;
+    // DeriveTreeSecret(secret, label, generation, length): the context is the uint32 generation.
+    const generation = new Uint8Array([j >>> 24, (j >>> 16) & 0xff, (j >>> 8) & 0xff, j & 0xff]);
     const last = j === MAX_GENERATION;
-    const [key, nonce, next] = await Promise.all([
-      deriveTreeSecret(suite, secret, 'key', j, suite.aead.nk),
-      deriveTreeSecret(suite, secret, 'nonce', j, suite.aead.nn),
-      last ? Promise.resolve(undefined) : deriveTreeSecret(suite, secret, 'secret', j, suite.kdf.nh),
+    const [key, nonce, next] = await expandAll(suite, secret, [
+      ['key', generation, suite.aead.nk],
+      ['nonce', generation, suite.aead.nn],
+      ...(last ? [] : [['secret', generation, suite.kdf.nh] as const]),
     ]);
     return {
       ratchet: { secret: next, generation: j + 1, skipped: ratchet.skipped, evictedThrough: ratchet.evictedThrough },
-      key: { generation: j, key: asSecret(key), nonce: asSecret(nonce) },
+      key: { generation: j, key: asSecret(key!), nonce: asSecret(nonce!) },
     };
   }
 
@@ -286,11 +288,11 @@ export class SecretTree {
     if (existing !== undefined) return { nodes: this.#nodes, ratchets: existing };
     const { nodes, secret: leafSecret } = await this.#leafSecret(leaf);
     const nh = this.#suite.kdf.nh;
-    const [handshake, application] = await Promise.all([
-      expandWithLabel(this.#suite, leafSecret, 'handshake', EMPTY, nh),
-      expandWithLabel(this.#suite, leafSecret, 'application', EMPTY, nh),
+    const [handshake, application] = await expandAll(this.#suite, leafSecret, [
+      ['handshake', EMPTY, nh],
+      ['application', EMPTY, nh],
     ]);
-    return { nodes, ratchets: { handshake: freshRatchet(handshake), application: freshRatchet(application) } };
+    return { nodes, ratchets: { handshake: freshRatchet(handshake!), application: freshRatchet(application!) } };
   }
 
   /** Walks from the root to the leaf, splitting every stored node on the way (§9, §9.2); the leaf's secret leaves the frontier. */
@@ -304,9 +306,9 @@ export class SecretTree {
       const secret = nodes.get(node);
       if (secret !== undefined) {
         const nh = this.#suite.kdf.nh;
-        const [ls, rs] = await Promise.all([
-          expandWithLabel(this.#suite, secret, 'tree', LEFT, nh),
-          expandWithLabel(this.#suite, secret, 'tree', RIGHT, nh),
+        const [ls, rs] = await expandAll(this.#suite, secret, [
+          ['tree', LEFT, nh],
+          ['tree', RIGHT, nh],
         ]);
         nodes = nodes.set(l, ls).set(r, rs).set(node, undefined);
       }
@@ -316,6 +318,21 @@ export class SecretTree {
     if (secret === undefined) throw new InternalError('leaf-secret-missing', `no secret left for leaf ${leaf}`);
     return { nodes: nodes.set(target, undefined), secret };
   }
+}
+
+/**
+ * ExpandWithLabel(secret, label, context, length) for each request: synchronously when the
+ * suite offers sync primitives (node:crypto), so a message costs no promise per derivation,
+ * else concurrently through the async KDF.
+ */
+function expandAll(
+  suite: CipherSuite,
+  secret: Uint8Array,
+  requests: readonly (readonly [label: string, context: Uint8Array, length: number])[],
+): Uint8Array[] | Promise<Uint8Array[]> {
+  const sync = suite.sync;
+  if (sync !== undefined) return requests.map(([label, context, length]) => sync.expand(secret, kdfLabel(label, context, length), length));
+  return Promise.all(requests.map(([label, context, length]) => expandWithLabel(suite, secret, label, context, length)));
 }
 
 function checkedOptions(options: SecretTreeOptions): Required<SecretTreeOptions> {
@@ -343,9 +360,9 @@ export async function senderDataKeyNonce(
   ciphertext: Uint8Array,
 ): Promise<{ key: AeadKey; nonce: AeadNonce }> {
   const sample = ciphertext.subarray(0, suite.kdf.nh);
-  const [key, nonce] = await Promise.all([
-    expandWithLabel(suite, senderDataSecret.bytes, 'key', sample, suite.aead.nk),
-    expandWithLabel(suite, senderDataSecret.bytes, 'nonce', sample, suite.aead.nn),
+  const [key, nonce] = await expandAll(suite, senderDataSecret.bytes, [
+    ['key', sample, suite.aead.nk],
+    ['nonce', sample, suite.aead.nn],
   ]);
-  return { key: asSecret(key), nonce: asSecret(nonce) };
+  return { key: asSecret(key!), nonce: asSecret(nonce!) };
 }

@@ -47,8 +47,12 @@ export class NodeKdf implements HpkeKdf {
     return u8(createHmac(this.hashName, salt).update(ikm).digest());
   }
 
-  /** HKDF-Expand(PRK, info, L): T(i) = HMAC(PRK, T(i-1) || info || i). */
   async expand(prk: Uint8Array, info: Uint8Array, length: number): Promise<Uint8Array> {
+    return this.expandSync(prk, info, length);
+  }
+
+  /** HKDF-Expand(PRK, info, L): T(i) = HMAC(PRK, T(i-1) || info || i). */
+  expandSync(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
     if (!Number.isInteger(length) || length < 0 || length > 255 * this.nh) throw new UsageError('bad-length', 'HKDF-Expand length out of range');
     const counter = new Uint8Array(1);
     if (length <= this.nh) {
@@ -105,11 +109,20 @@ export class NodeAead implements HpkeAead {
   }
 
   async seal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
+    return this.sealSync(key, nonce, aad, plaintext);
+  }
+
+  async open(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array> {
+    return this.openSync(key, nonce, aad, ciphertext);
+  }
+
+  sealSync(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
     this.check(key, nonce);
     const cipher = encryptor(this.algorithm, key, nonce);
     if (aad.length > 0) cipher.setAAD(aad, { plaintextLength: plaintext.length });
     const body = cipher.update(plaintext);
     const tail = cipher.final();
+    // A fresh buffer of its own (never a slice of Node's shared pool, whose ArrayBuffer holds other data).
     const out = new Uint8Array(body.length + tail.length + TAG);
     out.set(body);
     out.set(tail, body.length);
@@ -117,7 +130,7 @@ export class NodeAead implements HpkeAead {
     return out;
   }
 
-  async open(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array> {
+  openSync(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
     this.check(key, nonce);
     if (ciphertext.length < TAG) throw new CryptoError('aead-open-failed', 'AEAD ciphertext is shorter than its tag');
     const bodyLength = ciphertext.length - TAG;
