@@ -153,7 +153,7 @@ function open(suite: CipherSuite, what: 'sender-data' | 'content', key: Uint8Arr
 function decodeContent(contentType: ContentType, plaintext: Uint8Array): { body: ContentBody; auth: FramedContentAuthData } {
   if (contentType !== ContentType.application) {
     const { auth, paddingLength: _padding, ...body } = decode(decodePrivateMessageContent(contentType), plaintext);
-    return { body: body, auth };
+    return { body, auth };
   }
   // Application content: opaque application_data<V>, then the signature (no confirmation tag).
   const r = new Reader(plaintext);

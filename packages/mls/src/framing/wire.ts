@@ -8,7 +8,7 @@
 
 import { InternalError, UsageError } from '../errors.js';
 import { ProtocolVersion } from '../messages/common.js';
-import { ContentType, SenderType, type WireFormat } from '../messages/framing.js';
+import { ContentType, type PrivateMessage, SenderType, WireFormat } from '../messages/framing.js';
 import type { LeafIndex } from '../util/brand.js';
 import { utf8Bytes } from '../util/bytes.js';
 
@@ -171,4 +171,25 @@ export function applicationSignContent(
 /** SignContent around an already encoded FramedContentTBS (other content types). */
 export function framedContentSignContent(tbs: Uint8Array): Uint8Array {
   return new Out(opaqueSize(FRAMED_CONTENT_TBS) + opaqueSize(tbs)).opaque(FRAMED_CONTENT_TBS).opaque(tbs).done();
+}
+
+/**
+ * §6 MLSMessage `{ ProtocolVersion version = mls10; WireFormat wire_format = mls_private_message;
+ * PrivateMessage private_message; }`, PrivateMessage being `opaque group_id<V>; uint64 epoch;
+ * ContentType content_type; opaque authenticated_data<V>; opaque encrypted_sender_data<V>;
+ * opaque ciphertext<V>;`.
+ */
+export function privateMessageMLSMessage(m: PrivateMessage): Uint8Array {
+  const length =
+    2 + 2 + opaqueSize(m.groupId) + 8 + 1 + opaqueSize(m.authenticatedData) + opaqueSize(m.encryptedSenderData) + opaqueSize(m.ciphertext);
+  return new Out(length)
+    .u16(ProtocolVersion.mls10)
+    .u16(WireFormat.mls_private_message)
+    .opaque(m.groupId)
+    .raw(u64Bytes(m.epoch))
+    .u8(m.contentType)
+    .opaque(m.authenticatedData)
+    .opaque(m.encryptedSenderData)
+    .opaque(m.ciphertext)
+    .done();
 }

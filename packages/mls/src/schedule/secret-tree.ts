@@ -141,7 +141,7 @@ export class SecretTree {
    * keeps the nonces apart, but receivers refuse the second message as a replay).
    */
   async nextKey(leaf: LeafIndex, type: RatchetType): Promise<TakenKey> {
-    const reached = await this.#reach(leaf);
+    const reached = this.#reached(leaf) ?? (await this.#reach(leaf));
     const { ratchet, key } = await this.#step(reached.ratchets[type]);
     return { key, tree: this.#with(reached.nodes, leaf, reached.ratchets, type, ratchet) };
   }
@@ -160,7 +160,7 @@ export class SecretTree {
     if (!Number.isInteger(generation) || generation < 0 || generation > MAX_GENERATION) {
       throw new ValidationError('bad-generation', 'generation is not a uint32');
     }
-    const reached = await this.#reach(leaf);
+    const reached = this.#reached(leaf) ?? (await this.#reach(leaf));
     const ratchet = reached.ratchets[type];
     if (generation < ratchet.generation) {
       const kept = ratchet.skipped.get(generation);
@@ -279,6 +279,13 @@ export class SecretTree {
     if (!Number.isInteger(leaf) || leaf < 0 || leaf >= this.nLeaves) {
       throw new ValidationError('leaf-out-of-range', `leaf ${leaf} is not in a tree of ${this.nLeaves} leaves`);
     }
+  }
+
+  /** `leaf`'s ratchets when the leaf was reached before (every message but its first). */
+  #reached(leaf: LeafIndex): { nodes: IndexMap<Uint8Array>; ratchets: LeafRatchets } | undefined {
+    this.#checkLeaf(leaf);
+    const ratchets = this.#ratchets.get(leaf);
+    return ratchets === undefined ? undefined : { nodes: this.#nodes, ratchets };
   }
 
   /** `leaf`'s ratchets, and the frontier once they exist (split from the root the first time). */
