@@ -65,10 +65,15 @@ function framedContentTbsSignContent(epoch: FramingEpoch, wireFormat: WireFormat
 }
 
 /** SignWithLabel(., "FramedContentTBS", FramedContentTBS), synchronously when the suite can. */
-export async function signFramedContent(epoch: FramingEpoch, wireFormat: WireFormat, content: FramedContent, signaturePrivateKey: Uint8Array): Promise<Uint8Array> {
+function framedContentSignature(epoch: FramingEpoch, wireFormat: WireFormat, content: FramedContent, signaturePrivateKey: Uint8Array): Uint8Array | Promise<Uint8Array> {
   const signContent = framedContentTbsSignContent(epoch, wireFormat, content);
   const sync = epoch.suite.sync;
   return sync !== undefined ? sync.sign(signaturePrivateKey, signContent) : epoch.suite.signature.sign(signaturePrivateKey, signContent);
+}
+
+/** SignWithLabel(., "FramedContentTBS", FramedContentTBS). */
+export async function signFramedContent(epoch: FramingEpoch, wireFormat: WireFormat, content: FramedContent, signaturePrivateKey: Uint8Array): Promise<Uint8Array> {
+  return framedContentSignature(epoch, wireFormat, content, signaturePrivateKey);
 }
 
 /** VerifyWithLabel(., "FramedContentTBS", FramedContentTBS, signature). */
@@ -87,7 +92,7 @@ export async function authenticateContent(
   signaturePrivateKey: Uint8Array,
   confirmationTag?: Uint8Array,
 ): Promise<AuthenticatedContent> {
-  const signature = await signFramedContent(epoch, wireFormat, content, signaturePrivateKey);
+  const signature = await framedContentSignature(epoch, wireFormat, content, signaturePrivateKey);
   const auth: FramedContentAuthData = content.contentType === ContentType.commit ? { signature, confirmationTag } : { signature };
   return { wireFormat, content, auth };
 }

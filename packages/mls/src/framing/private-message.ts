@@ -130,19 +130,24 @@ export async function protectPrivateMessage(
   };
 }
 
-/** AEAD open; a tag that does not verify is ValidationError `undecryptable-<what>`. */
-function open(suite: CipherSuite, what: 'sender-data' | 'content', key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array | Promise<Uint8Array> {
-  const refusal = (error: unknown): unknown =>
-    error instanceof CryptoError ? new ValidationError(`undecryptable-${what}`, `the ${what} does not decrypt`, { cause: error }) : error;
+type Sealed = 'sender-data' | 'content';
+
+/** A CryptoError from opening becomes ValidationError `undecryptable-<what>`. */
+function refusal(what: Sealed, error: unknown): unknown {
+  return error instanceof CryptoError ? new ValidationError(`undecryptable-${what}`, `the ${what} does not decrypt`, { cause: error }) : error;
+}
+
+/** AEAD open, synchronously when the suite can; a tag that does not verify is ValidationError `undecryptable-<what>`. */
+function open(suite: CipherSuite, what: Sealed, key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array | Promise<Uint8Array> {
   if (suite.sync === undefined) {
     return suite.aead.open(key, nonce, aad, ciphertext).catch((error: unknown) => {
-      throw refusal(error);
+      throw refusal(what, error);
     });
   }
   try {
     return suite.sync.open(key, nonce, aad, ciphertext);
   } catch (error) {
-    throw refusal(error);
+    throw refusal(what, error);
   }
 }
 

@@ -102,6 +102,20 @@ interface LeafRatchets {
 
 const NO_SKIPPED: ReadonlyMap<number, RatchetKey> = new Map();
 
+interface Stepped {
+  readonly ratchet: HashRatchet;
+  readonly key: RatchetKey;
+}
+
+/** The ratchet after generation `ratchet.generation`, from that generation's [key, nonce, next secret?]. */
+function stepped(ratchet: HashRatchet, [key, nonce, next]: readonly Uint8Array[]): Stepped {
+  const j = ratchet.generation;
+  return {
+    ratchet: { secret: next, generation: j + 1, skipped: ratchet.skipped, evictedThrough: ratchet.evictedThrough },
+    key: { generation: j, key: asSecret(key!), nonce: asSecret(nonce!) },
+  };
+}
+
 function freshRatchet(secret: Uint8Array): HashRatchet {
   return { secret, generation: 0, skipped: NO_SKIPPED, evictedThrough: -1 };
 }
@@ -255,24 +269,24 @@ export class SecretTree {
     return new SecretTree(this.#suite, this.nLeaves, this.#options, nodes, this.#ratchets.set(leaf, updated));
   }
 
-  /** Derives key and nonce of `ratchet.generation`; the next ratchet no longer holds the secret that derived them. */
-  async #step(ratchet: HashRatchet): Promise<{ ratchet: HashRatchet; key: RatchetKey }> {
+  /**
+   * Derives key and nonce of `ratchet.generation`; the next ratchet no longer holds the
+   * secret that derived them. Synchronous when the suite has sync primitives.
+   */
+  #step(ratchet: HashRatchet): Stepped | Promise<Stepped> {
     const secret = ratchet.secret;
     if (secret === undefined) throw new ValidationError('ratchet-exhausted', 'the ratchet has no generation left');
     const suite = this.#suite;
     const j = ratchet.generation;
     // DeriveTreeSecret(secret, label, generation, length): the context is the uint32 generation.
     const generation = new Uint8Array([j >>> 24, (j >>> 16) & 0xff, (j >>> 8) & 0xff, j & 0xff]);
-    const last = j === MAX_GENERATION;
-    const [key, nonce, next] = await expandAll(suite, secret, [
+    const requests: [string, Uint8Array, number][] = [
       ['key', generation, suite.aead.nk],
       ['nonce', generation, suite.aead.nn],
-      ...(last ? [] : [['secret', generation, suite.kdf.nh] as const]),
-    ]);
-    return {
-      ratchet: { secret: next, generation: j + 1, skipped: ratchet.skipped, evictedThrough: ratchet.evictedThrough },
-      key: { generation: j, key: asSecret(key!), nonce: asSecret(nonce!) },
-    };
+    ];
+    if (j !== MAX_GENERATION) requests.push(['secret', generation, suite.kdf.nh]);
+    const derived = expandAll(suite, secret, requests);
+    return derived instanceof Promise ? derived.then((d) => stepped(ratchet, d)) : stepped(ratchet, derived);
   }
 
   #checkLeaf(leaf: LeafIndex): void {
@@ -359,17 +373,26 @@ function checkLeafCount(nLeaves: number): void {
 
 /**
  * §6.3.2 sender-data key and nonce, from the first KDF.Nh bytes of the content
- * ciphertext (all of it when shorter).
+ * ciphertext (all of it when shorter). Synchronous when the suite has sync primitives.
  */
-export async function senderDataKeyNonce(
+export function senderDataKeyNonce(
   suite: CipherSuite,
   senderDataSecret: SenderDataSecret,
   ciphertext: Uint8Array,
-): Promise<{ key: AeadKey; nonce: AeadNonce }> {
+): SenderDataKeyNonce | Promise<SenderDataKeyNonce> {
   const sample = ciphertext.subarray(0, suite.kdf.nh);
-  const [key, nonce] = await expandAll(suite, senderDataSecret.bytes, [
+  const derived = expandAll(suite, senderDataSecret.bytes, [
     ['key', sample, suite.aead.nk],
     ['nonce', sample, suite.aead.nn],
   ]);
+  return derived instanceof Promise ? derived.then(asKeyNonce) : asKeyNonce(derived);
+}
+
+export interface SenderDataKeyNonce {
+  readonly key: AeadKey;
+  readonly nonce: AeadNonce;
+}
+
+function asKeyNonce([key, nonce]: readonly Uint8Array[]): SenderDataKeyNonce {
   return { key: asSecret(key!), nonce: asSecret(nonce!) };
 }
