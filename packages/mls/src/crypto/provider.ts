@@ -41,6 +41,22 @@ export interface Hpke {
   publicKeyOf(privateKey: Uint8Array): Promise<Uint8Array>;
 }
 
+/**
+ * Synchronous forms of the primitives every PrivateMessage uses (HKDF-Expand, the AEAD,
+ * signing), for a backend whose primitives are synchronous underneath (node:crypto).
+ * The engine's message path takes them when a suite offers them, saving a promise per
+ * call; they give the same results, and fail the same way, as the async members.
+ */
+export interface SyncPrimitives {
+  expand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array;
+  seal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  /** Throws CryptoError('aead-open-failed') when the tag does not verify. */
+  open(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array;
+  sign(privateKey: Uint8Array, message: Uint8Array): Uint8Array;
+  /** False (never a throw) for a bad signature or a malformed key. */
+  verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
+}
+
 export interface CipherSuite {
   readonly id: CipherSuiteId;
   readonly name: string;
@@ -73,6 +89,8 @@ export interface CipherSuite {
     verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
   };
   randomBytes(length: number): Uint8Array;
+  /** Present when the backend can run the per-message primitives synchronously (see SyncPrimitives). */
+  readonly sync?: SyncPrimitives;
 }
 
 export interface CryptoProvider {

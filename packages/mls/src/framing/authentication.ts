@@ -3,7 +3,6 @@
 // are bound to. The GroupContext is encoded once per epoch (`FramingEpoch`), not per message.
 
 import { encode } from '../codec/index.js';
-import { signWithLabel, verifyWithLabel } from '../crypto/labeled.js';
 import type { CipherSuite } from '../crypto/provider.js';
 import { UsageError, ValidationError } from '../errors.js';
 import {
@@ -20,6 +19,7 @@ import {
 import { encodeGroupContext, type GroupContext } from '../messages/group-context.js';
 import type { MembershipKey } from '../schedule/secrets.js';
 import { bytesEqual, constantTimeEqual } from '../util/bytes.js';
+import { applicationSignContent, framedContentSignContent, u64Bytes } from './wire.js';
 
 /** What every protect/unprotect of one epoch needs: the suite and the epoch's GroupContext (with its encoding). */
 export interface FramingEpoch {
@@ -51,9 +51,37 @@ export type VerifiedContent = AuthenticatedContent & { readonly [verified]: true
  */
 export type SignatureKeyResolver = (sender: Sender, content: FramedContent | undefined) => Uint8Array | undefined;
 
+/**
+ * §5.1.2 SignContent for SignWithLabel(., "FramedContentTBS", FramedContentTBS). A
+ * member's application content (every application message) is laid out in one pass
+ * (framing/wire.ts); other content goes through the general encoder.
+ */
+function framedContentTbsSignContent(epoch: FramingEpoch, wireFormat: WireFormat, content: FramedContent): Uint8Array {
+  if (content.contentType === ContentType.application && content.sender.senderType === SenderType.member) {
+    const { groupId, sender, authenticatedData, applicationData } = content;
+    return applicationSignContent(wireFormat, groupId, u64Bytes(content.epoch), sender.leafIndex, authenticatedData, applicationData, epoch.groupContextBytes);
+  }
+  return framedContentSignContent(encodeFramedContentTbs(wireFormat, content, epoch.groupContextBytes));
+}
+
+/** SignWithLabel(., "FramedContentTBS", FramedContentTBS), synchronously when the suite can. */
+function framedContentSignature(epoch: FramingEpoch, wireFormat: WireFormat, content: FramedContent, signaturePrivateKey: Uint8Array): Uint8Array | Promise<Uint8Array> {
+  const signContent = framedContentTbsSignContent(epoch, wireFormat, content);
+  const sync = epoch.suite.sync;
+  return sync !== undefined ? sync.sign(signaturePrivateKey, signContent) : epoch.suite.signature.sign(signaturePrivateKey, signContent);
+}
+
 /** SignWithLabel(., "FramedContentTBS", FramedContentTBS). */
-export function signFramedContent(epoch: FramingEpoch, wireFormat: WireFormat, content: FramedContent, signaturePrivateKey: Uint8Array): Promise<Uint8Array> {
-  return signWithLabel(epoch.suite, signaturePrivateKey, 'FramedContentTBS', encodeFramedContentTbs(wireFormat, content, epoch.groupContextBytes));
+export async function signFramedContent(epoch: FramingEpoch, wireFormat: WireFormat, content: FramedContent, signaturePrivateKey: Uint8Array): Promise<Uint8Array> {
+  return framedContentSignature(epoch, wireFormat, content, signaturePrivateKey);
+}
+
+/** VerifyWithLabel(., "FramedContentTBS", FramedContentTBS, signature). */
+function verifyFramedContent(epoch: FramingEpoch, authenticated: AuthenticatedContent, key: Uint8Array): boolean | Promise<boolean> {
+  const signContent = framedContentTbsSignContent(epoch, authenticated.wireFormat, authenticated.content);
+  const sync = epoch.suite.sync;
+  const signature = authenticated.auth.signature;
+  return sync !== undefined ? sync.verify(key, signContent, signature) : epoch.suite.signature.verify(key, signContent, signature);
 }
 
 /** Signs `content` for `wireFormat`; for a commit the confirmation tag is added by the caller, which needs the signature first (§8.2). */
@@ -64,7 +92,7 @@ export async function authenticateContent(
   signaturePrivateKey: Uint8Array,
   confirmationTag?: Uint8Array,
 ): Promise<AuthenticatedContent> {
-  const signature = await signFramedContent(epoch, wireFormat, content, signaturePrivateKey);
+  const signature = await framedContentSignature(epoch, wireFormat, content, signaturePrivateKey);
   const auth: FramedContentAuthData = content.contentType === ContentType.commit ? { signature, confirmationTag } : { signature };
   return { wireFormat, content, auth };
 }
@@ -107,9 +135,7 @@ export function senderKey(resolveKey: SignatureKeyResolver, sender: Sender, cont
 
 /** Verifies the signature of `authenticated` with the sender's key; `invalid-signature`. */
 export async function verifyContentSignature(epoch: FramingEpoch, authenticated: AuthenticatedContent, key: Uint8Array): Promise<VerifiedContent> {
-  const { content } = authenticated;
-  const tbs = encodeFramedContentTbs(authenticated.wireFormat, content, epoch.groupContextBytes);
-  if (!(await verifyWithLabel(epoch.suite, key, 'FramedContentTBS', tbs, authenticated.auth.signature))) {
+  if (!(await verifyFramedContent(epoch, authenticated, key))) {
     throw new ValidationError('invalid-signature', 'the FramedContentTBS signature does not verify');
   }
   return authenticated as VerifiedContent;

@@ -3,18 +3,18 @@
 // guard (§6.3.1), padded with zeros, and the sender data (leaf, generation, guard)
 // encrypted under a key drawn from sender_data_secret and a ciphertext sample (§6.3.2).
 
-import { decode, encode, Writer } from '../codec/index.js';
+import { decode, Reader, Writer } from '../codec/index.js';
+import type { CipherSuite } from '../crypto/provider.js';
 import { CryptoError, DecodeError, UsageError, ValidationError } from '../errors.js';
 import {
   type AuthenticatedContent,
+  type ContentBody,
   ContentType,
   decodePrivateMessageContent,
   decodeSenderData,
-  encodePrivateContentAad,
   encodePrivateMessageContent,
-  encodeSenderData,
-  encodeSenderDataAad,
   type FramedContent,
+  type FramedContentAuthData,
   type PrivateMessage,
   SenderType,
   WireFormat,
@@ -22,6 +22,7 @@ import {
 import { type RatchetType, type SecretTree, senderDataKeyNonce } from '../schedule/secret-tree.js';
 import type { SenderDataSecret } from '../schedule/secrets.js';
 import { checkGroupAndEpoch, type FramingEpoch, senderKey, type SignatureKeyResolver, type VerifiedContent, verifyContentSignature } from './authentication.js';
+import { applicationPlaintext, privateContentAad, senderDataBytes, u64Bytes } from './wire.js';
 
 /** The epoch's secrets a PrivateMessage needs. */
 export interface PrivateMessageKeys {
@@ -66,6 +67,30 @@ function guardedNonce(nonce: Uint8Array, reuseGuard: Uint8Array): Uint8Array {
 }
 
 /**
+ * §6.3.1 PrivateMessageContent, padded with zeros to a multiple of `block`. Application
+ * content (every application message) is laid out in one pass; other content goes
+ * through the general encoder.
+ */
+function privateMessageContent(content: FramedContent, auth: AuthenticatedContent['auth'], block: number): Uint8Array {
+  if (content.contentType === ContentType.application) {
+    if (auth.confirmationTag !== undefined) throw new UsageError('unexpected-confirmation-tag', 'only a commit carries a confirmation_tag');
+    return applicationPlaintext(content.applicationData, auth.signature, block);
+  }
+  const w = new Writer(256);
+  encodePrivateMessageContent(w, { ...content, auth, paddingLength: 0 });
+  if (block > 1) {
+    const rem = w.length % block;
+    if (rem !== 0) w.raw(new Uint8Array(block - rem));
+  }
+  return w.finish();
+}
+
+/** AEAD seal, synchronously when the suite can (node:crypto). */
+function seal(suite: CipherSuite, key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array | Promise<Uint8Array> {
+  return suite.sync !== undefined ? suite.sync.seal(key, nonce, aad, plaintext) : suite.aead.seal(key, nonce, aad, plaintext);
+}
+
+/**
  * Encrypts signed content (from `authenticateContent` with wire format
  * mls_private_message) from a member as a PrivateMessage with the next generation of
  * the sender's ratchet. `keys.secretTree` is not changed: the returned tree is the one
@@ -87,24 +112,16 @@ export async function protectPrivateMessage(
   const block = options.paddingBlock ?? DEFAULT_PADDING_BLOCK;
   if (!Number.isInteger(block) || block < 0 || block > 0xffff) throw new UsageError('bad-option', 'paddingBlock must be an integer in 0..65535');
 
-  const w = new Writer(256);
-  encodePrivateMessageContent(w, { ...content, auth, paddingLength: 0 });
-  if (block > 1) {
-    const rem = w.length % block;
-    if (rem !== 0) w.raw(new Uint8Array(block - rem));
-  }
-  const plaintext = w.finish();
-
+  const plaintext = privateMessageContent(content, auth, block);
   const leaf = content.sender.leafIndex;
-  const aad = encodePrivateContentAad(content.groupId, content.epoch, content.contentType, content.authenticatedData);
+  const aad = privateContentAad(content.groupId, u64Bytes(content.epoch), content.contentType, content.authenticatedData);
   const reuseGuard = suite.randomBytes(REUSE_GUARD_LENGTH);
   const { key: k, tree: secretTree } = await keys.secretTree.nextKey(leaf, ratchetType(content.contentType));
-  const generation = k.generation;
-  const ciphertext = await suite.aead.seal(k.key.bytes, guardedNonce(k.nonce.bytes, reuseGuard), aad, plaintext);
+  const ciphertext = await seal(suite, k.key.bytes, guardedNonce(k.nonce.bytes, reuseGuard), aad.contentAad, plaintext);
 
-  const senderData = encode(encodeSenderData, { leafIndex: leaf, generation, reuseGuard });
+  const senderData = senderDataBytes(leaf, k.generation, reuseGuard);
   const sd = await senderDataKeyNonce(suite, keys.senderDataSecret, ciphertext);
-  const encryptedSenderData = await suite.aead.seal(sd.key.bytes, sd.nonce.bytes, encodeSenderDataAad(content.groupId, content.epoch, content.contentType), senderData);
+  const encryptedSenderData = await seal(suite, sd.key.bytes, sd.nonce.bytes, aad.senderDataAad, senderData);
   sd.key.destroy();
   sd.nonce.destroy();
   return {
@@ -113,13 +130,44 @@ export async function protectPrivateMessage(
   };
 }
 
-async function open(what: 'sender-data' | 'content', run: () => Promise<Uint8Array>): Promise<Uint8Array> {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof CryptoError) throw new ValidationError(`undecryptable-${what}`, `the ${what} does not decrypt`, { cause: error });
-    throw error;
+type Sealed = 'sender-data' | 'content';
+
+/** A CryptoError from opening becomes ValidationError `undecryptable-<what>`. */
+function refusal(what: Sealed, error: unknown): unknown {
+  return error instanceof CryptoError ? new ValidationError(`undecryptable-${what}`, `the ${what} does not decrypt`, { cause: error }) : error;
+}
+
+/** AEAD open, synchronously when the suite can; a tag that does not verify is ValidationError `undecryptable-<what>`. */
+function open(suite: CipherSuite, what: Sealed, key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array | Promise<Uint8Array> {
+  if (suite.sync === undefined) {
+    return suite.aead.open(key, nonce, aad, ciphertext).catch((error: unknown) => {
+      throw refusal(what, error);
+    });
   }
+  try {
+    return suite.sync.open(key, nonce, aad, ciphertext);
+  } catch (error) {
+    throw refusal(what, error);
+  }
+}
+
+/**
+ * The ContentBody and auth of a decrypted PrivateMessageContent (§6.3.1); every octet
+ * after them is padding and must be zero (DecodeError `nonzero-padding`).
+ */
+function decodeContent(contentType: ContentType, plaintext: Uint8Array): { body: ContentBody; auth: FramedContentAuthData } {
+  if (contentType !== ContentType.application) {
+    const { auth, paddingLength: _padding, ...body } = decode(decodePrivateMessageContent(contentType), plaintext);
+    return { body, auth };
+  }
+  // Application content: opaque application_data<V>, then the signature (no confirmation tag).
+  const r = new Reader(plaintext);
+  const applicationData = r.opaque();
+  const signature = r.opaque();
+  for (let i = r.offset; i < plaintext.length; i++) {
+    if (plaintext[i] !== 0) throw new DecodeError('nonzero-padding', 'PrivateMessageContent padding is not all zero');
+  }
+  return { body: { contentType, applicationData }, auth: { signature } };
 }
 
 /**
@@ -143,42 +191,40 @@ export async function unprotectPrivateMessage(
   checkGroupAndEpoch(epoch, message.groupId, message.epoch);
 
   const sd = await senderDataKeyNonce(suite, keys.senderDataSecret, message.ciphertext);
-  const sdAad = encodeSenderDataAad(message.groupId, message.epoch, message.contentType);
-  let senderDataBytes: Uint8Array;
+  const aad = privateContentAad(message.groupId, u64Bytes(message.epoch), message.contentType, message.authenticatedData);
+  let senderDataPlain: Uint8Array;
   try {
-    senderDataBytes = await open('sender-data', () => suite.aead.open(sd.key.bytes, sd.nonce.bytes, sdAad, message.encryptedSenderData));
+    senderDataPlain = await open(suite, 'sender-data', sd.key.bytes, sd.nonce.bytes, aad.senderDataAad, message.encryptedSenderData);
   } finally {
     sd.key.destroy();
     sd.nonce.destroy();
   }
-  const senderData = decode(decodeSenderData, senderDataBytes);
+  const senderData = decode(decodeSenderData, senderDataPlain);
   const sender = { senderType: SenderType.member, leafIndex: senderData.leafIndex } as const;
 
   // §6.3.2: the leaf must be a member (non-blank) before any ratchet work is done for it.
   if (senderData.leafIndex >= keys.secretTree.nLeaves) throw new ValidationError('unknown-sender', 'the sender leaf is outside the tree');
   const signatureKey = senderKey(resolveKey, sender, undefined);
 
-  const aad = encodePrivateContentAad(message.groupId, message.epoch, message.contentType, message.authenticatedData);
   const { key: k, tree: secretTree } = await keys.secretTree.key(senderData.leafIndex, ratchetType(message.contentType), senderData.generation);
-  const plaintext = await open('content', () => suite.aead.open(k.key.bytes, guardedNonce(k.nonce.bytes, senderData.reuseGuard), aad, message.ciphertext));
+  const plaintext = await open(suite, 'content', k.key.bytes, guardedNonce(k.nonce.bytes, senderData.reuseGuard), aad.contentAad, message.ciphertext);
 
-  let body;
+  let decoded;
   try {
-    body = decode(decodePrivateMessageContent(message.contentType), plaintext);
+    decoded = decodeContent(message.contentType, plaintext);
   } catch (error) {
     if (error instanceof DecodeError && error.code === 'nonzero-padding') {
       throw new ValidationError('nonzero-padding', 'PrivateMessageContent padding is not all zero', { cause: error });
     }
     throw error;
   }
-  const { auth, paddingLength: _padding, ...contentBody } = body;
   const content = {
     groupId: message.groupId,
     epoch: message.epoch,
     sender,
     authenticatedData: message.authenticatedData,
-    ...contentBody,
+    ...decoded.body,
   } as FramedContent;
-  const verified = await verifyContentSignature(epoch, { wireFormat: WireFormat.mls_private_message, content, auth }, signatureKey);
+  const verified = await verifyContentSignature(epoch, { wireFormat: WireFormat.mls_private_message, content, auth: decoded.auth }, signatureKey);
   return { verified, secretTree };
 }

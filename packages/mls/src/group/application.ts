@@ -1,10 +1,8 @@
 // RFC 9420 §6.3 application messages (one signature per send, one verification per
 // receive, through processMessage), §8.5 exporter and §8.7 epoch authenticator.
 
-import { Writer } from '../codec/index.js';
-import { ProtocolVersion } from '../messages/common.js';
-import { ContentType, WireFormat } from '../messages/framing.js';
-import { encodeMLSMessage } from '../messages/mls-message.js';
+import { privateMessageMLSMessage } from '../framing/wire.js';
+import { ContentType } from '../messages/framing.js';
 import { mlsExporter } from '../schedule/key-schedule.js';
 import { protectPrivateMessage } from './private-message.js';
 import { assertNotReinitialising, type GroupState } from './state.js';
@@ -20,11 +18,7 @@ import { assertNotReinitialising, type GroupState } from './state.js';
 export async function encryptApplication(state: GroupState, data: Uint8Array, authenticatedData: Uint8Array = new Uint8Array(0)): Promise<{ state: GroupState; message: Uint8Array }> {
   assertNotReinitialising(state);
   const { state: next, privateMessage } = await protectPrivateMessage(state, { contentType: ContentType.application, applicationData: data }, authenticatedData);
-  // Sized for the whole message up front (the header fields take well under 64 bytes), so the writer never grows.
-  const m = privateMessage;
-  const w = new Writer(64 + m.groupId.length + m.authenticatedData.length + m.encryptedSenderData.length + m.ciphertext.length);
-  encodeMLSMessage(w, { version: ProtocolVersion.mls10, wireFormat: WireFormat.mls_private_message, privateMessage });
-  return { state: next, message: w.finish() };
+  return { state: next, message: privateMessageMLSMessage(privateMessage) };
 }
 
 /** §8.5 MLS-Exporter(label, context, length) of the current epoch. */

@@ -14,7 +14,7 @@
 // Because old versions may still be in use, no buffer of a tree is ever zeroed in place.
 
 import type { CipherSuite } from '../crypto/provider.js';
-import { deriveTreeSecret, expandWithLabel } from '../crypto/labeled.js';
+import { expandWithLabel, kdfLabel } from '../crypto/labeled.js';
 import { InternalError, UsageError, ValidationError } from '../errors.js';
 import { leafToNode, left, right, root } from '../tree/math.js';
 import type { LeafIndex, NodeIndex } from '../util/brand.js';
@@ -102,6 +102,20 @@ interface LeafRatchets {
 
 const NO_SKIPPED: ReadonlyMap<number, RatchetKey> = new Map();
 
+interface Stepped {
+  readonly ratchet: HashRatchet;
+  readonly key: RatchetKey;
+}
+
+/** The ratchet after generation `ratchet.generation`, from that generation's [key, nonce, next secret?]. */
+function stepped(ratchet: HashRatchet, [key, nonce, next]: readonly Uint8Array[]): Stepped {
+  const j = ratchet.generation;
+  return {
+    ratchet: { secret: next, generation: j + 1, skipped: ratchet.skipped, evictedThrough: ratchet.evictedThrough },
+    key: { generation: j, key: asSecret(key!), nonce: asSecret(nonce!) },
+  };
+}
+
 function freshRatchet(secret: Uint8Array): HashRatchet {
   return { secret, generation: 0, skipped: NO_SKIPPED, evictedThrough: -1 };
 }
@@ -141,7 +155,7 @@ export class SecretTree {
    * keeps the nonces apart, but receivers refuse the second message as a replay).
    */
   async nextKey(leaf: LeafIndex, type: RatchetType): Promise<TakenKey> {
-    const reached = await this.#reach(leaf);
+    const reached = this.#reached(leaf) ?? (await this.#reach(leaf));
     const { ratchet, key } = await this.#step(reached.ratchets[type]);
     return { key, tree: this.#with(reached.nodes, leaf, reached.ratchets, type, ratchet) };
   }
@@ -160,7 +174,7 @@ export class SecretTree {
     if (!Number.isInteger(generation) || generation < 0 || generation > MAX_GENERATION) {
       throw new ValidationError('bad-generation', 'generation is not a uint32');
     }
-    const reached = await this.#reach(leaf);
+    const reached = this.#reached(leaf) ?? (await this.#reach(leaf));
     const ratchet = reached.ratchets[type];
     if (generation < ratchet.generation) {
       const kept = ratchet.skipped.get(generation);
@@ -255,28 +269,37 @@ export class SecretTree {
     return new SecretTree(this.#suite, this.nLeaves, this.#options, nodes, this.#ratchets.set(leaf, updated));
   }
 
-  /** Derives key and nonce of `ratchet.generation`; the next ratchet no longer holds the secret that derived them. */
-  async #step(ratchet: HashRatchet): Promise<{ ratchet: HashRatchet; key: RatchetKey }> {
+  /**
+   * Derives key and nonce of `ratchet.generation`; the next ratchet no longer holds the
+   * secret that derived them. Synchronous when the suite has sync primitives.
+   */
+  #step(ratchet: HashRatchet): Stepped | Promise<Stepped> {
     const secret = ratchet.secret;
     if (secret === undefined) throw new ValidationError('ratchet-exhausted', 'the ratchet has no generation left');
     const suite = this.#suite;
     const j = ratchet.generation;
-    const last = j === MAX_GENERATION;
-    const [key, nonce, next] = await Promise.all([
-      deriveTreeSecret(suite, secret, 'key', j, suite.aead.nk),
-      deriveTreeSecret(suite, secret, 'nonce', j, suite.aead.nn),
-      last ? Promise.resolve(undefined) : deriveTreeSecret(suite, secret, 'secret', j, suite.kdf.nh),
-    ]);
-    return {
-      ratchet: { secret: next, generation: j + 1, skipped: ratchet.skipped, evictedThrough: ratchet.evictedThrough },
-      key: { generation: j, key: asSecret(key), nonce: asSecret(nonce) },
-    };
+    // DeriveTreeSecret(secret, label, generation, length): the context is the uint32 generation.
+    const generation = new Uint8Array([j >>> 24, (j >>> 16) & 0xff, (j >>> 8) & 0xff, j & 0xff]);
+    const requests: [string, Uint8Array, number][] = [
+      ['key', generation, suite.aead.nk],
+      ['nonce', generation, suite.aead.nn],
+    ];
+    if (j !== MAX_GENERATION) requests.push(['secret', generation, suite.kdf.nh]);
+    const derived = expandAll(suite, secret, requests);
+    return derived instanceof Promise ? derived.then((d) => stepped(ratchet, d)) : stepped(ratchet, derived);
   }
 
   #checkLeaf(leaf: LeafIndex): void {
     if (!Number.isInteger(leaf) || leaf < 0 || leaf >= this.nLeaves) {
       throw new ValidationError('leaf-out-of-range', `leaf ${leaf} is not in a tree of ${this.nLeaves} leaves`);
     }
+  }
+
+  /** `leaf`'s ratchets when the leaf was reached before (every message but its first). */
+  #reached(leaf: LeafIndex): { nodes: IndexMap<Uint8Array>; ratchets: LeafRatchets } | undefined {
+    this.#checkLeaf(leaf);
+    const ratchets = this.#ratchets.get(leaf);
+    return ratchets === undefined ? undefined : { nodes: this.#nodes, ratchets };
   }
 
   /** `leaf`'s ratchets, and the frontier once they exist (split from the root the first time). */
@@ -286,11 +309,11 @@ export class SecretTree {
     if (existing !== undefined) return { nodes: this.#nodes, ratchets: existing };
     const { nodes, secret: leafSecret } = await this.#leafSecret(leaf);
     const nh = this.#suite.kdf.nh;
-    const [handshake, application] = await Promise.all([
-      expandWithLabel(this.#suite, leafSecret, 'handshake', EMPTY, nh),
-      expandWithLabel(this.#suite, leafSecret, 'application', EMPTY, nh),
+    const [handshake, application] = await expandAll(this.#suite, leafSecret, [
+      ['handshake', EMPTY, nh],
+      ['application', EMPTY, nh],
     ]);
-    return { nodes, ratchets: { handshake: freshRatchet(handshake), application: freshRatchet(application) } };
+    return { nodes, ratchets: { handshake: freshRatchet(handshake!), application: freshRatchet(application!) } };
   }
 
   /** Walks from the root to the leaf, splitting every stored node on the way (§9, §9.2); the leaf's secret leaves the frontier. */
@@ -304,9 +327,9 @@ export class SecretTree {
       const secret = nodes.get(node);
       if (secret !== undefined) {
         const nh = this.#suite.kdf.nh;
-        const [ls, rs] = await Promise.all([
-          expandWithLabel(this.#suite, secret, 'tree', LEFT, nh),
-          expandWithLabel(this.#suite, secret, 'tree', RIGHT, nh),
+        const [ls, rs] = await expandAll(this.#suite, secret, [
+          ['tree', LEFT, nh],
+          ['tree', RIGHT, nh],
         ]);
         nodes = nodes.set(l, ls).set(r, rs).set(node, undefined);
       }
@@ -316,6 +339,21 @@ export class SecretTree {
     if (secret === undefined) throw new InternalError('leaf-secret-missing', `no secret left for leaf ${leaf}`);
     return { nodes: nodes.set(target, undefined), secret };
   }
+}
+
+/**
+ * ExpandWithLabel(secret, label, context, length) for each request: synchronously when the
+ * suite offers sync primitives (node:crypto), so a message costs no promise per derivation,
+ * else concurrently through the async KDF.
+ */
+function expandAll(
+  suite: CipherSuite,
+  secret: Uint8Array,
+  requests: readonly (readonly [label: string, context: Uint8Array, length: number])[],
+): Uint8Array[] | Promise<Uint8Array[]> {
+  const sync = suite.sync;
+  if (sync !== undefined) return requests.map(([label, context, length]) => sync.expand(secret, kdfLabel(label, context, length), length));
+  return Promise.all(requests.map(([label, context, length]) => expandWithLabel(suite, secret, label, context, length)));
 }
 
 function checkedOptions(options: SecretTreeOptions): Required<SecretTreeOptions> {
@@ -335,17 +373,26 @@ function checkLeafCount(nLeaves: number): void {
 
 /**
  * §6.3.2 sender-data key and nonce, from the first KDF.Nh bytes of the content
- * ciphertext (all of it when shorter).
+ * ciphertext (all of it when shorter). Synchronous when the suite has sync primitives.
  */
-export async function senderDataKeyNonce(
+export function senderDataKeyNonce(
   suite: CipherSuite,
   senderDataSecret: SenderDataSecret,
   ciphertext: Uint8Array,
-): Promise<{ key: AeadKey; nonce: AeadNonce }> {
+): SenderDataKeyNonce | Promise<SenderDataKeyNonce> {
   const sample = ciphertext.subarray(0, suite.kdf.nh);
-  const [key, nonce] = await Promise.all([
-    expandWithLabel(suite, senderDataSecret.bytes, 'key', sample, suite.aead.nk),
-    expandWithLabel(suite, senderDataSecret.bytes, 'nonce', sample, suite.aead.nn),
+  const derived = expandAll(suite, senderDataSecret.bytes, [
+    ['key', sample, suite.aead.nk],
+    ['nonce', sample, suite.aead.nn],
   ]);
-  return { key: asSecret(key), nonce: asSecret(nonce) };
+  return derived instanceof Promise ? derived.then(asKeyNonce) : asKeyNonce(derived);
+}
+
+export interface SenderDataKeyNonce {
+  readonly key: AeadKey;
+  readonly nonce: AeadNonce;
+}
+
+function asKeyNonce([key, nonce]: readonly Uint8Array[]): SenderDataKeyNonce {
+  return { key: asSecret(key!), nonce: asSecret(nonce!) };
 }

@@ -17,6 +17,13 @@ export function bytesKey(bytes: Uint8Array): string {
  */
 export class LruCache<V> {
   private readonly map = new Map<string, V>();
+  /**
+   * A front cache by array identity: the engine passes the same key array on every
+   * message of a sender (its leaf's signature key), so a hit skips building the string
+   * key. The entry keeps a copy of the bytes and is used only while they still match,
+   * so an array changed in place never reaches a stale key.
+   */
+  private readonly byArray = new WeakMap<Uint8Array, { readonly bytes: Uint8Array; readonly value: V }>();
   private readonly capacity: number;
 
   constructor(capacity: number) {
@@ -24,6 +31,14 @@ export class LruCache<V> {
   }
 
   getOrCreate(bytes: Uint8Array, create: () => V): V {
+    const front = this.byArray.get(bytes);
+    if (front !== undefined && sameBytes(front.bytes, bytes)) return front.value;
+    const value = this.lookup(bytes, create);
+    this.byArray.set(bytes, { bytes: bytes.slice(), value });
+    return value;
+  }
+
+  private lookup(bytes: Uint8Array, create: () => V): V {
     const k = bytesKey(bytes);
     const hit = this.map.get(k);
     if (hit !== undefined) {
@@ -43,7 +58,14 @@ export class LruCache<V> {
     return v;
   }
 
+  /** Entries of the bounded map (the front cache holds only keys of live arrays). */
   get size(): number {
     return this.map.size;
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

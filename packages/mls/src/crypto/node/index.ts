@@ -62,6 +62,7 @@ function buildSuite(id: CipherSuiteId): CipherSuite {
   const suiteKdf = kdf(d.kdf);
   const aead = new NodeAead(d.aead);
   const hashName = d.hash;
+  const signature = signatureOps(d.signature);
   return {
     id,
     name: d.name,
@@ -73,8 +74,15 @@ function buildSuite(id: CipherSuiteId): CipherSuite {
     kdf: suiteKdf,
     aead,
     hpke: new HpkeBase(new DhKem(kemDescriptor, dhGroup(kemDescriptor.curve), kdf(kemDescriptor.kdf)), suiteKdf, aead),
-    signature: signatureOps(d.signature),
+    signature,
     randomBytes: random,
+    sync: {
+      expand: (prk, info, length) => suiteKdf.expandSync(prk, info, length),
+      seal: (key, nonce, aad, plaintext) => aead.sealSync(key, nonce, aad, plaintext),
+      open: (key, nonce, aad, ciphertext) => aead.openSync(key, nonce, aad, ciphertext),
+      sign: (privateKey, message) => signature.signSync(privateKey, message),
+      verify: (publicKey, message, sig) => signature.verifySync(publicKey, message, sig),
+    },
   };
 }
 

@@ -47,15 +47,22 @@ export class NodeKdf implements HpkeKdf {
     return u8(createHmac(this.hashName, salt).update(ikm).digest());
   }
 
-  /** HKDF-Expand(PRK, info, L): T(i) = HMAC(PRK, T(i-1) || info || i). */
   async expand(prk: Uint8Array, info: Uint8Array, length: number): Promise<Uint8Array> {
+    return this.expandSync(prk, info, length);
+  }
+
+  /** HKDF-Expand(PRK, info, L): T(i) = HMAC(PRK, T(i-1) || info || i). */
+  expandSync(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
     if (!Number.isInteger(length) || length < 0 || length > 255 * this.nh) throw new UsageError('bad-length', 'HKDF-Expand length out of range');
-    const counter = new Uint8Array(1);
     if (length <= this.nh) {
-      counter[0] = 1;
-      const t = createHmac(this.hashName, prk).update(info).update(counter).digest();
+      // One block (every key, nonce and secret MLS derives): T(1) = HMAC(PRK, info || 0x01), one update.
+      const input = new Uint8Array(info.length + 1);
+      input.set(info);
+      input[info.length] = 1;
+      const t = createHmac(this.hashName, prk).update(input).digest();
       return u8(length === this.nh ? t : t.subarray(0, length));
     }
+    const counter = new Uint8Array(1);
     const out = new Uint8Array(length);
     let previous: Buffer | undefined;
     for (let i = 1, at = 0; at < length; i++) {
@@ -79,16 +86,14 @@ const NODE_AEAD: Readonly<Record<AeadId, 'aes-128-gcm' | 'aes-256-gcm' | 'chacha
 const TAG = 16;
 type AeadAlgorithm = (typeof NODE_AEAD)[AeadId];
 
+const TAG_OPTION = { authTagLength: TAG } as const;
+
 function encryptor(algorithm: AeadAlgorithm, key: Uint8Array, nonce: Uint8Array): CipherGCM | CipherChaCha20Poly1305 {
-  return algorithm === 'chacha20-poly1305'
-    ? createCipheriv(algorithm, key, nonce, { authTagLength: TAG })
-    : createCipheriv(algorithm, key, nonce, { authTagLength: TAG });
+  return algorithm === 'chacha20-poly1305' ? createCipheriv(algorithm, key, nonce, TAG_OPTION) : createCipheriv(algorithm, key, nonce, TAG_OPTION);
 }
 
 function decryptor(algorithm: AeadAlgorithm, key: Uint8Array, nonce: Uint8Array): DecipherGCM | DecipherChaCha20Poly1305 {
-  return algorithm === 'chacha20-poly1305'
-    ? createDecipheriv(algorithm, key, nonce, { authTagLength: TAG })
-    : createDecipheriv(algorithm, key, nonce, { authTagLength: TAG });
+  return algorithm === 'chacha20-poly1305' ? createDecipheriv(algorithm, key, nonce, TAG_OPTION) : createDecipheriv(algorithm, key, nonce, TAG_OPTION);
 }
 
 export class NodeAead implements HpkeAead {
@@ -105,11 +110,20 @@ export class NodeAead implements HpkeAead {
   }
 
   async seal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
+    return this.sealSync(key, nonce, aad, plaintext);
+  }
+
+  async open(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array> {
+    return this.openSync(key, nonce, aad, ciphertext);
+  }
+
+  sealSync(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
     this.check(key, nonce);
     const cipher = encryptor(this.algorithm, key, nonce);
     if (aad.length > 0) cipher.setAAD(aad, { plaintextLength: plaintext.length });
     const body = cipher.update(plaintext);
     const tail = cipher.final();
+    // A fresh buffer of its own (never a slice of Node's shared pool, whose ArrayBuffer holds other data).
     const out = new Uint8Array(body.length + tail.length + TAG);
     out.set(body);
     out.set(tail, body.length);
@@ -117,7 +131,7 @@ export class NodeAead implements HpkeAead {
     return out;
   }
 
-  async open(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array> {
+  openSync(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
     this.check(key, nonce);
     if (ciphertext.length < TAG) throw new CryptoError('aead-open-failed', 'AEAD ciphertext is shorter than its tag');
     const bodyLength = ciphertext.length - TAG;

@@ -13,6 +13,9 @@ export interface SignatureOps {
   publicKeyOf(privateKey: Uint8Array): Promise<Uint8Array>;
   sign(privateKey: Uint8Array, message: Uint8Array): Promise<Uint8Array>;
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
+  /** node:crypto signs and verifies synchronously; the async members above wrap these. */
+  signSync(privateKey: Uint8Array, message: Uint8Array): Uint8Array;
+  verifySync(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
 }
 
 class EdwardsSignature implements SignatureOps {
@@ -34,11 +37,19 @@ class EdwardsSignature implements SignatureOps {
   }
 
   async sign(privateKey: Uint8Array, message: Uint8Array): Promise<Uint8Array> {
+    return this.signSync(privateKey, message);
+  }
+
+  async verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+    return this.verifySync(publicKey, message, signature);
+  }
+
+  signSync(privateKey: Uint8Array, message: Uint8Array): Uint8Array {
     const s = sign(null, message, this.keys.privateKey(privateKey).key);
     return new Uint8Array(s.buffer, s.byteOffset, s.byteLength);
   }
 
-  async verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  verifySync(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
     try {
       return verify(null, message, this.keys.publicKey(publicKey), signature);
     } catch {
@@ -66,11 +77,19 @@ class EcdsaSignature implements SignatureOps {
   }
 
   async sign(privateKey: Uint8Array, message: Uint8Array): Promise<Uint8Array> {
+    return this.signSync(privateKey, message);
+  }
+
+  async verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+    return this.verifySync(publicKey, message, signature);
+  }
+
+  signSync(privateKey: Uint8Array, message: Uint8Array): Uint8Array {
     const s = sign(this.hash, message, { key: this.keys.signingKey(privateKey), dsaEncoding: 'der' });
     return new Uint8Array(s.buffer, s.byteOffset, s.byteLength);
   }
 
-  async verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  verifySync(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
     try {
       return verify(this.hash, message, { key: this.keys.verifyingKey(publicKey), dsaEncoding: 'der' }, signature);
     } catch {
