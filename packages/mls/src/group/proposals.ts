@@ -59,6 +59,11 @@ export interface ApplyContext {
    * must be the same client (config.isSameClient).
    */
   readonly joinerCredential?: Credential | undefined;
+  /**
+   * §11.2: the new group's first commit re-initialises this old group (its id and the
+   * epoch of its ReInit): the one PSK of usage reinit that names it is allowed.
+   */
+  readonly reinitOf?: { readonly groupId: Uint8Array; readonly epoch: bigint } | undefined;
 }
 
 const fail = (code: string, message: string): never => {
@@ -116,7 +121,9 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
         if (pskSeen.has(key)) fail('duplicate-psk', 'a PSK is proposed twice');
         pskSeen.add(key);
         if (id.psktype === PSKType.resumption && id.usage !== ResumptionPSKUsage.application) {
-          fail('invalid-psk-usage', 'a commit may only use resumption PSKs of usage application');
+          const of = ctx.reinitOf;
+          const isReinit = of !== undefined && id.usage === ResumptionPSKUsage.reinit && bytesEqual(id.pskGroupId, of.groupId) && id.pskEpoch === of.epoch;
+          if (!isReinit) fail('invalid-psk-usage', 'a commit may only use resumption PSKs of usage application');
         }
         if (id.pskNonce.length !== ctx.suite.kdf.nh) fail('bad-psk-nonce', 'psk_nonce must be KDF.Nh bytes');
         psks.push(id);
