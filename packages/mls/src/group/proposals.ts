@@ -2,7 +2,7 @@
 // proposals a commit covers to the new tree, GroupContext extensions, added members
 // and PSKs, checking every rule on the way (ValidationError with a stable code).
 
-import { ValidationError } from '../errors.js';
+import { InternalError, ValidationError } from '../errors.js';
 import type { Extension } from '../messages/extension.js';
 import { SenderType, type Sender } from '../messages/framing.js';
 import type { KeyPackage } from '../messages/key-package.js';
@@ -173,11 +173,11 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
   const treeChanges: SentProposal[] = [];
   for (const { leaf, p } of updates) {
     const node = (p.proposal as Extract<Proposal, { proposalType: 2 }>).update.leafNode;
-    if (ctx.tree.leaf(leaf) === undefined) fail('update-of-blank-leaf', `leaf ${leaf} is blank`);
     await validateLeafNode(leafCtx, node, LeafNodeSource.update, leaf, leaf);
     treeChanges.push({ proposal: p.proposal, sender: leaf });
     if (leaf === ctx.ownLeaf) {
-      if (p.updatePrivateKey === undefined) fail('unknown-own-update', 'a commit applies an Update in our name that we did not propose');
+      // Only proposeUpdate caches an Update from our leaf (processMessage refuses our own proposals as own-message), and it keeps the key.
+      if (p.updatePrivateKey === undefined) throw new InternalError('own-update-key-missing', 'our cached Update has no private key');
       ownUpdateKey = p.updatePrivateKey;
     }
   }

@@ -18,6 +18,8 @@
 //   nodes, given to joinFromWelcome (bytes cannot: a vector is at most 2^30 - 1 bytes).
 // - bad-generation / ratchet-exhausted: the secret tree asked for a generation that is
 //   not a uint32, and a ratchet restored (persistence) at its last generation.
+// - update-of-blank-leaf: the tree layer's editor asked to update a blank leaf (the group
+//   layer's copy of this check was dead and is gone, see validation-codes.test.ts).
 import { describe, expect, it } from 'vitest';
 import { decode, encode } from '../../src/codec/index.js';
 import { decryptWithLabel, encryptWithLabel, expandWithLabel } from '../../src/crypto/labeled.js';
@@ -34,6 +36,7 @@ import { decodeGroupInfo, decodeGroupSecrets, encodeGroupInfo, type GroupInfo, t
 import { welcomeKeyNonce } from '../../src/schedule/key-schedule.js';
 import { SecretTree } from '../../src/schedule/secret-tree.js';
 import { asSecret } from '../../src/schedule/secrets.js';
+import { PublicTree } from '../../src/tree/public-tree.js';
 import { leafIndex } from '../../src/util/brand.js';
 import { add, config, expectCode, forgeCommit, group, keyPackage, provider, publicMessageBytes, publicMessageOf, suite } from './helpers.js';
 
@@ -157,5 +160,16 @@ describe('limits', () => {
     const last = await restored.nextKey(leaf, 'application');
     expect(last.key.generation).toBe(0xffff_ffff);
     await expectCode(last.tree.nextKey(leaf, 'application'), 'ratchet-exhausted');
+  });
+
+  it('the tree editor refuses to update a blank leaf (update-of-blank-leaf)', async () => {
+    const [a] = await group(['alice', 'bob', 'carol']);
+    const nodes = a!.tree.toNodes();
+    const bob = a!.tree.leaf(leafIndex(1))!;
+    // Leaf 1 blanked: the tree as it would be after bob's removal, with alice and carol left.
+    const blanked = nodes.map((n, i) => (i === 2 ? undefined : n));
+    const tree = PublicTree.fromNodes(suite, blanked);
+    expect(() => tree.edit().updateLeaf(leafIndex(1), bob)).toThrow(expect.objectContaining({ code: 'update-of-blank-leaf', kind: 'validation' }) as Error);
+    expect(() => PublicTree.fromNodes(suite, nodes).edit().updateLeaf(leafIndex(1), bob)).not.toThrow();
   });
 });
