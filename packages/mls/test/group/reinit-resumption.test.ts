@@ -6,8 +6,9 @@
 // group's, with a PSK value the old group never derived, or with a new group that is not
 // the one the ReInit named, the Welcome is refused with a typed error.
 import { describe, expect, it } from 'vitest';
-import { createCommit, createGroup, encryptApplication, epochAuthenticator, joinFromWelcome, mergeCommit, processMessage, reinitGroup, type GroupState } from '../../src/group/index.js';
+import { createCommit, createGroup, encryptApplication, epochAuthenticator, generateKeyPackage, joinFromWelcome, mergeCommit, processMessage, reinitGroup, type GroupState } from '../../src/group/index.js';
 import { ProtocolVersion } from '../../src/messages/common.js';
+import { CredentialType } from '../../src/messages/credential.js';
 import { ExtensionType } from '../../src/messages/extension.js';
 import { ProposalType, type ReInit } from '../../src/messages/proposal.js';
 import { asSecret } from '../../src/schedule/secrets.js';
@@ -53,6 +54,27 @@ describe('§11.2 the new group of a ReInit, bound by a reinit resumption PSK', (
     expect(got.event.type === 'application' && new TextDecoder().decode(got.event.data)).toBe('in the new group');
     // The old group stays closed.
     await expectCode(createCommit(a!), 'group-reinitialising', 'usage');
+  });
+
+  it('moves the group to another cipher suite (1 → 3): new signature keys, the old suite’s resumption PSK', async () => {
+    const [a, b] = await group(['alice', 'bob'], { groupId: 'suite-one' });
+    const to3: ReInit = { groupId: utf8Bytes('suite-three'), version: ProtocolVersion.mls10, cipherSuite: 3, extensions: [] };
+    const commit = await createCommit(a!, { proposals: [{ proposalType: ProposalType.reinit, reinit: to3 }] });
+    const a1 = mergeCommit(a!, commit.pending);
+    const b1 = (await processMessage(b!, commit.commitMessage)).state;
+    const suite3 = provider.suite(3);
+    await expectCode(reinitGroup(a1, { provider, keyPackages: [] }), 'signature-key-required', 'usage');
+    const bobSig = await suite3.signature.generateKeyPair();
+    const kb = await generateKeyPackage({ suite: suite3, signatureKey: bobSig, credential: { credentialType: CredentialType.basic, identity: utf8Bytes('bob') } });
+    const aliceSig = await suite3.signature.generateKeyPair();
+    const r = await reinitGroup(a1, { provider, signatureKey: aliceSig, keyPackages: [kb.keyPackage] });
+    const alice = mergeCommit(r.state, r.created.pending);
+    const bob = await joinFromWelcome({ provider, welcome: r.created.welcome!, keyPackage: kb.keyPackage, privateKeys: kb.privateKeys, config, resumeFrom: b1 });
+    for (const s of [alice, bob]) expect(s.suite.id).toBe(3);
+    expect(toHex(epochAuthenticator(bob))).toBe(toHex(epochAuthenticator(alice)));
+    const hi = await encryptApplication(bob, utf8Bytes('on suite 3'));
+    const got = await processMessage(alice, hi.message);
+    expect(got.event.type === 'application' && new TextDecoder().decode(got.event.data)).toBe('on suite 3');
   });
 
   it('requires the PSK: joining without the old state is missing-psk', async () => {
