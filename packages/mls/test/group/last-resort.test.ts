@@ -14,7 +14,7 @@ import { decodeKeyPackage, encodeKeyPackage, encodeKeyPackageTbs, type KeyPackag
 import { decodeMLSMessage, encodeMLSMessage } from '../../src/messages/mls-message.js';
 import { validatePublicKeyPackage } from '../../src/public.js';
 import { toHex, utf8Bytes } from '../../src/util/bytes.js';
-import { add, config, expectCode, group, keyPackage, provider, remove, suite } from './helpers.js';
+import { add, caps, config, expectCode, group, keyPackage, provider, remove, suite } from './helpers.js';
 
 const kpMessage = (keyPackage: KeyPackage) => encode(encodeMLSMessage, { version: ProtocolVersion.mls10, wireFormat: WireFormat.mls_key_package, keyPackage });
 /** validatePublicKeyPackage takes the bare KeyPackage encoding, as a directory stores it. */
@@ -44,7 +44,15 @@ describe('last-resort key packages', () => {
     const other = { extensionType: 0xff00, extensionData: utf8Bytes('x') };
     const lr = await keyPackage('bob', { lastResort: true, extensions: [other] });
     expect(lr.keyPackage.extensions.map((e) => e.extensionType)).toEqual([0xff00, LAST_RESORT_EXTENSION]);
+    // §10: KeyPackage extensions must be listed in the leaf's capabilities; the default ones list both.
+    expect(lr.keyPackage.leafNode.capabilities.extensions).toEqual([0xff00, LAST_RESORT_EXTENSION]);
     expect((await validatePublicKeyPackage(provider, kpBytes(lr.keyPackage))).lastResort).toBe(true);
+  });
+
+  it('refuses given capabilities that do not list the last_resort extension (unlisted-key-package-extension)', async () => {
+    await expectCode(keyPackage('bob', { lastResort: true, capabilities: caps() }), 'unlisted-key-package-extension', 'usage');
+    const ok = await keyPackage('bob', { lastResort: true, capabilities: caps([LAST_RESORT_EXTENSION]) });
+    expect(ok.keyPackage.extensions.map((e) => e.extensionType)).toEqual([LAST_RESORT_EXTENSION]);
   });
 
   it('validates (§10.1) and reports lastResort; a plain one reports false', async () => {
