@@ -29,7 +29,7 @@ import { verifyContentSignature } from './framing/authentication.js';
 import { proposalRef, verifyGroupInfo } from './group/content-auth.js';
 import { EXTERNAL_PROPOSAL_TYPES, resolveProposals, senderSignatureKey } from './group/process.js';
 import { applyProposals } from './group/proposals.js';
-import type { CachedProposal, GroupConfig } from './group/state.js';
+import type { CachedProposal, CredentialValidator, GroupConfig } from './group/state.js';
 import { validateKeyPackage, validateLeafPolicy, validateTreeLeaves } from './group/validation.js';
 import { LAST_RESORT_EXTENSION } from './group/create.js';
 import type { Credential } from './messages/credential.js';
@@ -205,6 +205,7 @@ async function processPublicCommit(
 
 export { MlsError, DecodeError, ValidationError, UsageError, CryptoError } from './errors.js';
 export type { CryptoProvider } from './crypto/provider.js';
+export type { CredentialValidator } from './group/state.js';
 
 /** A member leaf as the delivery service sees it: where it sits, who it claims to be, its key. */
 export interface PublicMember {
@@ -265,14 +266,16 @@ export interface CheckedKeyPackage {
  * §10.1 without a group: the version, a suite the provider offers, the KeyPackage
  * signature, the leaf node (source key_package, its signature, capabilities listing the
  * suite and every extension it carries, the lifetime if `now` is given), and an init key
- * that differs from the leaf's encryption key. Throws DecodeError / ValidationError / CryptoError.
+ * that differs from the leaf's encryption key, and — when `validateCredential` is given —
+ * the application's verdict on its credential (§5.3.1; a refusal is ValidationError
+ * 'credential-rejected'). Throws DecodeError / ValidationError / CryptoError.
  */
-export async function validatePublicKeyPackage(provider: CryptoProvider, bytes: Uint8Array, now?: () => bigint): Promise<CheckedKeyPackage> {
+export async function validatePublicKeyPackage(provider: CryptoProvider, bytes: Uint8Array, now?: () => bigint, validateCredential?: CredentialValidator): Promise<CheckedKeyPackage> {
   const kp = decode(decodeKeyPackage, bytes);
   const suite = provider.suite(kp.cipherSuite);
   // validateKeyPackage also checks the leaf against the tree it joins: an empty one here.
   const empty = new PublicTree(suite, [undefined], [undefined]);
-  const config: GroupConfig = now === undefined ? { checkLifetimes: false } : { now };
+  const config: GroupConfig = { ...(now === undefined ? { checkLifetimes: false } : { now }), validateCredential };
   await validateKeyPackage({ suite, config, groupId: new Uint8Array(0), groupExtensions: [], tree: empty }, kp);
   return {
     cipherSuite: kp.cipherSuite,

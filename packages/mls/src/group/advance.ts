@@ -15,7 +15,7 @@ import type { PublicTree } from '../tree/public-tree.js';
 import type { TreePrivateKeys } from '../tree/private.js';
 import type { LeafIndex } from '../util/brand.js';
 import { constantTimeEqual } from '../util/bytes.js';
-import { epochKeysFrom, pskSecretFor } from './epoch.js';
+import { epochKeysFrom, pskSecretFor, type PskSource } from './epoch.js';
 import { retainedEpochCount, type GroupState, type RetainedEpoch } from './state.js';
 
 export interface EpochChange {
@@ -36,6 +36,8 @@ export interface EpochChange {
   readonly initSecretOverride?: Uint8Array | undefined;
   /** §11.2: the committed ReInit; the new epoch then only serves the re-initialisation. */
   readonly reinit?: ReInit | undefined;
+  /** §11.2: the old group whose reinit PSK the new group's first commit names. */
+  readonly resumeFrom?: PskSource | undefined;
 }
 
 export interface NextEpoch {
@@ -59,7 +61,7 @@ export async function advanceEpoch(state: EpochBefore, change: EpochChange): Pro
     extensions: change.extensions,
   };
   const groupContextBytes = encode(encodeGroupContext, groupContext);
-  const pskSecret = await pskSecretFor(suite, change.psks, state.config, state);
+  const pskSecret = await pskSecretFor(suite, change.psks, state.config, state, change.resumeFrom);
   const commitSecret = change.commitSecret ?? asSecret<'commit_secret'>(zeroSecret(suite));
   const initSecret = change.initSecretOverride !== undefined ? asSecret<'init_secret'>(change.initSecretOverride) : state.keys?.initSecret;
   if (initSecret === undefined) throw new InternalError('no-init-secret', 'an external commit needs the init secret from its ExternalInit');

@@ -27,7 +27,7 @@ import { advanceEpoch } from './advance.js';
 import { membershipTag, signFramedContent } from '../framing/authentication.js';
 import { proposalRef, signGroupInfo } from './content-auth.js';
 import { applyProposals, type ProposalWithSender } from './proposals.js';
-import { assertNotReinitialising, type CachedProposal, type GroupState } from './state.js';
+import { assertNotReinitialising, assertReinitTarget, type CachedProposal, type GroupState } from './state.js';
 
 function ownSender(state: GroupState): { senderType: typeof SenderType.member; leafIndex: LeafIndex } {
   return { senderType: SenderType.member, leafIndex: state.ownLeaf };
@@ -133,6 +133,12 @@ export interface CreateCommitOptions {
   /** Put the ratchet_tree extension in the Welcome's GroupInfo (default true). */
   readonly ratchetTreeInWelcome?: boolean;
   readonly authenticatedData?: Uint8Array;
+  /**
+   * §11.2: `state` is the new group (epoch 0) that re-initialises this old group, whose
+   * ReInit is committed; the commit may then carry the old group's reinit PSK. Use
+   * reinitGroup rather than setting this by hand.
+   */
+  readonly resumeFrom?: GroupState;
 }
 
 export interface CreatedCommit {
@@ -147,6 +153,7 @@ export interface CreatedCommit {
 
 export async function createCommit(state: GroupState, options: CreateCommitOptions = {}): Promise<CreatedCommit> {
   assertNotReinitialising(state);
+  if (options.resumeFrom !== undefined) assertReinitTarget(options.resumeFrom, state);
   const { suite } = state;
   const sender = ownSender(state);
   const byValue = options.proposals ?? [];
@@ -170,7 +177,15 @@ export async function createCommit(state: GroupState, options: CreateCommitOptio
     ...byValue.map((proposal) => ({ type: ProposalOrRefType.proposal, proposal }) as const),
   ];
   const applied = await applyProposals(
-    { suite, config: state.config, groupId: state.groupContext.groupId, extensions: state.groupContext.extensions, tree: state.tree, ownLeaf: state.ownLeaf },
+    {
+      suite,
+      config: state.config,
+      groupId: state.groupContext.groupId,
+      extensions: state.groupContext.extensions,
+      tree: state.tree,
+      ownLeaf: state.ownLeaf,
+      reinitOf: options.resumeFrom === undefined ? undefined : { groupId: options.resumeFrom.groupContext.groupId, epoch: options.resumeFrom.groupContext.epoch },
+    },
     list,
     sender,
   );
@@ -217,6 +232,7 @@ export async function createCommit(state: GroupState, options: CreateCommitOptio
     content,
     signature,
     reinit: applied.reinit,
+    resumeFrom: options.resumeFrom,
   });
   const auth = { signature, confirmationTag: next.confirmationTag };
   const mTag = await membershipTag(state, state.keys.membershipKey, content, auth);

@@ -54,20 +54,31 @@ export interface GenerateKeyPackageParams extends LeafParams {
 
 const NO_LIMIT: Lifetime = { notBefore: 0n, notAfter: 0xffff_ffff_ffff_ffffn };
 
-function defaultCapabilities(suite: CipherSuite, credential: Credential, lastResort: boolean): Capabilities {
+function defaultCapabilities(suite: CipherSuite, credential: Credential, extensions: readonly number[] = []): Capabilities {
   return {
     versions: [ProtocolVersion.mls10],
     cipherSuites: [suite.id],
-    extensions: lastResort ? [LAST_RESORT_EXTENSION] : [],
+    extensions: [...extensions],
     proposals: [],
     credentials: [credential.credentialType],
   };
 }
 
-/** §10: a signed KeyPackage and the private keys of its init key, leaf key and signature key. */
+/**
+ * §10: a signed KeyPackage and the private keys of its init key, leaf key and signature
+ * key. §10: every KeyPackage extension must be listed in the leaf's capabilities — the
+ * default capabilities list them; given ones that miss one are refused (UsageError
+ * 'unlisted-key-package-extension').
+ */
 export async function generateKeyPackage(p: GenerateKeyPackageParams): Promise<{ keyPackage: KeyPackage; privateKeys: KeyPackagePrivateKeys }> {
   const { suite } = p;
-  const lastResort = p.lastResort === true;
+  const extensions = [...(p.extensions ?? [])];
+  if (p.lastResort === true) extensions.push({ extensionType: LAST_RESORT_EXTENSION, extensionData: new Uint8Array(0) });
+  const types = [...new Set(extensions.map((e) => e.extensionType))];
+  const capabilities = p.capabilities ?? defaultCapabilities(suite, p.credential, types);
+  for (const t of types) {
+    if (!capabilities.extensions.includes(t)) throw new UsageError('unlisted-key-package-extension', `the capabilities do not list KeyPackage extension ${t}`);
+  }
   const [init, enc] = await Promise.all([suite.hpke.generateKeyPair(), suite.hpke.generateKeyPair()]);
   const leafNode = await signLeafNode(
     suite,
@@ -75,15 +86,13 @@ export async function generateKeyPackage(p: GenerateKeyPackageParams): Promise<{
       encryptionKey: enc.publicKey,
       signatureKey: p.signatureKey.publicKey,
       credential: p.credential,
-      capabilities: p.capabilities ?? defaultCapabilities(suite, p.credential, lastResort),
+      capabilities,
       leafNodeSource: LeafNodeSource.key_package,
       lifetime: p.lifetime ?? NO_LIMIT,
       extensions: p.leafExtensions ?? [],
     },
     p.signatureKey.privateKey,
   );
-  const extensions = [...(p.extensions ?? [])];
-  if (lastResort) extensions.push({ extensionType: LAST_RESORT_EXTENSION, extensionData: new Uint8Array(0) });
   const tbs = { version: ProtocolVersion.mls10, cipherSuite: suite.id, initKey: init.publicKey, leafNode, extensions };
   const signature = await signWithLabel(suite, p.signatureKey.privateKey, 'KeyPackageTBS', encodeKeyPackageTbs(tbs));
   return {
@@ -116,7 +125,7 @@ export async function createGroup(p: CreateGroupParams): Promise<GroupState> {
       encryptionKey: enc.publicKey,
       signatureKey: p.signatureKey.publicKey,
       credential: p.credential,
-      capabilities: p.capabilities ?? defaultCapabilities(suite, p.credential, false),
+      capabilities: p.capabilities ?? defaultCapabilities(suite, p.credential),
       leafNodeSource: LeafNodeSource.key_package,
       lifetime: p.lifetime ?? NO_LIMIT,
       extensions: p.leafExtensions ?? [],

@@ -41,20 +41,23 @@ export async function epochFromJoiner(
   return { keys: epochKeysFrom(suite, secrets, nLeaves, config), welcomeSecret };
 }
 
+/** A group whose resumption PSKs a commit or Welcome may name: its current epoch's and recent ones. */
+export type PskSource = Pick<GroupState, 'groupContext' | 'resumptionPsks'> & { readonly keys: GroupState['keys'] | undefined };
+
+function resumptionPskOf(source: PskSource | undefined, groupId: Uint8Array, epoch: bigint): Uint8Array | undefined {
+  if (source === undefined || !bytesEqual(groupId, source.groupContext.groupId)) return undefined;
+  if (epoch === source.groupContext.epoch) return source.keys?.resumptionPsk.bytes;
+  return source.resumptionPsks.find((r) => r.epoch === epoch)?.psk.bytes;
+}
+
 /**
  * §8.4: psk_secret for the given ids; external PSKs come from the configuration,
- * resumption PSKs of this group from the state's recent epochs.
+ * resumption PSKs from the state's recent epochs — or, for a ReInit (§11.2), from
+ * `resumeFrom`, the old group.
  */
-export function pskSecretFor(
-  suite: CipherSuite,
-  ids: readonly PreSharedKeyID[],
-  config: GroupConfig,
-  state?: Pick<GroupState, 'groupContext' | 'resumptionPsks'> & { readonly keys: GroupState['keys'] | undefined },
-): ReturnType<typeof resolvePskSecret> {
+export function pskSecretFor(suite: CipherSuite, ids: readonly PreSharedKeyID[], config: GroupConfig, state?: PskSource, resumeFrom?: PskSource): ReturnType<typeof resolvePskSecret> {
   return resolvePskSecret(suite, ids, (id) => {
     if (id.psktype === PSKType.external) return config.externalPsk?.(id.pskId);
-    if (state === undefined || !bytesEqual(id.pskGroupId, state.groupContext.groupId)) return undefined;
-    if (id.pskEpoch === state.groupContext.epoch) return state.keys?.resumptionPsk.bytes;
-    return state.resumptionPsks.find((r) => r.epoch === id.pskEpoch)?.psk.bytes;
+    return resumptionPskOf(state, id.pskGroupId, id.pskEpoch) ?? resumptionPskOf(resumeFrom, id.pskGroupId, id.pskEpoch);
   });
 }

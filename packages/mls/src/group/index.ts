@@ -22,3 +22,4 @@ export { serializeState, deserializeState } from './persist.js';
 export { joinExternal, type JoinExternalParams } from './external.js';
 export { createExternalProposal, EXTERNAL_PROPOSAL_TYPES, type ExternalProposalParams } from './external-proposal.js';
 export { groupInfoOf } from './group-info.js';
+export { reinitGroup, type ReinitGroupParams } from './reinit.js';

@@ -2,7 +2,7 @@
 // proposals a commit covers to the new tree, GroupContext extensions, added members
 // and PSKs, checking every rule on the way (ValidationError with a stable code).
 
-import { ValidationError } from '../errors.js';
+import { InternalError, ValidationError } from '../errors.js';
 import type { Extension } from '../messages/extension.js';
 import { SenderType, type Sender } from '../messages/framing.js';
 import type { KeyPackage } from '../messages/key-package.js';
@@ -59,6 +59,11 @@ export interface ApplyContext {
    * must be the same client (config.isSameClient).
    */
   readonly joinerCredential?: Credential | undefined;
+  /**
+   * §11.2: the new group's first commit re-initialises this old group (its id and the
+   * epoch of its ReInit): the one PSK of usage reinit that names it is allowed.
+   */
+  readonly reinitOf?: { readonly groupId: Uint8Array; readonly epoch: bigint } | undefined;
 }
 
 const fail = (code: string, message: string): never => {
@@ -116,7 +121,9 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
         if (pskSeen.has(key)) fail('duplicate-psk', 'a PSK is proposed twice');
         pskSeen.add(key);
         if (id.psktype === PSKType.resumption && id.usage !== ResumptionPSKUsage.application) {
-          fail('invalid-psk-usage', 'a commit may only use resumption PSKs of usage application');
+          const of = ctx.reinitOf;
+          const isReinit = of !== undefined && id.usage === ResumptionPSKUsage.reinit && bytesEqual(id.pskGroupId, of.groupId) && id.pskEpoch === of.epoch;
+          if (!isReinit) fail('invalid-psk-usage', 'a commit may only use resumption PSKs of usage application');
         }
         if (id.pskNonce.length !== ctx.suite.kdf.nh) fail('bad-psk-nonce', 'psk_nonce must be KDF.Nh bytes');
         psks.push(id);
@@ -166,11 +173,11 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
   const treeChanges: SentProposal[] = [];
   for (const { leaf, p } of updates) {
     const node = (p.proposal as Extract<Proposal, { proposalType: 2 }>).update.leafNode;
-    if (ctx.tree.leaf(leaf) === undefined) fail('update-of-blank-leaf', `leaf ${leaf} is blank`);
     await validateLeafNode(leafCtx, node, LeafNodeSource.update, leaf, leaf);
     treeChanges.push({ proposal: p.proposal, sender: leaf });
     if (leaf === ctx.ownLeaf) {
-      if (p.updatePrivateKey === undefined) fail('unknown-own-update', 'a commit applies an Update in our name that we did not propose');
+      // Only proposeUpdate caches an Update from our leaf (processMessage refuses our own proposals as own-message), and it keeps the key.
+      if (p.updatePrivateKey === undefined) throw new InternalError('own-update-key-missing', 'our cached Update has no private key');
       ownUpdateKey = p.updatePrivateKey;
     }
   }

@@ -8,6 +8,9 @@ import type { CipherSuite } from '../crypto/provider.js';
 import type { Credential } from '../messages/credential.js';
 import type { Proposal, ReInit } from '../messages/proposal.js';
 import { UsageError } from '../errors.js';
+import { encode } from '../codec/index.js';
+import { encodeExtensions } from '../messages/extension.js';
+import { bytesEqual } from '../util/bytes.js';
 import type { GroupContext } from '../messages/group-context.js';
 import type { Sender } from '../messages/framing.js';
 import type { SecretTree, SecretTreeOptions } from '../schedule/secret-tree.js';
@@ -113,6 +116,19 @@ export interface GroupState {
    * new group (its resumption PSK of usage reinit); no further commit or message.
    */
   readonly reinit?: ReInit | undefined;
+}
+
+/**
+ * §11.2: `next` may re-initialise `old` — old's ReInit is committed and next, at epoch 0,
+ * has the group id, version, cipher suite and extensions it names (UsageError 'not-a-reinit').
+ */
+export function assertReinitTarget(old: Pick<GroupState, 'reinit'>, next: Pick<GroupState, 'groupContext'>): void {
+  if (old.reinit === undefined || next.groupContext.epoch !== 0n || !matchesReinit(old.reinit, next.groupContext)) throw new UsageError('not-a-reinit', 'the group is not the new group that the old group’s committed ReInit describes');
+}
+
+/** §11.2: the GroupContext has the group id, version, cipher suite and extensions the ReInit names. */
+export function matchesReinit(r: ReInit, gc: GroupContext): boolean {
+  return bytesEqual(gc.groupId, r.groupId) && gc.version === r.version && gc.cipherSuite === r.cipherSuite && bytesEqual(encode(encodeExtensions, gc.extensions), encode(encodeExtensions, r.extensions));
 }
 
 /** §11.2: refuses an operation on a group whose ReInit has been committed (UsageError 'group-reinitialising'). */

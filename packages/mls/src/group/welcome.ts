@@ -27,7 +27,7 @@ import { bytesEqual } from '../util/bytes.js';
 import { Secret } from '../util/secret.js';
 import { verifyGroupInfo } from './content-auth.js';
 import { epochFromJoiner, pskSecretFor } from './epoch.js';
-import type { GroupConfig, GroupState } from './state.js';
+import { matchesReinit, type GroupConfig, type GroupState } from './state.js';
 import { validateTreeLeaves } from './validation.js';
 import { decodeMLSMessage } from '../messages/mls-message.js';
 import { decodeGroupInfo, decodeGroupSecrets, type Welcome } from '../messages/welcome.js';
@@ -48,6 +48,12 @@ export interface JoinFromWelcomeParams {
   /** The ratchet tree, when the Welcome does not carry the ratchet_tree extension. */
   readonly ratchetTree?: readonly (Node | undefined)[];
   readonly config?: GroupConfig;
+  /**
+   * §11.2: for the Welcome of a group that re-initialises an old one, our state of the old
+   * group (its ReInit committed). The Welcome must then name the old group's reinit PSK of
+   * that epoch, and describe the group the ReInit asked for at epoch 1.
+   */
+  readonly resumeFrom?: GroupState;
 }
 
 function welcomeOf(w: Uint8Array | Welcome): Welcome {
@@ -86,7 +92,17 @@ export async function joinFromWelcome(p: JoinFromWelcomeParams): Promise<GroupSt
   let special = 0;
   for (const id of secrets.psks) if (id.psktype === PSKType.resumption && id.usage !== ResumptionPSKUsage.application) special++;
   if (special > 1) throw new ValidationError('invalid-psk-usage', 'at most one reinit or branch PSK');
-  const pskSecret = await pskSecretFor(suite, secrets.psks, config);
+  const old = p.resumeFrom;
+  if (old !== undefined) {
+    if (old.reinit === undefined) throw new UsageError('group-not-reinitialising', 'resumeFrom must be a group whose ReInit has been committed');
+    const id = secrets.psks.find((i) => i.psktype === PSKType.resumption && i.usage === ResumptionPSKUsage.reinit);
+    if (id === undefined) throw new ValidationError('missing-reinit-psk', 'the Welcome does not name the old group’s reinit PSK');
+    if (id.psktype !== PSKType.resumption || !bytesEqual(id.pskGroupId, old.groupContext.groupId) || id.pskEpoch !== old.groupContext.epoch) {
+      throw new ValidationError('reinit-psk-mismatch', 'the Welcome’s reinit PSK does not name the old group at its ReInit epoch');
+    }
+  }
+  // A reinit PSK resolves only against resumeFrom; without it, missing-psk.
+  const pskSecret = await pskSecretFor(suite, secrets.psks, config, undefined, old);
   const joinerSecret = asSecret<'joiner_secret'>(secrets.joinerSecret);
 
   // welcome_secret does not depend on the GroupContext; derive it first to open the GroupInfo.
@@ -108,6 +124,9 @@ export async function joinFromWelcome(p: JoinFromWelcomeParams): Promise<GroupSt
   const info = decode(decodeGroupInfo, infoBytes);
   const gc = info.groupContext;
   if (gc.cipherSuite !== kp.cipherSuite) throw new ValidationError('cipher-suite-mismatch', 'the GroupInfo and the key package use different cipher suites');
+  if (old?.reinit !== undefined && (gc.epoch !== 1n || !matchesReinit(old.reinit, gc))) {
+    throw new ValidationError('reinit-mismatch', 'the new group is not the one the ReInit describes at epoch 1');
+  }
 
   const treeExt = info.extensions.find((e) => e.extensionType === ExtensionType.ratchet_tree);
   const nodes = treeExt !== undefined ? decode(decodeRatchetTree, treeExt.extensionData) : p.ratchetTree;

@@ -206,10 +206,7 @@ export async function mergeUpdatePath(tree: PublicTree, sender: LeafIndex, updat
   if (!(await verifyLeafNodeSignature(suite, leaf, { groupId, leafIndex: sender }))) {
     throw new ValidationError('invalid-leaf-signature', `the UpdatePath leaf of sender ${sender} has a bad signature`);
   }
-  const current = tree.leaf(sender);
-  if (current !== undefined && bytesEqual(current.encryptionKey, leaf.encryptionKey)) {
-    throw new ValidationError('encryption-key-reused', 'the committer kept its leaf encryption key');
-  }
+  // A committer that keeps its leaf encryption key is refused below: its current leaf is in `tree`.
   const fresh = [leaf.encryptionKey, ...updatePath.nodes.map((n) => n.encryptionKey)];
   for (let i = 0; i < fresh.length; i++) {
     for (let j = 0; j < i; j++) {

@@ -1,7 +1,8 @@
 // RFC 9420 §11.2 / §12.1.5 ReInit: once a ReInit is committed, the group is
 // re-initialising — the committer and every receiver refuse further commits, proposals,
 // application messages and incoming messages with UsageError 'group-reinitialising', and
-// the mark survives a save and restore.
+// the mark survives a save and restore. The new group (step 3, its reinit PSK and
+// Welcome) is in reinit-resumption.test.ts.
 import { describe, expect, it } from 'vitest';
 import { nodeCryptoProvider } from '../../src/crypto/node/index.js';
 import {

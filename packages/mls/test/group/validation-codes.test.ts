@@ -2,25 +2,25 @@
 // a real message with the engine, breaks one rule (re-signing with the real keys where
 // the rule sits behind a signature), and expects the typed error with that code.
 //
-// Codes with no case here, and why:
-// - missing-membership-tag (group/process.ts, public.ts, framing/public-message.ts): not
-//   reachable from bytes — the decoder reads a membership_tag exactly when the sender is
-//   a member and the encoder refuses to omit it, so the check guards in-memory values only.
-// - sender-content-mismatch (framing/authentication.ts): only the framing-layer
-//   unprotectPublicMessage calls it; processMessage refuses the same messages earlier as
-//   invalid-commit-sender / invalid-proposal-sender / invalid-external-commit.
-// - encryption-key-reused (tree/treekem.ts): shadowed by duplicate-encryption-key (case below).
-// - bad-path-secret: the length check in treekem needs an UpdatePath ciphertext sealed to
-//   the exact provisional GroupContext; a Welcome's short path secret is refused as
-//   path-key-mismatch (case below). Not covered here.
-// - tree-too-large (tree/public-tree.ts): needs more than 2^31 nodes; no array that size.
-// - bad-generation, ratchet-exhausted (schedule/secret-tree.ts): the wire generation is a
-//   uint32, so only a ratchet run through 2^32 generations could reach them.
-// - update-of-blank-leaf, unknown-own-update (group/proposals.ts): an Update's sender was a
-//   member when it was cached, and the same commit cannot also remove it
-//   (duplicate-leaf-change); our own cached Update always holds its private key.
-// - unknown-signer of a Welcome's GroupInfo: needs a GroupInfo re-encrypted under the
-//   welcome key; the same check of the server view is covered below.
+// Codes with no case here, and where they are (issue 4 item 5):
+// - Reached from crafted input in validation-codes-crafted.test.ts: bad-path-secret (a
+//   Welcome whose GroupInfo names the joiner itself as signer; an UpdatePath sealing a
+//   short path secret), unknown-signer of a Welcome's GroupInfo, sender-content-mismatch
+//   and missing-membership-tag at the framing layer (unprotectPublicMessage),
+//   tree-too-large (a sparse out-of-band tree), bad-generation and ratchet-exhausted
+//   (the secret tree's argument check; a ratchet restored at its last generation), and
+//   update-of-blank-leaf (the tree editor).
+// - missing-membership-tag in group/process.ts and public.ts: those entry points take
+//   bytes only, and the decoder reads a membership_tag exactly when the sender is a
+//   member, so the check there only narrows the type; the framing layer's is tested.
+// - Deleted as dead code: encryption-key-reused (tree/treekem.ts) — a committer that
+//   keeps its leaf key is refused as duplicate-encryption-key, by the §7.3 check and by
+//   treekem's own uniqueness check over the tree that still holds the old leaf (case
+//   below); update-of-blank-leaf in group/proposals.ts — an Update is cached only after
+//   its sender's leaf verified its signature, in the same epoch, and the tree layer
+//   still refuses a blank leaf; unknown-own-update — only proposeUpdate caches an Update
+//   from our own leaf (processMessage refuses our own proposals as own-message) and it
+//   keeps the key, also across a save; it is now InternalError own-update-key-missing.
 import { describe, expect, it } from 'vitest';
 import { decode, encode } from '../../src/codec/index.js';
 import { decryptWithLabel, encryptWithLabel, makeKeyPackageRef, signWithLabel } from '../../src/crypto/labeled.js';
@@ -275,9 +275,8 @@ describe('§12.4.2 UpdatePath', () => {
     await expectCode(processMessage(b, await forgeCommit(a, commit.proposals, { ...path, nodes })), 'update-path-ciphertext-count');
   });
 
-  it('refuses a committer leaf that keeps its encryption key (the §7.3 uniqueness check fires first: duplicate-encryption-key)', async () => {
-    // treekem's own `encryption-key-reused` check is therefore a second line only: the
-    // committer's current key is always in the tree when its new leaf is checked.
+  it('refuses a committer leaf that keeps its encryption key (duplicate-encryption-key)', async () => {
+    // The committer's current key is always in the tree when its new leaf is checked.
     const { a, b, commit, path } = await pathCommit();
     const { signature: _s, ...unsigned } = path.leafNode;
     const kept = await signLeafNode(suite, { ...unsigned, encryptionKey: a.tree.leaf(a.ownLeaf)!.encryptionKey }, a.signaturePrivateKey.bytes, { groupId: a.groupContext.groupId, leafIndex: a.ownLeaf });

@@ -28,6 +28,7 @@ import {
   type PrivateKeyPackage,
   type Proposal as TsProposal,
 } from 'ts-mls';
+import { decodeRatchetTree as tsDecodeRatchetTree, encodeRatchetTree as tsEncodeRatchetTree } from 'ts-mls/ratchetTree.js';
 import { decode, encode } from '../../src/codec/index.js';
 import { nodeCryptoProvider } from '../../src/crypto/node/index.js';
 import {
@@ -51,6 +52,7 @@ import { CredentialType } from '../../src/messages/credential.js';
 import { WireFormat } from '../../src/messages/framing.js';
 import type { KeyPackage } from '../../src/messages/key-package.js';
 import { decodeMLSMessage, encodeMLSMessage } from '../../src/messages/mls-message.js';
+import { decodeRatchetTree, encodeRatchetTree } from '../../src/messages/ratchet-tree.js';
 import { ProposalType } from '../../src/messages/proposal.js';
 import { decodeExternalPub, encodeExternalPub, ExtensionType } from '../../src/messages/extension.js';
 import { signGroupInfo } from '../../src/group/content-auth.js';
@@ -114,7 +116,8 @@ export interface Pending<K extends Member['kind']> {
   readonly kind: K;
   readonly name: string;
   readonly bytes: Uint8Array;
-  join(welcome: Uint8Array): Promise<K extends 'parley' ? ParleyMember : TsMember>;
+  /** `ratchetTree`: the tree's encoding (§12.4.3.3), for a Welcome without the ratchet_tree extension. */
+  join(welcome: Uint8Array, ratchetTree?: Uint8Array): Promise<K extends 'parley' ? ParleyMember : TsMember>;
 }
 
 export async function parleyKeyPackage(name: string): Promise<Pending<'parley'>> {
@@ -126,7 +129,11 @@ export async function parleyKeyPackage(name: string): Promise<Pending<'parley'>>
     kind: 'parley',
     name,
     bytes,
-    join: async (welcome) => ({ kind: 'parley', name, state: await joinFromWelcome({ provider, welcome, keyPackage, privateKeys, config: parleyConfig }) }),
+    join: async (welcome, ratchetTree) => ({
+      kind: 'parley',
+      name,
+      state: await joinFromWelcome({ provider, welcome, keyPackage, privateKeys, config: parleyConfig, ...(ratchetTree === undefined ? {} : { ratchetTree: decode(decodeRatchetTree, ratchetTree) }) }),
+    }),
   };
 }
 
@@ -139,10 +146,12 @@ export async function tsKeyPackage(name: string, impl: CiphersuiteImpl): Promise
     bytes,
     publicPackage,
     privatePackage,
-    join: async (welcome) => {
+    join: async (welcome, ratchetTree) => {
       const m = tsDecode(welcome);
       if (m.wireformat !== 'mls_welcome') throw new Error('not a welcome');
-      return { kind: 'ts-mls', name, impl, state: await tsJoinGroup(m.welcome, publicPackage, privatePackage, emptyPskIndex, impl) };
+      const tree = ratchetTree === undefined ? undefined : tsDecodeRatchetTree(ratchetTree, 0)?.[0];
+      if (ratchetTree !== undefined && tree === undefined) throw new Error('ts-mls could not decode the ratchet tree');
+      return { kind: 'ts-mls', name, impl, state: await tsJoinGroup(m.welcome, publicPackage, privatePackage, emptyPskIndex, impl, tree) };
     },
   };
 }
@@ -221,6 +230,8 @@ export interface CommitOut {
   readonly welcome?: Uint8Array;
   /** A GroupInfo (with external_pub and ratchet_tree) for the new epoch, when the engine makes one. */
   readonly groupInfo?: Uint8Array;
+  /** The committer's ratchet tree of the new epoch, encoded by its own engine (§12.4.3.3). */
+  readonly ratchetTree: Uint8Array;
 }
 
 export interface CommitSpec {
@@ -229,6 +240,8 @@ export interface CommitSpec {
   readonly remove?: readonly number[];
   /** ts-mls only: send the commit as a PublicMessage (default PrivateMessage). */
   readonly publicMessage?: boolean;
+  /** Put the ratchet_tree extension in the Welcome's GroupInfo (default true). */
+  readonly ratchetTreeInWelcome?: boolean;
 }
 
 /** Creates a commit (with any pending proposals by reference) and merges it at once. */
@@ -238,18 +251,20 @@ export async function commit(m: Member, spec: CommitSpec = {}): Promise<CommitOu
       ...(spec.add ?? []).map((b) => ({ proposalType: ProposalType.add, add: { keyPackage: parleyKeyPackageOf(b) } }) as const),
       ...(spec.remove ?? []).map((i) => ({ proposalType: ProposalType.remove, remove: { removed: leafIndex(i) } }) as const),
     ];
-    const c = await createCommit(m.state, { proposals });
+    const c = await createCommit(m.state, { proposals, ratchetTreeInWelcome: spec.ratchetTreeInWelcome !== false });
     m.state = mergeCommit(m.state, c.pending);
-    return c.welcome === undefined ? { commit: c.commitMessage, groupInfo: c.groupInfo } : { commit: c.commitMessage, welcome: c.welcome, groupInfo: c.groupInfo };
+    const ratchetTree = encode(encodeRatchetTree, m.state.tree.toNodes());
+    return c.welcome === undefined ? { commit: c.commitMessage, groupInfo: c.groupInfo, ratchetTree } : { commit: c.commitMessage, welcome: c.welcome, groupInfo: c.groupInfo, ratchetTree };
   }
   const extraProposals: TsProposal[] = [
     ...(spec.add ?? []).map((b): TsProposal => ({ proposalType: 'add', add: { keyPackage: tsKeyPackageOf(b) } })),
     ...(spec.remove ?? []).map((i): TsProposal => ({ proposalType: 'remove', remove: { removed: i } })),
   ];
-  const r = await tsCreateCommit({ state: m.state, cipherSuite: m.impl }, { extraProposals, ratchetTreeExtension: true, wireAsPublicMessage: spec.publicMessage === true });
+  const r = await tsCreateCommit({ state: m.state, cipherSuite: m.impl }, { extraProposals, ratchetTreeExtension: spec.ratchetTreeInWelcome !== false, wireAsPublicMessage: spec.publicMessage === true });
   m.state = r.newState;
   const commitBytes = encodeMlsMessage(r.commit);
-  return r.welcome === undefined ? { commit: commitBytes } : { commit: commitBytes, welcome: encodeMlsMessage({ version: 'mls10', wireformat: 'mls_welcome', welcome: r.welcome }) };
+  const ratchetTree = tsEncodeRatchetTree(r.newState.ratchetTree);
+  return r.welcome === undefined ? { commit: commitBytes, ratchetTree } : { commit: commitBytes, welcome: encodeMlsMessage({ version: 'mls10', wireformat: 'mls_welcome', welcome: r.welcome }), ratchetTree };
 }
 
 /** §12.1.2: an Update proposal from a member, as MLSMessage bytes (Parley only here). */
