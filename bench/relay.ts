@@ -34,6 +34,9 @@ function numArg(name: string, fallback: number): number {
 const C = numArg('--clients', 200);
 const RUNS = numArg('--runs', quick ? 1 : 3);
 const STEP_S = numArg('--seconds', quick ? 1 : 3);
+/** `--server-prof DIR`: the server writes a V8 CPU profile there when it stops (for finding hot spots). */
+const profArg = args.indexOf('--server-prof');
+const PROF_DIR = profArg >= 0 ? args[profArg + 1] : undefined;
 const IDLE_AT = quick ? [200] : [1000, 5000];
 const root = fileURLToPath(new URL('..', import.meta.url));
 const PAYLOAD = 250;
@@ -79,9 +82,15 @@ function note(s: string): void {
 }
 
 function cpuSeconds(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.system;
+}
+
+/** utime and stime of a process in seconds (clock ticks, USER_HZ = 100). */
+function cpuTimes(pid: number): { user: number; system: number } {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, clock ticks (USER_HZ = 100)
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
 }
 
 /** This process's (the load generator's) CPU seconds, user + system. */
@@ -105,7 +114,9 @@ interface Server {
 
 async function spawnServer(): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
-  const child = spawn(join(root, 'node_modules/.bin/tsx'), ['--conditions=parley:source', join(root, 'bench/relay-server.ts'), dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // node with tsx's loader (not the tsx wrapper): the child is the server, so its pid is the one to read.
+  const prof = PROF_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', '--conditions=parley:source', join(root, 'bench/relay-server.ts'), dir], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -117,7 +128,7 @@ async function spawnServer(): Promise<Server> {
       reject(new Error('server exited'));
     });
   });
-  return { child, url, wsUrl: url.replace(/^http/, 'ws') + '/v1/ws', pid: serverPid(child), dir };
+  return { child, url, wsUrl: url.replace(/^http/, 'ws') + '/v1/ws', pid: child.pid!, dir };
 }
 
 async function stopServer(s: Server): Promise<void> {
@@ -127,16 +138,6 @@ async function stopServer(s: Server): Promise<void> {
     await Promise.race([exited, sleep(5000)]);
   }
   rmSync(s.dir, { recursive: true, force: true });
-}
-
-/** The server's own pid (tsx runs the script in a child node process). */
-function serverPid(child: ChildProcess): number {
-  try {
-    const kids = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter((s) => s !== '');
-    return kids.length > 0 ? Number(kids[0]) : child.pid!;
-  } catch {
-    return child.pid!;
-  }
 }
 
 /** Raises this process's soft open-file limit to its hard limit (the idle phase opens 5,000 sockets). */
@@ -235,6 +236,8 @@ interface Step {
   readonly errors: number;
   /** Server and generator CPU seconds over the step and its drain. */
   readonly cpu: number;
+  /** The kernel's share of the server's CPU (socket writes, fsync). */
+  readonly sys: number;
   readonly genCpu: number;
   readonly wallS: number;
   readonly drainMs: number;
@@ -245,7 +248,7 @@ interface Step {
 async function load(pid: number, conns: readonly Conn[], targets: readonly (readonly [Conn, string])[], rate: number, fanout = 1): Promise<Step> {
   const before = total(conns, 'received');
   const errors0 = total(conns, 'errors');
-  const cpu0 = cpuSeconds(pid);
+  const cpu0 = cpuTimes(pid);
   const gen0 = genCpuSeconds();
   let offered = 0;
   let lastAck = 0;
@@ -276,12 +279,14 @@ async function load(pid: number, conns: readonly Conn[], targets: readonly (read
   const errors = total(conns, 'errors') - errors0;
   const lost = Math.max(0, offered * fanout - delivered);
   const ok = lost === 0 && errors === 0 && delivered / STEP_S >= rate * fanout * 0.95 && drainMs < 250;
-  return { rate, offered, expected: offered * fanout, delivered, lost, errors, cpu: cpuSeconds(pid) - cpu0, genCpu: genCpuSeconds() - gen0, wallS, drainMs, ok };
+  const cpu1 = cpuTimes(pid);
+  const sys = cpu1.system - cpu0.system;
+  return { rate, offered, expected: offered * fanout, delivered, lost, errors, cpu: cpu1.user - cpu0.user + sys, sys, genCpu: genCpuSeconds() - gen0, wallS, drainMs, ok };
 }
 
 function describe(label: string, s: Step, per: string): string {
   const n = Math.max(1, s.delivered);
-  return `  ${label}: delivered ${s.delivered}/${s.expected}, server ${fmt((s.cpu / n) * 1e6)} µs/${per} (${fmt(s.cpu / s.wallS)} cores), generator ${fmt((s.genCpu / n) * 1e6)} µs/${per} (${fmt(s.genCpu / s.wallS)} cores), drain ${s.drainMs.toFixed(0)} ms${s.lost > 0 ? `, lost ${s.lost}` : ''}${s.errors > 0 ? `, ${s.errors} errors` : ''}${s.ok ? '' : '  (not sustained)'}`;
+  return `  ${label}: delivered ${s.delivered}/${s.expected}, server ${fmt((s.cpu / n) * 1e6)} µs/${per} (${fmt(s.cpu / s.wallS)} cores, ${Math.round((100 * s.sys) / Math.max(1e-9, s.cpu))} % kernel), generator ${fmt((s.genCpu / n) * 1e6)} µs/${per} (${fmt(s.genCpu / s.wallS)} cores), drain ${s.drainMs.toFixed(0)} ms${s.lost > 0 ? `, lost ${s.lost}` : ''}${s.errors > 0 ? `, ${s.errors} errors` : ''}${s.ok ? '' : '  (not sustained)'}`;
 }
 
 /** Ramps the offered rate until a step is not sustained, then bisects twice between the last good and the first bad rate. */
@@ -387,6 +392,11 @@ async function oneRun(run: number): Promise<Figures> {
     const conns: Conn[] = [];
     for (const d of devices) conns.push(await connect(wsUrl, d, onDeliver));
     const targets = pairs.flatMap(([i, j, g]) => [[conns[i]!, g] as const, [conns[j]!, g] as const]);
+
+    // What the server burns with C idle connections: a floor under every per-message figure.
+    const floor0 = cpuSeconds(pid);
+    await sleep(STEP_S * 1000);
+    note(`  idle with ${C} clients: server ${fmt((cpuSeconds(pid) - floor0) / STEP_S)} cores`);
 
     // ---- 1:1 relay: ramp the offered rate until something is lost or it cannot keep up.
     const rates = quick ? [1000, 3000, 6000, 12_000] : [1000, 2000, 3000, 4000, 5000, 6000, 8000, 10_000, 12_000, 15_000, 20_000];
