@@ -3,6 +3,8 @@
 // synchronous=FULL by default so a transaction that returned is on disk before the
 // server acknowledges it. Batched appends share one transaction (group commit).
 
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { MESSAGE_KINDS, type MessageKind } from '@parley/protocol';
 import { MIGRATIONS } from './migrations.js';
@@ -29,7 +31,37 @@ import {
 export interface SqliteStoreOptions {
   /** 'full' (default): fsync at each commit. 'normal': survives a process crash, not a power loss. */
   readonly synchronous?: 'full' | 'normal';
+  /**
+   * Checkpoint the WAL from a worker thread with its own connection (the server sets it), so
+   * copying the WAL into the database and the fsync that follows never stall the event loop
+   * in the middle of a commit. Otherwise SQLite checkpoints inline, at the commit that passes
+   * 1,000 pages.
+   */
+  readonly backgroundCheckpoint?: boolean;
 }
+
+/** The checkpointer's code (CommonJS, run by `new Worker(…, { eval: true })`). */
+const CHECKPOINTER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file);
+db.pragma('synchronous = NORMAL');
+const timer = setInterval(() => {
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+  } catch {
+    // busy or closing: the next tick retries; the main connection's own limit is the backstop
+  }
+}, workerData.intervalMs);
+parentPort.once('message', () => {
+  clearInterval(timer);
+  db.close();
+  parentPort.close();
+});
+`;
+const CHECKPOINT_MS = 250;
+/** With a background checkpointer the main connection checkpoints only past this many pages (a backstop). */
+const BACKSTOP_PAGES = 16_384;
 
 type Row = Record<string, unknown>;
 const kindByNumber = new Map<number, MessageKind>(Object.entries(MESSAGE_KINDS).map(([k, v]) => [v, k as MessageKind]));
@@ -77,6 +109,7 @@ export class SqliteStore implements Store {
   private readonly s;
 
   private readonly synchronous: 'full' | 'normal';
+  private checkpointer: Worker | undefined;
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
     this.synchronous = options.synchronous ?? 'full';
@@ -86,6 +119,19 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db);
+    if (options.backgroundCheckpoint === true && this.db.name !== ':memory:') {
+      this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+      this.checkpointer = new Worker(CHECKPOINTER, {
+        eval: true,
+        workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), file: this.db.name, intervalMs: CHECKPOINT_MS },
+      });
+      this.checkpointer.on('error', () => {
+        // The checkpointer died: SQLite's own inline checkpoints take over.
+        this.checkpointer = undefined;
+        if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+      });
+      this.checkpointer.unref();
+    }
     const p = (sql: string): Database.Statement => this.db.prepare(sql);
     this.s = {
       insertUser: p(
@@ -487,6 +533,15 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    const w = this.checkpointer;
+    if (w !== undefined) {
+      this.checkpointer = undefined;
+      const exited = new Promise<void>((resolve) => w.once('exit', () => { resolve(); }));
+      w.postMessage('close');
+      const timer = setTimeout(() => void w.terminate(), 2000);
+      await exited;
+      clearTimeout(timer);
+    }
     if (this.db.open) this.db.close();
   }
 }
