@@ -303,7 +303,7 @@ async function load(pid: number, conns: readonly Conn[], targets: readonly (read
 
 function describe(label: string, s: Step, per: string): string {
   const n = Math.max(1, s.delivered);
-  return `  ${label}: delivered ${s.delivered}/${s.expected}, server ${fmt((s.cpu / n) * 1e6)} µs/${per} (${fmt(s.cpu / s.wallS)} cores, ${Math.round((100 * s.sys) / Math.max(1e-9, s.cpu))} % kernel), generator ${fmt((s.genCpu / n) * 1e6)} µs/${per} (${fmt(s.genCpu / s.wallS)} cores), others ${fmt(s.otherCpu / s.wallS)} cores, drain ${s.drainMs.toFixed(0)} ms${s.lost > 0 ? `, lost ${s.lost}` : ''}${s.errors > 0 ? `, ${s.errors} errors` : ''}${s.ok ? '' : '  (not sustained)'}`;
+  return `  ${label}: delivered ${s.delivered}/${s.expected}, server ${fmt((s.cpu / n) * 1e6)} µs/${per} (${fmt(s.cpu / s.wallS)} cores, ${Math.round((100 * s.sys) / Math.max(1e-9, s.cpu))} % kernel), generator ${fmt((s.genCpu / n) * 1e6)} µs/${per} (${fmt(s.genCpu / s.wallS)} cores), others ${fmt(s.otherCpu / s.wallS)} cores, drain ${s.drainMs.toFixed(0)} ms${s.lost > 0 ? `, ${s.lost} not arrived when the 3 s drain ended` : ''}${s.errors > 0 ? `, ${s.errors} errors` : ''}${s.ok ? '' : '  (not sustained)'}`;
 }
 
 /** Ramps the offered rate until a step is not sustained, then bisects twice between the last good and the first bad rate. */
