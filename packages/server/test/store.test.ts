@@ -33,7 +33,7 @@ it('sqlite: the background checkpointer copies the WAL into the database while t
     await store.appendMessages(Array.from({ length: 50 }, (_, i) => ({ groupId: 'group-ckpt', id: new Uint8Array(16).fill(b).map((x, k) => (k === 0 ? i : x)), sender: 'ann-dev-0001', data: new Uint8Array(4000).fill(i), createdAt: 2 })));
   }
   // Only a checkpoint writes pages into the database file; wait for the worker's.
-  for (let i = 0; i < 400 && statSync(file).size <= before; i++) await new Promise((r) => setTimeout(r, 25));
+  for (let i = 0; i < 400 && statSync(file).size <= before + 4_000_000; i++) await new Promise((r) => setTimeout(r, 25));
   expect(statSync(file).size).toBeGreaterThan(before + 4_000_000);
   await store.close();
   const again = new SqliteStore(file);
