@@ -528,7 +528,7 @@ async function main(): Promise<void> {
   const sc = m((x) => x.serverCores).value;
   const gc = m((x) => x.genCores).value;
   const oc = m((x) => x.otherCores).value;
-  const bound = sc + gc + oc > 1.6 ? (oc > 0.5 ? 'the two cores were full, largely with other processes, so the maxima (and the latency) are bound by the machine' : 'the two cores were full, so the maxima are bound by the machine (server and generator together)') : 'the cores were not full: the maxima are bound by the server (its fsync per commit and event loop), not by the machine';
+  const bound = sc + gc + oc > 1.6 ? (oc > 0.5 ? 'the two cores were full, largely with other processes, so the maxima (and the latency) are bound by the machine' : 'the two cores were full, so the maxima are bound by the machine (server and generator together)') : sc >= 0.85 ? 'the cores were not full, but the server\'s event loop was (one thread, about one core): the maxima are bound by the server, not by the machine' : 'the cores were not full: the maxima are bound by the server (its fsync per commit blocks its event loop), not by the machine';
   note(`note: at the 1:1 maximum the server used ${fmt(sc)} cores, the generator ${fmt(gc)}, other processes ${fmt(oc)} (of 2): ${bound}. The per-message CPU figures are the server's own.`);
 }
 
