@@ -44,7 +44,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const attachmentsDir = join(config.dataDir, 'attachments');
   mkdirSync(attachmentsDir, { recursive: true });
   const log = options.logger ?? createLogger(options.logLevel ?? 'info', options.logDestination);
-  const store = options.store ?? new SqliteStore(join(config.dataDir, 'parley.db'), { synchronous: config.synchronous });
+  const store = options.store ?? new SqliteStore(join(config.dataDir, 'parley.db'), { synchronous: config.synchronous, backgroundCheckpoint: true });
   const bus = options.bus ?? new InProcessBus();
   const metrics = new Metrics();
   const now = options.now ?? Date.now;

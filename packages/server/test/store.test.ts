@@ -1,5 +1,5 @@
 // Runs the Store conformance suite against every implementation.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -13,6 +13,32 @@ storeConformance('memory', async () => ({ store: new MemoryStore() }));
 storeConformance('sqlite', async () => {
   const file = join(mkdtempSync(join(tmpdir(), 'parley-store-')), 'parley.db');
   return { store: new SqliteStore(file), reopen: async () => new SqliteStore(file) };
+});
+storeConformance('sqlite, background checkpoint', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'parley-store-')), 'parley.db');
+  return { store: new SqliteStore(file, { backgroundCheckpoint: true }), reopen: async () => new SqliteStore(file, { backgroundCheckpoint: true }) };
+});
+
+it('sqlite: the background checkpointer copies the WAL into the database while the main connection never checkpoints', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'parley-ckpt-')), 'parley.db');
+  const store = new SqliteStore(file, { backgroundCheckpoint: true });
+  const token = new Uint8Array(32).fill(9);
+  await store.createUser({ id: 'ann', email: null, password: { hash: new Uint8Array(32), salt: new Uint8Array(16), params: { N: 16384, r: 8, p: 1, keylen: 32 } }, admin: false, active: true, identityKey: null, createdAt: 1 });
+  await store.createSession({ tokenHash: token, userId: 'ann', deviceId: null, createdAt: 1, expiresAt: 1e12 });
+  await store.addDevice({ id: 'ann-dev-0001', userId: 'ann', signatureKey: new Uint8Array(32), cipherSuite: 1, certificate: new Uint8Array(8), createdAt: 1 }, token);
+  await store.createGroup({ id: 'group-ckpt', epoch: 0, groupInfo: new Uint8Array([1]), ratchetTree: null, createdAt: 1 }, 'ann-dev-0001');
+  const before = statSync(file).size;
+  // About 2,000 pages of messages: past SQLite's inline threshold (1,000), under the backstop.
+  for (let b = 0; b < 40; b++) {
+    await store.appendMessages(Array.from({ length: 50 }, (_, i) => ({ groupId: 'group-ckpt', id: new Uint8Array(16).fill(b).map((x, k) => (k === 0 ? i : x)), sender: 'ann-dev-0001', data: new Uint8Array(4000).fill(i), createdAt: 2 })));
+  }
+  // Only a checkpoint writes pages into the database file; wait for the worker's.
+  for (let i = 0; i < 400 && statSync(file).size <= before + 4_000_000; i++) await new Promise((r) => setTimeout(r, 25));
+  expect(statSync(file).size).toBeGreaterThan(before + 4_000_000);
+  await store.close();
+  const again = new SqliteStore(file);
+  expect((await again.readGroup('group-ckpt', 1990, 100)).map((m) => m.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 1991 + i));
+  await again.close();
 });
 
 it('sqlite: migrations run once, in order, and the database is in WAL mode with foreign keys', () => {

@@ -3,6 +3,8 @@
 // synchronous=FULL by default so a transaction that returned is on disk before the
 // server acknowledges it. Batched appends share one transaction (group commit).
 
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { MESSAGE_KINDS, type MessageKind } from '@parley/protocol';
 import { MIGRATIONS } from './migrations.js';
@@ -29,7 +31,40 @@ import {
 export interface SqliteStoreOptions {
   /** 'full' (default): fsync at each commit. 'normal': survives a process crash, not a power loss. */
   readonly synchronous?: 'full' | 'normal';
+  /**
+   * Checkpoint the WAL from a worker thread with its own connection (the server sets it), so
+   * copying the WAL into the database and the fsync that follows never stall the event loop
+   * in the middle of a commit. Otherwise SQLite checkpoints inline, at the commit that passes
+   * 1,000 pages.
+   */
+  readonly backgroundCheckpoint?: boolean;
 }
+
+/** The checkpointer's code (CommonJS, run by `new Worker(…, { eval: true })`). */
+const CHECKPOINTER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file);
+db.pragma('synchronous = NORMAL');
+const timer = setInterval(() => {
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+  } catch {
+    // busy or closing: the next tick retries; the main connection's own limit is the backstop
+  }
+}, workerData.intervalMs);
+parentPort.once('message', () => {
+  clearInterval(timer);
+  db.close();
+  parentPort.close();
+});
+`;
+const CHECKPOINT_MS = 250;
+/** Sequence numbers (or rows) per prune transaction. */
+const PRUNE_SLICE = 500;
+const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
+/** With a background checkpointer the main connection checkpoints only past this many pages (a backstop). */
+const BACKSTOP_PAGES = 16_384;
 
 type Row = Record<string, unknown>;
 const kindByNumber = new Map<number, MessageKind>(Object.entries(MESSAGE_KINDS).map(([k, v]) => [v, k as MessageKind]));
@@ -76,13 +111,30 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly s;
 
+  private readonly synchronous: 'full' | 'normal';
+  private checkpointer: Worker | undefined;
+
   constructor(file: string, options: SqliteStoreOptions = {}) {
+    this.synchronous = options.synchronous ?? 'full';
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db);
+    if (options.backgroundCheckpoint === true && this.db.name !== ':memory:') {
+      this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+      this.checkpointer = new Worker(CHECKPOINTER, {
+        eval: true,
+        workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), file: this.db.name, intervalMs: CHECKPOINT_MS },
+      });
+      this.checkpointer.on('error', () => {
+        // The checkpointer died: SQLite's own inline checkpoints take over.
+        this.checkpointer = undefined;
+        if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+      });
+      this.checkpointer.unref();
+    }
     const p = (sql: string): Database.Statement => this.db.prepare(sql);
     this.s = {
       insertUser: p(
@@ -142,9 +194,11 @@ export class SqliteStore implements Store {
       readInbox: p('SELECT * FROM inbox WHERE device_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       inboxCursor: p('SELECT inbox_cursor FROM devices WHERE id = ?'),
       ackInbox: p('UPDATE devices SET inbox_cursor = MIN(?, inbox_seq) WHERE id = ? AND inbox_cursor < ?'),
-      pruneAcked: p(`DELETE FROM messages WHERE NOT EXISTS (
+      pruneGroups: p('SELECT id, last_seq FROM groups'),
+      pruneFirstSeq: p('SELECT MIN(seq) AS s FROM messages WHERE group_id = ?'),
+      pruneAckedSlice: p(`DELETE FROM messages WHERE group_id = ? AND seq > ? AND seq <= ? AND NOT EXISTS (
           SELECT 1 FROM members m WHERE m.group_id = messages.group_id AND m.device_id <> messages.sender AND m.cursor < messages.seq)`),
-      pruneOld: p('DELETE FROM messages WHERE created_at < ?'),
+      pruneOldSlice: p('DELETE FROM messages WHERE (group_id, seq) IN (SELECT group_id, seq FROM messages WHERE created_at < ? LIMIT ?)'),
       pruneInbox: p('DELETE FROM inbox WHERE created_at < ? OR seq <= (SELECT inbox_cursor FROM devices d WHERE d.id = inbox.device_id)'),
       insertAttachment: p('INSERT INTO attachments (id, group_id, uploader, size, created_at) VALUES (?, ?, ?, ?, ?)'),
       getAttachment: p('SELECT * FROM attachments WHERE id = ?'),
@@ -371,8 +425,10 @@ export class SqliteStore implements Store {
   async appendMessages(messages: readonly NewGroupMessage[]): Promise<AppendResult[]> {
     return this.db.transaction(() =>
       messages.map((m): AppendResult => {
-        if (this.s.groupExists.get(m.groupId) === undefined) return { ok: false, reason: 'unknown-group' };
-        if (this.s.isMember.get(m.groupId, m.sender) === undefined) return { ok: false, reason: 'not-a-member' };
+        // A member's group exists (foreign key): the common case costs one lookup, not two.
+        if (this.s.isMember.get(m.groupId, m.sender) === undefined) {
+          return { ok: false, reason: this.s.groupExists.get(m.groupId) === undefined ? 'unknown-group' : 'not-a-member' };
+        }
         const dup = this.s.messageById.get(m.groupId, buf(m.id)) as Row | undefined;
         if (dup !== undefined) {
           const message = messageFrom(dup);
@@ -418,9 +474,12 @@ export class SqliteStore implements Store {
   }
 
   async ackBatch(acks: readonly { deviceId: string; groupId: string; seq: number }[]): Promise<void> {
-    this.db.transaction(() => {
+    // Cursor moves need no fsync of their own: one lost in a power cut means a redelivery,
+    // which clients de-duplicate, and the next message commit (synchronous=FULL) syncs the
+    // WAL with these frames in it. An fsync here would block the event loop for nothing.
+    this.relaxed(() => {
       for (const a of acks) this.s.ackGroup.run(a.seq, a.deviceId, a.groupId, a.seq);
-    })();
+    });
   }
 
   async readInbox(deviceId: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
@@ -437,12 +496,40 @@ export class SqliteStore implements Store {
   }
 
   async prune(olderThan: number): Promise<number> {
-    return this.db.transaction(() => {
-      let n = this.s.pruneAcked.run().changes;
-      n += this.s.pruneOld.run(olderThan).changes;
-      n += this.s.pruneInbox.run(olderThan).changes;
-      return n;
-    })();
+    // In slices of at most PRUNE_SLICE sequence numbers of one group, each its own short
+    // transaction, yielding to the event loop between them: one statement over the whole log
+    // held the event loop for a second per 200,000 messages, in the middle of live traffic.
+    // Deletions need no fsync of their own (a row that came back after a power cut is
+    // acknowledged already and goes at the next prune).
+    let n = 0;
+    const groups = this.s.pruneGroups.all() as Row[];
+    for (const g of groups) {
+      const first = (this.s.pruneFirstSeq.get(g.id) as Row).s as number | null;
+      if (first === null) continue;
+      for (let from = first - 1; from < (g.last_seq as number); from += PRUNE_SLICE) {
+        n += this.relaxed(() => this.s.pruneAckedSlice.run(g.id, from, from + PRUNE_SLICE).changes);
+        await yieldToEventLoop();
+      }
+    }
+    for (;;) {
+      const k = this.relaxed(() => this.s.pruneOldSlice.run(olderThan, PRUNE_SLICE).changes);
+      n += k;
+      if (k < PRUNE_SLICE) break;
+      await yieldToEventLoop();
+    }
+    n += this.relaxed(() => this.s.pruneInbox.run(olderThan).changes);
+    return n;
+  }
+
+  /** One transaction without an fsync of its own (for writes whose loss is harmless). */
+  private relaxed<T>(f: () => T): T {
+    const full = this.synchronous === 'full';
+    if (full) this.db.pragma('synchronous = NORMAL');
+    try {
+      return this.db.transaction(f)();
+    } finally {
+      if (full) this.db.pragma('synchronous = FULL');
+    }
   }
 
   async addAttachment(a: AttachmentRecord): Promise<void> {
@@ -496,6 +583,15 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    const w = this.checkpointer;
+    if (w !== undefined) {
+      this.checkpointer = undefined;
+      const exited = new Promise<void>((resolve) => w.once('exit', () => { resolve(); }));
+      w.postMessage('close');
+      const timer = setTimeout(() => void w.terminate(), 2000);
+      await exited;
+      clearTimeout(timer);
+    }
     if (this.db.open) this.db.close();
   }
 }
