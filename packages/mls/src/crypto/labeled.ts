@@ -79,6 +79,23 @@ export function encryptWithLabel(suite: CipherSuite, publicKey: Uint8Array, labe
   return suite.hpke.seal(publicKey, encryptContext(label, context), new Uint8Array(0), plaintext);
 }
 
+/**
+ * EncryptWithLabel to several recipients under one label and context (a Welcome's
+ * GroupSecrets, an UpdatePath node's path secret): the EncryptContext is built once and,
+ * when the backend has `sealMany`, hashed once. Results are in recipient order.
+ */
+export function encryptWithLabelMany(
+  suite: CipherSuite,
+  label: string,
+  context: Uint8Array,
+  recipients: readonly { readonly publicKey: Uint8Array; readonly plaintext: Uint8Array }[],
+): Promise<HpkeCiphertext[]> {
+  const info = encryptContext(label, context);
+  const empty = new Uint8Array(0);
+  if (suite.hpke.sealMany !== undefined) return suite.hpke.sealMany(info, empty, recipients);
+  return Promise.all(recipients.map((r) => suite.hpke.seal(r.publicKey, info, empty, r.plaintext)));
+}
+
 export function decryptWithLabel(suite: CipherSuite, privateKey: Uint8Array, label: string, context: Uint8Array, kemOutput: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array> {
   return suite.hpke.open(kemOutput, privateKey, encryptContext(label, context), new Uint8Array(0), ciphertext);
 }

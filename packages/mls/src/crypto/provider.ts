@@ -28,6 +28,16 @@ export interface Hpke {
   readonly nPk: number;
   readonly nSk: number;
   seal(publicKey: Uint8Array, info: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<{ kemOutput: Uint8Array; ciphertext: Uint8Array }>;
+  /**
+   * `seal` to each recipient under one `info` and `aad`, results in recipient order.
+   * Optional: a backend that has it hashes `info` once for all recipients (a Welcome's
+   * info holds the whole encrypted GroupInfo, hundreds of kilobytes in a large group).
+   */
+  sealMany?(
+    info: Uint8Array,
+    aad: Uint8Array,
+    recipients: readonly { readonly publicKey: Uint8Array; readonly plaintext: Uint8Array }[],
+  ): Promise<{ kemOutput: Uint8Array; ciphertext: Uint8Array }[]>;
   /** Throws CryptoError('hpke-open-failed') when the ciphertext does not open. */
   open(kemOutput: Uint8Array, privateKey: Uint8Array, info: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array>;
   /** SetupBaseS(pk, info) then context.Export(exporterContext, length). */

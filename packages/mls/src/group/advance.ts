@@ -10,7 +10,7 @@ import type { Extension } from '../messages/extension.js';
 import type { PreSharedKeyID, ReInit } from '../messages/proposal.js';
 import { runKeySchedule, zeroSecret, type KeyScheduleEpoch } from '../schedule/key-schedule.js';
 import { asSecret, type CommitSecret } from '../schedule/secrets.js';
-import { confirmationTag, confirmedTranscriptHashInput, nextConfirmedTranscriptHash, nextInterimTranscriptHash } from '../schedule/transcript.js';
+import { confirmationTag, confirmedTranscriptHashOf, nextInterimTranscriptHash } from '../schedule/transcript.js';
 import type { PublicTree } from '../tree/public-tree.js';
 import type { TreePrivateKeys } from '../tree/private.js';
 import type { LeafIndex } from '../util/brand.js';
@@ -29,6 +29,8 @@ export interface EpochChange {
   /** The commit's framing, for the confirmed transcript hash. */
   readonly wireFormat: WireFormat;
   readonly content: FramedContent;
+  /** `content` encoded, when the caller has it (a received PublicMessage holds it); encoded here otherwise. */
+  readonly contentBytes?: Uint8Array | undefined;
   readonly signature: Uint8Array;
   /** The received confirmation tag to check; absent when we are the committer (we compute it). */
   readonly confirmationTag?: Uint8Array | undefined;
@@ -51,8 +53,8 @@ export type EpochBefore = Omit<GroupState, 'keys'> & { readonly keys: GroupState
 
 export async function advanceEpoch(state: EpochBefore, change: EpochChange): Promise<NextEpoch> {
   const { suite } = state;
-  const confirmedInput = confirmedTranscriptHashInput(change.wireFormat, encode(encodeFramedContent, change.content), change.signature);
-  const confirmed = await nextConfirmedTranscriptHash(suite, state.interimTranscriptHash, confirmedInput);
+  const contentBytes = change.contentBytes ?? encode(encodeFramedContent, change.content);
+  const confirmed = await confirmedTranscriptHashOf(suite, state.interimTranscriptHash, change.wireFormat, contentBytes, change.signature);
   const groupContext: GroupContext = {
     ...state.groupContext,
     epoch: state.groupContext.epoch + 1n,

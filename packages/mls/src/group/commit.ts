@@ -2,7 +2,7 @@
 // and a GroupInfo, §12.4.3), staged until the server accepts it and then merged.
 
 import { encode } from '../codec/index.js';
-import { encryptWithLabel, makeKeyPackageRef } from '../crypto/labeled.js';
+import { encryptWithLabelMany, makeKeyPackageRef } from '../crypto/labeled.js';
 import { UsageError } from '../errors.js';
 import type { Commit } from '../messages/commit.js';
 import { encodeExternalPub, ExtensionType, type Extension } from '../messages/extension.js';
@@ -265,21 +265,30 @@ export async function createCommit(state: GroupState, options: CreateCommitOptio
     const encryptedGroupInfo = await suite.aead.seal(key.bytes, nonce.bytes, new Uint8Array(0), encode(encodeGroupInfo, welcomeInfo));
     key.destroy();
     nonce.destroy();
-    const fdp = newState.tree.filteredDirectPath(state.ownLeaf);
-    const secrets: EncryptedGroupSecrets[] = await Promise.all(
-      applied.added.map(async ({ leafIndex, keyPackage }) => {
-        let pathSecret: { pathSecret: Uint8Array } | undefined;
-        if (withPath) {
-          const ancestor = commonAncestor(leafToNode(state.ownLeaf), leafToNode(leafIndex));
-          const found = pathSecrets.find((s) => s.node === ancestor && fdp.includes(ancestor));
-          if (found !== undefined) pathSecret = { pathSecret: found.secret };
-        }
-        const groupSecrets = encode(encodeGroupSecrets, { joinerSecret: next.schedule.joinerSecret.bytes, pathSecret, psks: applied.psks });
-        const ct = await encryptWithLabel(suite, keyPackage.initKey, 'Welcome', encryptedGroupInfo, groupSecrets);
-        groupSecrets.fill(0);
-        return { newMember: await makeKeyPackageRef(suite, encode(encodeKeyPackage, keyPackage)), encryptedGroupSecrets: ct };
-      }),
-    );
+    const fdp = new Set<number>(newState.tree.filteredDirectPath(state.ownLeaf));
+    const secretOf = new Map<number, Uint8Array>(pathSecrets.map((s) => [s.node, s.secret]));
+    // One GroupSecrets per new member (they differ only in the path secret), sealed in one
+    // batch: the EncryptContext holds the whole encrypted GroupInfo and is hashed once.
+    const plaintexts = applied.added.map(({ leafIndex }) => {
+      let pathSecret: { pathSecret: Uint8Array } | undefined;
+      if (withPath) {
+        const ancestor = commonAncestor(leafToNode(state.ownLeaf), leafToNode(leafIndex));
+        const found = fdp.has(ancestor) ? secretOf.get(ancestor) : undefined;
+        if (found !== undefined) pathSecret = { pathSecret: found };
+      }
+      return encode(encodeGroupSecrets, { joinerSecret: next.schedule.joinerSecret.bytes, pathSecret, psks: applied.psks });
+    });
+    const [sealed, refs] = await Promise.all([
+      encryptWithLabelMany(
+        suite,
+        'Welcome',
+        encryptedGroupInfo,
+        applied.added.map(({ keyPackage }, i) => ({ publicKey: keyPackage.initKey, plaintext: plaintexts[i]! })),
+      ),
+      Promise.all(applied.added.map(({ keyPackage }) => makeKeyPackageRef(suite, encode(encodeKeyPackage, keyPackage)))),
+    ]);
+    for (const p of plaintexts) p.fill(0);
+    const secrets: EncryptedGroupSecrets[] = sealed.map((ct, i) => ({ newMember: refs[i]!, encryptedGroupSecrets: ct }));
     welcome = encode(encodeMLSMessage, {
       version: ProtocolVersion.mls10,
       wireFormat: WireFormat.mls_welcome,

@@ -2,9 +2,9 @@
 // commit: `processMessage(state, bytes)` returns the next state and what happened.
 
 import { decode } from '../codec/index.js';
-import { CryptoError, UsageError, ValidationError } from '../errors.js';
+import { CryptoError, InternalError, UsageError, ValidationError } from '../errors.js';
 import { decodeExternalSenders, ExtensionType } from '../messages/extension.js';
-import { ContentType, SenderType, WireFormat, type FramedContent, type FramedContentAuthData, type Sender } from '../messages/framing.js';
+import { ContentType, SenderType, WireFormat, type FramedContent, type FramedContentAuthData, type PublicMessage, type Sender } from '../messages/framing.js';
 import type { Commit } from '../messages/commit.js';
 import { encode } from '../codec/index.js';
 import { encodeGroupContext } from '../messages/group-context.js';
@@ -55,7 +55,7 @@ export async function processMessage(state: GroupState, bytes: Uint8Array): Prom
       throw new ValidationError('application-in-public-message', 'application data must be sent as a PrivateMessage');
     }
     await authenticatePublic(state, m.content, m.auth, m.membershipTag);
-    return processContent(state, WireFormat.mls_public_message, m.content, m.auth);
+    return processContent(state, WireFormat.mls_public_message, m.content, m.auth, publicMessageContentBytes(bytes, m));
   }
   if (message.wireFormat === WireFormat.mls_private_message) {
     // The state without the message's key (§9.2): the one to continue from.
@@ -75,6 +75,28 @@ export async function processMessage(state: GroupState, bytes: Uint8Array): Prom
     return processContent(unprotected, WireFormat.mls_private_message, content, auth);
   }
   throw new UsageError('not-a-group-message', 'processMessage takes a PublicMessage or PrivateMessage');
+}
+
+/** Length of a §2.1.2 variable-size length header for `n`. */
+function varintSize(n: number): number {
+  return n < 0x40 ? 1 : n < 0x4000 ? 2 : 4;
+}
+
+/**
+ * The encoded FramedContent inside a received MLSMessage carrying `message`: the bytes
+ * after the 4-byte MLSMessage header (version, wire_format), less the auth data and
+ * membership tag that follow it. The decoder accepts only minimal length headers and
+ * nothing left over, so these are exactly the bytes re-encoding `message.content` would
+ * give, without a pass over a commit as large as its UpdatePath.
+ */
+export function publicMessageContentBytes(bytes: Uint8Array, message: PublicMessage): Uint8Array {
+  const opaqueSize = (b: Uint8Array): number => varintSize(b.length) + b.length;
+  let tail = opaqueSize(message.auth.signature);
+  if (message.auth.confirmationTag !== undefined) tail += opaqueSize(message.auth.confirmationTag);
+  if (message.membershipTag !== undefined) tail += opaqueSize(message.membershipTag);
+  const end = bytes.length - tail;
+  if (end < 4) throw new InternalError('public-message-layout', 'the PublicMessage is shorter than its auth data');
+  return bytes.subarray(4, end);
 }
 
 function checkGroupAndEpoch(state: GroupState, content: { groupId: Uint8Array; epoch: bigint }): void {
@@ -124,7 +146,7 @@ async function authenticatePublic(state: GroupState, content: FramedContent, aut
 
 export { EXTERNAL_PROPOSAL_TYPES };
 
-async function processContent(state: GroupState, wireFormat: WireFormat, content: FramedContent, auth: FramedContentAuthData): Promise<Processed> {
+async function processContent(state: GroupState, wireFormat: WireFormat, content: FramedContent, auth: FramedContentAuthData, contentBytes?: Uint8Array): Promise<Processed> {
   if (content.contentType === ContentType.proposal) {
     const s = content.sender;
     if (s.senderType === SenderType.external && !EXTERNAL_PROPOSAL_TYPES.has(content.proposal.proposalType)) {
@@ -146,7 +168,7 @@ async function processContent(state: GroupState, wireFormat: WireFormat, content
     if (content.sender.senderType === SenderType.new_member_commit && wireFormat !== WireFormat.mls_public_message) {
       throw new ValidationError('invalid-external-commit', 'an external commit is a PublicMessage');
     }
-    return processCommit(state, wireFormat, content, content.commit, auth);
+    return processCommit(state, wireFormat, content, content.commit, auth, contentBytes);
   }
   throw new ValidationError('application-in-public-message', 'application data must be sent as a PrivateMessage');
 }
@@ -165,7 +187,14 @@ export function resolveProposals(state: Pick<GroupState, 'proposals'>, commit: C
   });
 }
 
-async function processCommit(state: GroupState, wireFormat: WireFormat, content: FramedContent, commit: Commit, auth: FramedContentAuthData): Promise<Processed> {
+async function processCommit(
+  state: GroupState,
+  wireFormat: WireFormat,
+  content: FramedContent,
+  commit: Commit,
+  auth: FramedContentAuthData,
+  contentBytes: Uint8Array | undefined,
+): Promise<Processed> {
   const { suite } = state;
   const committer = content.sender;
   const list = resolveProposals(state, commit, committer);
@@ -252,6 +281,7 @@ async function processCommit(state: GroupState, wireFormat: WireFormat, content:
     ownLeaf: state.ownLeaf,
     wireFormat,
     content,
+    contentBytes,
     signature: auth.signature,
     confirmationTag: auth.confirmationTag,
     initSecretOverride,

@@ -10,7 +10,7 @@ import { LeafNodeSource } from '../messages/leaf-node.js';
 import { ProposalType, PSKType, ResumptionPSKUsage, type PreSharedKeyID, type Proposal, type ReInit } from '../messages/proposal.js';
 import { encodePreSharedKeyID } from '../messages/proposal.js';
 import { encode } from '../codec/index.js';
-import type { PublicTree } from '../tree/public-tree.js';
+import { KeySet, type PublicTree } from '../tree/public-tree.js';
 import { applyProposalsToTree, type SentProposal } from '../tree/proposals.js';
 import type { HpkePrivateKey } from '../tree/private.js';
 import type { LeafIndex } from '../util/brand.js';
@@ -195,16 +195,12 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
   const addCtx = { ...leafCtx, tree: afterRemoves };
   // Keys are compared among the Adds through sets (one lookup each, not a pass over the
   // earlier Adds): a commit adding N members stays linear in N.
-  const addSignatureKeys = new Set<string>();
-  const addEncryptionKeys = new Set<string>();
+  const addSignatureKeys = new KeySet();
+  const addEncryptionKeys = new KeySet();
   for (const kp of adds) {
     await validateKeyPackage(addCtx, kp);
-    const sig = toHex(kp.leafNode.signatureKey);
-    const enc = toHex(kp.leafNode.encryptionKey);
-    if (addSignatureKeys.has(sig)) fail('duplicate-signature-key', 'two Adds carry the same signature key');
-    if (addEncryptionKeys.has(enc)) fail('duplicate-encryption-key', 'two Adds carry the same encryption key');
-    addSignatureKeys.add(sig);
-    addEncryptionKeys.add(enc);
+    if (!addSignatureKeys.add(kp.leafNode.signatureKey)) fail('duplicate-signature-key', 'two Adds carry the same signature key');
+    if (!addEncryptionKeys.add(kp.leafNode.encryptionKey)) fail('duplicate-encryption-key', 'two Adds carry the same encryption key');
     treeChanges.push({ proposal: { proposalType: ProposalType.add, add: { keyPackage: kp } } });
   }
   const result = applyProposalsToTree(ctx.tree, treeChanges);

@@ -22,7 +22,7 @@ import { TreePrivateKeys, type HpkePrivateKey } from '../tree/private.js';
 import { PublicTree } from '../tree/public-tree.js';
 import { deriveNodeKeyPair, nextPathSecret } from '../tree/treekem.js';
 import { validateRatchetTree } from '../tree/validate.js';
-import type { NodeIndex } from '../util/brand.js';
+import type { LeafIndex, NodeIndex } from '../util/brand.js';
 import { bytesEqual } from '../util/bytes.js';
 import { Secret } from '../util/secret.js';
 import { verifyGroupInfo } from './content-auth.js';
@@ -143,13 +143,13 @@ export async function joinFromWelcome(p: JoinFromWelcomeParams): Promise<GroupSt
   // checked where a leaf enters the group (Add, Update, commit path), not here.
   await validateTreeLeaves({ suite, config, groupExtensions: gc.extensions }, tree);
 
+  // Our leaf is the one equal to our key package's; the encryption key (unique in a
+  // valid tree) finds the candidate, the full encoding confirms it.
   const ownBytes = encode(encodeLeafNode, kp.leafNode);
-  let ownLeaf;
-  for (const [i, leaf] of tree.leaves()) {
-    if (bytesEqual(encode(encodeLeafNode, leaf), ownBytes)) {
-      ownLeaf = i;
-      break;
-    }
+  let ownLeaf: LeafIndex | undefined;
+  for (let i = 0; i < tree.leafCount && ownLeaf === undefined; i++) {
+    const leaf = tree.leaf(i as LeafIndex);
+    if (leaf !== undefined && bytesEqual(leaf.encryptionKey, kp.leafNode.encryptionKey) && bytesEqual(encode(encodeLeafNode, leaf), ownBytes)) ownLeaf = i as LeafIndex;
   }
   if (ownLeaf === undefined) throw new ValidationError('own-leaf-missing', 'our key package leaf is not in the tree');
   const keys = new Map<NodeIndex, HpkePrivateKey>([[leafToNode(ownLeaf), new Secret(p.privateKeys.encryptionPrivateKey.slice())]]);

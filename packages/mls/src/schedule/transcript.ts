@@ -33,6 +33,27 @@ export function nextConfirmedTranscriptHash(suite: CipherSuite, interimTranscrip
   return suite.hash.digest(concat(interimTranscriptHash, confirmedInput));
 }
 
+/**
+ * The same as nextConfirmedTranscriptHash(interim, confirmedTranscriptHashInput(...)),
+ * with the hash input built in one buffer: a commit's FramedContent is as large as its
+ * UpdatePath (about 110 bytes per member it encrypts to), so it is copied only once.
+ */
+export function confirmedTranscriptHashOf(
+  suite: CipherSuite,
+  interimTranscriptHash: Uint8Array,
+  wireFormat: number,
+  framedContent: Uint8Array,
+  signature: Uint8Array,
+): Promise<Uint8Array> {
+  const input = new Writer(interimTranscriptHash.length + framedContent.length + signature.length + 8)
+    .raw(interimTranscriptHash)
+    .u16(wireFormat)
+    .raw(framedContent)
+    .opaque(signature)
+    .finish();
+  return suite.hash.digest(input);
+}
+
 /** interim_transcript_hash_[n] from confirmed_transcript_hash_[n] and InterimTranscriptHashInput = struct { MAC confirmation_tag; }. */
 export function nextInterimTranscriptHash(suite: CipherSuite, confirmedTranscriptHash: Uint8Array, confirmationTag: Uint8Array): Promise<Uint8Array> {
   const w = new Writer(confirmedTranscriptHash.length + confirmationTag.length + 4).raw(confirmedTranscriptHash).opaque(confirmationTag);

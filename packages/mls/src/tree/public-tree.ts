@@ -19,7 +19,7 @@ import { InternalError, UsageError, ValidationError } from '../errors.js';
 import { encodeLeafNode, LeafNodeSource, type LeafNode } from '../messages/leaf-node.js';
 import { encodeParentNode, NodeType, type Node, type ParentNode } from '../messages/ratchet-tree.js';
 import { type LeafIndex, leafIndex, type NodeIndex, nodeIndex } from '../util/brand.js';
-import { bytesEqual, toHex } from '../util/bytes.js';
+import { bytesEqual } from '../util/bytes.js';
 import { directPath, isInSubtree, isLeaf, left, leafToNode, level, MAX_LEAVES, nodeToLeaf, nodeWidth, parent, right, root, sibling } from './math.js';
 
 /** A slot of the array: a LeafNode at even indices, a ParentNode at odd ones, or blank. */
@@ -298,12 +298,10 @@ export class PublicTree {
    * HPKE encryption key or signature key appears twice.
    */
   verifyStructure(): void {
-    const encryptionKeys = new Set<string>();
-    const signatureKeys = new Set<string>();
-    const unique = (set: Set<string>, key: Uint8Array, code: string, x: number): void => {
-      const k = toHex(key);
-      if (set.has(k)) throw new ValidationError(code, `node ${x} repeats a key used elsewhere in the tree`);
-      set.add(k);
+    const encryptionKeys = new KeySet();
+    const signatureKeys = new KeySet();
+    const unique = (set: KeySet, key: Uint8Array, code: string, x: number): void => {
+      if (!set.add(key)) throw new ValidationError(code, `node ${x} repeats a key used elsewhere in the tree`);
     };
     for (let x = 0; x < this.#slots.length; x++) {
       const slot = this.#slots[x];
@@ -355,6 +353,33 @@ export class PublicTree {
   }
 }
 
+/**
+ * A set of byte strings keyed by their first four bytes, with a full comparison only
+ * on a shared prefix: public keys are uniformly random, so adding n keys costs about n
+ * comparisons, without building a hex string per key.
+ */
+export class KeySet {
+  readonly #buckets = new Map<number, Uint8Array[]>();
+
+  /** Adds `key`; false if an equal key was already there. */
+  add(key: Uint8Array): boolean {
+    const p = prefix32(key);
+    const bucket = this.#buckets.get(p);
+    if (bucket === undefined) {
+      this.#buckets.set(p, [key]);
+      return true;
+    }
+    for (const k of bucket) if (bytesEqual(k, key)) return false;
+    bucket.push(key);
+    return true;
+  }
+
+  has(key: Uint8Array): boolean {
+    const bucket = this.#buckets.get(prefix32(key));
+    return bucket !== undefined && bucket.some((k) => bytesEqual(k, key));
+  }
+}
+
 /** The first four bytes of a key as a number (shorter keys are padded with zeros). */
 function prefix32(key: Uint8Array): number {
   return (((key[0] ?? 0) << 24) | ((key[1] ?? 0) << 16) | ((key[2] ?? 0) << 8) | (key[3] ?? 0)) >>> 0;
@@ -398,6 +423,8 @@ export class TreeEditor {
   #slots: TreeSlot[] | undefined;
   #hashes: (Uint8Array | undefined)[];
   #leafCount: number;
+  /** No leaf below this index is blank: where `addLeaf` starts looking (n Adds stay O(n), not O(n²)). */
+  #firstMaybeBlank = 0;
 
   /** @internal Use `PublicTree.edit()`. */
   constructor(readonly suite: CipherSuite, slots: TreeSlot[], hashes: (Uint8Array | undefined)[]) {
@@ -433,6 +460,7 @@ export class TreeEditor {
     const slots = this.#live();
     if (!Number.isInteger(i) || i < 0 || i >= this.#leafCount) throw new UsageError('bad-leaf-index', `leaf ${i} is outside the tree`);
     slots[2 * i] = leaf;
+    if (leaf === undefined && i < this.#firstMaybeBlank) this.#firstMaybeBlank = i;
     this.#invalidate(leafToNode(i));
     return this;
   }
@@ -497,7 +525,7 @@ export class TreeEditor {
   addLeaf(leaf: LeafNode): LeafIndex {
     let slots = this.#live();
     let at = -1;
-    for (let i = 0; i < slots.length; i += 2) {
+    for (let i = 2 * this.#firstMaybeBlank; i < slots.length; i += 2) {
       if (slots[i] === undefined) {
         at = i / 2;
         break;
@@ -510,6 +538,7 @@ export class TreeEditor {
     }
     const li = leafIndex(at);
     slots[2 * at] = leaf;
+    this.#firstMaybeBlank = at + 1;
     for (const p of directPath(leafToNode(li), this.#leafCount)) {
       const node = slots[p] as ParentNode | undefined;
       if (node !== undefined) slots[p] = { ...node, unmergedLeaves: [...node.unmergedLeaves, li] };

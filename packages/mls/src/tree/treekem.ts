@@ -10,7 +10,7 @@
 //   receiver:  mergeUpdatePath    -> (caller builds GroupContext) -> decryptUpdatePath
 
 import type { CipherSuite } from '../crypto/provider.js';
-import { decryptWithLabel, deriveSecret, encryptWithLabel } from '../crypto/labeled.js';
+import { decryptWithLabel, deriveSecret, encryptWithLabelMany } from '../crypto/labeled.js';
 import { CryptoError, InternalError, UsageError, ValidationError } from '../errors.js';
 import { LeafNodeSource, type LeafNode } from '../messages/leaf-node.js';
 import type { HPKECiphertext, ParentNode, UpdatePath, UpdatePathNode } from '../messages/ratchet-tree.js';
@@ -139,14 +139,13 @@ export async function encryptUpdatePath(path: GeneratedPath, groupContext: Uint8
   const nodes: UpdatePathNode[] = [];
   for (const step of path.steps) {
     const targets = tree.resolution(step.copathChild, excludeLeaves);
-    const encryptedPathSecret: HPKECiphertext[] = await Promise.all(
-      targets.map(async (t) => {
-        const key = tree.slot(t)?.encryptionKey;
-        if (key === undefined) throw new InternalError('blank-in-resolution', `resolution node ${t} is blank`);
-        const ct = await encryptWithLabel(suite, key, UPDATE_PATH_NODE, groupContext, step.pathSecret.bytes);
-        return { kemOutput: ct.kemOutput, ciphertext: ct.ciphertext };
-      }),
-    );
+    const recipients = targets.map((t) => {
+      const key = tree.slot(t)?.encryptionKey;
+      if (key === undefined) throw new InternalError('blank-in-resolution', `resolution node ${t} is blank`);
+      return { publicKey: key, plaintext: step.pathSecret.bytes };
+    });
+    const sealed = await encryptWithLabelMany(suite, UPDATE_PATH_NODE, groupContext, recipients);
+    const encryptedPathSecret: HPKECiphertext[] = sealed.map((ct) => ({ kemOutput: ct.kemOutput, ciphertext: ct.ciphertext }));
     nodes.push({ encryptionKey: step.encryptionKey, encryptedPathSecret });
   }
   return { leafNode: path.leafNode, nodes };

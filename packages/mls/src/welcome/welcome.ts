@@ -7,7 +7,7 @@
 // group layer's; this module hands it the checked GroupInfo and the epoch's secrets.
 
 import { decode, encode } from '../codec/index.js';
-import { decryptWithLabel, encryptWithLabel, makeKeyPackageRef, signWithLabel, verifyWithLabel } from '../crypto/labeled.js';
+import { decryptWithLabel, encryptWithLabelMany, makeKeyPackageRef, signWithLabel, verifyWithLabel } from '../crypto/labeled.js';
 import type { CipherSuite } from '../crypto/provider.js';
 import { CryptoError, ValidationError } from '../errors.js';
 import { encodeGroupContext } from '../messages/group-context.js';
@@ -160,21 +160,25 @@ export async function createWelcome(
   const encryptedGroupInfo = await suite.aead.seal(key.bytes, nonce.bytes, new Uint8Array(0), encode(encodeGroupInfo, input.groupInfo));
   key.destroy();
   nonce.destroy();
-  const secrets = await Promise.all(
-    input.newMembers.map(async (m): Promise<EncryptedGroupSecrets> => {
-      suiteCheck(suite, m.keyPackage.cipherSuite, 'a new member KeyPackage');
-      const groupSecrets = encode(encodeGroupSecrets, {
-        joinerSecret: input.joinerSecret.bytes,
-        pathSecret: m.pathSecret === undefined ? undefined : { pathSecret: m.pathSecret.bytes },
-        psks: input.psks,
-      });
-      const [newMember, encryptedGroupSecrets] = await Promise.all([
-        makeKeyPackageRef(suite, encode(encodeKeyPackage, m.keyPackage)),
-        encryptWithLabel(suite, m.keyPackage.initKey, 'Welcome', encryptedGroupInfo, groupSecrets),
-      ]);
-      groupSecrets.fill(0);
-      return { newMember, encryptedGroupSecrets };
+  for (const m of input.newMembers) suiteCheck(suite, m.keyPackage.cipherSuite, 'a new member KeyPackage');
+  const plaintexts = input.newMembers.map((m) =>
+    encode(encodeGroupSecrets, {
+      joinerSecret: input.joinerSecret.bytes,
+      pathSecret: m.pathSecret === undefined ? undefined : { pathSecret: m.pathSecret.bytes },
+      psks: input.psks,
     }),
   );
+  // One batch: the EncryptContext (the whole encrypted GroupInfo) is hashed once.
+  const [sealed, refs] = await Promise.all([
+    encryptWithLabelMany(
+      suite,
+      'Welcome',
+      encryptedGroupInfo,
+      input.newMembers.map((m, i) => ({ publicKey: m.keyPackage.initKey, plaintext: plaintexts[i]! })),
+    ),
+    Promise.all(input.newMembers.map((m) => makeKeyPackageRef(suite, encode(encodeKeyPackage, m.keyPackage)))),
+  ]);
+  for (const p of plaintexts) p.fill(0);
+  const secrets = sealed.map((encryptedGroupSecrets, i): EncryptedGroupSecrets => ({ newMember: refs[i]!, encryptedGroupSecrets }));
   return { cipherSuite: suite.id, secrets, encryptedGroupInfo };
 }

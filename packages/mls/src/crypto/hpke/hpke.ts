@@ -99,8 +99,22 @@ export class HpkeBase implements Hpke {
   }
 
   /** Single-shot seal over a given encapsulation (fresh in `seal`, deterministic in tests). */
-  async sealWith(encapsulation: Encapsulation, info: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<{ kemOutput: Uint8Array; ciphertext: Uint8Array }> {
-    const schedule = await this.keySchedule(encapsulation.sharedSecret, info);
+  sealWith(encapsulation: Encapsulation, info: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<{ kemOutput: Uint8Array; ciphertext: Uint8Array }> {
+    return this.sealHashed(encapsulation, this.infoHash(info), aad, plaintext);
+  }
+
+  /** Single-shot seals to several recipients under one info, whose info_hash is derived once. */
+  sealMany(
+    info: Uint8Array,
+    aad: Uint8Array,
+    recipients: readonly { readonly publicKey: Uint8Array; readonly plaintext: Uint8Array }[],
+  ): Promise<{ kemOutput: Uint8Array; ciphertext: Uint8Array }[]> {
+    const infoHash = this.infoHash(info);
+    return Promise.all(recipients.map(async (r) => this.sealHashed(await this.kem.encap(r.publicKey), infoHash, aad, r.plaintext)));
+  }
+
+  private async sealHashed(encapsulation: Encapsulation, infoHash: Promise<Uint8Array>, aad: Uint8Array, plaintext: Uint8Array): Promise<{ kemOutput: Uint8Array; ciphertext: Uint8Array }> {
+    const schedule = await this.keyScheduleHashed(encapsulation.sharedSecret, infoHash);
     const [key, nonce] = await Promise.all([this.aeadKey(schedule), this.baseNonce(schedule)]);
     return { kemOutput: encapsulation.enc, ciphertext: await this.aead.seal(key, nonce, aad, plaintext) };
   }
@@ -111,13 +125,18 @@ export class HpkeBase implements Hpke {
   }
 
   /** §5.1 KeySchedule(mode_base, shared_secret, info, psk = "", psk_id = ""), up to `secret`. */
-  private async keySchedule(sharedSecret: Uint8Array, info: Uint8Array): Promise<Schedule> {
+  private keySchedule(sharedSecret: Uint8Array, info: Uint8Array): Promise<Schedule> {
+    return this.keyScheduleHashed(sharedSecret, this.infoHash(info));
+  }
+
+  /** info_hash = LabeledExtract("", "info_hash", info). */
+  private infoHash(info: Uint8Array): Promise<Uint8Array> {
+    return this.labeled.extract(EMPTY, L_INFO_HASH, info);
+  }
+
+  private async keyScheduleHashed(sharedSecret: Uint8Array, infoHashed: Promise<Uint8Array>): Promise<Schedule> {
     this.pskIdHash ??= this.labeled.extract(EMPTY, L_PSK_ID_HASH, EMPTY);
-    const [pskIdHash, infoHash, secret] = await Promise.all([
-      this.pskIdHash,
-      this.labeled.extract(EMPTY, L_INFO_HASH, info),
-      this.labeled.extract(sharedSecret, L_SECRET, EMPTY),
-    ]);
+    const [pskIdHash, infoHash, secret] = await Promise.all([this.pskIdHash, infoHashed, this.labeled.extract(sharedSecret, L_SECRET, EMPTY)]);
     const keyScheduleContext = new Uint8Array(1 + pskIdHash.length + infoHash.length);
     keyScheduleContext[0] = MODE_BASE;
     keyScheduleContext.set(pskIdHash, 1);
