@@ -7,13 +7,14 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useId, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore, type SyntheticEvent } from 'react';
 import type { ContactRecord, StoredMessage } from '@parley/client';
-import { describeError } from './errors.js';
+import { describeError, describeProblem } from './errors.js';
 import { eventText } from './Groups.js';
 import { useI18n, type Translate } from './i18n.js';
 import { attachmentOf, codeOf, type ConversationView, type MessageFlags, type Session } from './session.js';
 import type { AttachmentRef } from '@parley/client';
 import { dayKey, formatClock, formatDay } from './time.js';
-import { KeyChangedWarning, VerifyDialog } from './Verify.js';
+import { KeyChangedWarning } from './KeyChange.js';
+import { VerifyDialog } from './Verify.js';
 
 const NONE: readonly string[] = [];
 /** Messages read from the store at a time (the newest first, older ones on scrolling up). */
@@ -192,7 +193,7 @@ export function Conversation(props: { session: Session; view: ConversationView }
         <ul className="problems" role="status">
           {[...new Set(problems)].map((code) => (
             <li key={code} className="notice warn">
-              {t('unprocessable', { code })}
+              {describeProblem(t, code)}
             </li>
           ))}
         </ul>
@@ -392,7 +393,7 @@ function MessageRow(props: { session: Session; message: StoredMessage; mine: boo
         ) : m.body.type === 'text' ? (
           <p className="text">{m.body.text}</p>
         ) : (
-          <p className="text event">{eventText(t, m.body.event)}</p>
+          <p className="text event">{eventText(t, m.body.event, m.body.detail)}</p>
         )}
         <p className="meta">
           <time dateTime={new Date(m.sentAt).toISOString()}>{formatClock(m.sentAt, language)}</time>
