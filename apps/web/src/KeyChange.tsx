@@ -28,8 +28,9 @@ export function KeyChangedWarning(props: { session: Session; contact: ContactRec
   useEffect(() => {
     void props.session.keyChangeAcknowledged(user, changedAt).then(setAcknowledged);
   }, [props.session, user, changedAt]);
-  // Verified since the change (the numbers were compared): nothing left to warn about.
-  if (acknowledged !== false || props.contact.verified) return null;
+  // Verified since the change (the numbers were compared): nothing left to warn about. A
+  // warning closed while the old key stays pinned (the app once closed it without accepting) opens again.
+  if (acknowledged === undefined || props.contact.verified || (acknowledged && props.contact.pinnedIdentityKey === undefined)) return null;
   const confirmed = typed.trim() === user;
 
   return (
