@@ -487,7 +487,7 @@ async function benchUpdate(size: number, withTs: boolean, pg: { a: GroupState; b
 // ------------------------------------------------------------------------- run
 
 /** Signature verifications and HPKE seals per second, when the floor section ran. */
-let floorRates: { readonly verify: number; readonly seal: number } | undefined;
+let measuredFloor: { readonly verify: number; readonly seal: number } | undefined;
 
 const started = performance.now();
 if (!JSON_OUT) {
@@ -520,7 +520,7 @@ if (wanted('floor')) {
   report('floor: Ed25519 sign', 1, 'op/s', 'higher', signs, null, 'node:crypto, this run');
   report('floor: Ed25519 verify', 1, 'op/s', 'higher', verifies, null, 'node:crypto, this run');
   report('floor: HPKE seal', 1, 'op/s', 'higher', seals, null, 'suite 1, 100-byte info and plaintext, this run');
-  floorRates = { verify: median(verifies), seal: median(seals) };
+  measuredFloor = { verify: median(verifies), seal: median(seals) };
 }
 
 // Groups of 10.
@@ -538,8 +538,8 @@ for (const n of ADD_SIZES) {
   // What cannot be avoided: 2N signature checks by the committer (KeyPackage and its leaf,
   // §10.1, §7.3), N by the joiner (every leaf of the tree, §12.4.3.1), N HPKE seals (one
   // GroupSecrets per new member), at the rates the floor section measured in this run.
-  if (floorRates !== undefined) {
-    const ms = ((3 * n) / floorRates.verify + n / floorRates.seal) * 1000;
+  if (measuredFloor !== undefined) {
+    const ms = ((3 * n) / measuredFloor.verify + n / measuredFloor.seal) * 1000;
     report('add floor', n, 'ms', 'lower', [ms], null, '3N signature checks + N HPKE seals at this run\'s floor rates');
   }
 }

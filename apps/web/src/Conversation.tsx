@@ -7,13 +7,14 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useId, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore, type SyntheticEvent } from 'react';
 import type { ContactRecord, StoredMessage } from '@parley/client';
-import { describeError } from './errors.js';
+import { describeError, describeProblem } from './errors.js';
 import { eventText } from './Groups.js';
 import { useI18n, type Translate } from './i18n.js';
 import { attachmentOf, codeOf, type ConversationView, type MessageFlags, type Session } from './session.js';
 import type { AttachmentRef } from '@parley/client';
 import { dayKey, formatClock, formatDay } from './time.js';
-import { KeyChangedWarning, VerifyDialog } from './Verify.js';
+import { KeyChangedWarning } from './KeyChange.js';
+import { VerifyDialog } from './Verify.js';
 
 const NONE: readonly string[] = [];
 /** What the SDK reports when the server delivers a message it already had (a replay, refused). */
@@ -217,7 +218,7 @@ export function Conversation(props: { session: Session; view: ConversationView }
           <ul className="problems">
             {[...new Set(problems)].map((code) => (
               <li key={code} className="notice warn">
-                {REPLAY_CODES.has(code) ? t('replayRefused') : t('unprocessable', { code })}
+                {REPLAY_CODES.has(code) ? t('replayRefused') : describeProblem(t, code)}
               </li>
             ))}
           </ul>
@@ -434,7 +435,7 @@ function MessageRow(props: { session: Session; message: StoredMessage; mine: boo
         ) : m.body.type === 'text' ? (
           <p className="text">{m.body.text}</p>
         ) : (
-          <p className="text event">{eventText(t, m.body.event)}</p>
+          <p className="text event">{eventText(t, m.body.event, m.body.detail)}</p>
         )}
         <p className="meta">
           <time dateTime={new Date(m.sentAt).toISOString()}>{formatClock(m.sentAt, language)}</time>

@@ -12,7 +12,8 @@ import { codeOf, type ConversationView, type Session } from './session.js';
 import { Modal } from './Verify.js';
 
 /** A line the client writes about a conversation's membership, in the user's language (others as they are). */
-export function eventText(t: Translate, event: string): string {
+export function eventText(t: Translate, event: string, detail?: string): string {
+  const user = detail ?? '?';
   switch (event) {
     case 'removed':
       return t('eventRemoved');
@@ -20,6 +21,12 @@ export function eventText(t: Translate, event: string): string {
       return t('eventLeft');
     case 'rejoined':
       return t('eventRejoined');
+    case 'identity-key-changed':
+      return t('eventKeyChanged', { user });
+    case 'device-refused':
+      return t('eventDeviceRefused', { user });
+    case 'message-misrouted':
+      return t('eventMisrouted');
     default:
       return event;
   }

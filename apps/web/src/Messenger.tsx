@@ -119,7 +119,7 @@ function preview(c: ConversationView, me: string, you: string, t: Translate): st
   const m = c.last;
   if (m === undefined) return '';
   // A line the client wrote about the conversation stands alone, translated.
-  if (m.body.type === 'event') return eventText(t, m.body.event);
+  if (m.body.type === 'event') return eventText(t, m.body.event, m.body.detail);
   const full = m.body.text;
   // An attachment's text body starts with a readable line ("📎 name").
   const text = attachmentOf(full) === undefined ? full : (full.split('\n')[0] ?? '');

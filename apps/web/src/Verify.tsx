@@ -1,7 +1,6 @@
 // Verifying a contact: the safety number as 12 groups of 5 digits and as a QR code (the
 // same digits, for a phone to scan), and marking the contact verified once they match.
-// And the warning shown when a verified contact's identity key changed: a modal dialog
-// that Escape does not close, dismissed only by typing the contact's user name.
+// The warning shown when a contact's identity key changed is in KeyChange.tsx.
 
 import qrcode from 'qrcode-generator';
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
@@ -104,51 +103,6 @@ export function VerifyDialog(props: { session: Session; contact: ContactRecord; 
           {t('close')}
         </button>
       </div>
-    </Modal>
-  );
-}
-
-export function KeyChangedWarning(props: { session: Session; contact: ContactRecord }) {
-  const { t } = useI18n();
-  const user = props.contact.userId;
-  const changedAt = props.contact.keyChangedAt ?? 0;
-  const [acknowledged, setAcknowledged] = useState<boolean | undefined>();
-  const [typed, setTyped] = useState('');
-  const titleId = useId();
-  const inputId = useId();
-  useEffect(() => {
-    void props.session.keyChangeAcknowledged(user, changedAt).then(setAcknowledged);
-  }, [props.session, user, changedAt]);
-  if (acknowledged !== false) return null;
-  return (
-    // Escape does nothing: the user must read and type the name.
-    <Modal labelledBy={titleId} role="alertdialog" onCancel={() => undefined}>
-      <h2 id={titleId} className="danger">
-        {t('keyChangedTitle', { user })}
-      </h2>
-      <p>{t('keyChangedBody', { user })}</p>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (typed.trim() !== user) return;
-          void props.session.acknowledgeKeyChange(user, changedAt).then(() => {
-            setAcknowledged(true);
-          });
-        }}
-      >
-        <label htmlFor={inputId}>{t('keyChangedConfirm')}</label>
-        <input
-          id={inputId}
-          value={typed}
-          autoComplete="off"
-          onChange={(e) => {
-            setTyped(e.target.value);
-          }}
-        />
-        <button type="submit" className="primary" disabled={typed.trim() !== user}>
-          {t('acknowledge')}
-        </button>
-      </form>
     </Modal>
   );
 }

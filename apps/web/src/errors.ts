@@ -49,7 +49,28 @@ export function describeError(t: Translate, code: string): string {
     case 'policy-violation':
     case 'forbidden':
       return t('errorNotAllowed');
+    // identity key pin (webiks)
+    case 'identity-key-unacknowledged':
+      return t('errorKeyUnacknowledged');
+    case 'identity-key-changed':
+      return t('errorKeyChangedAgain');
+    case 'backup-passphrase-required':
+      return t('errorBackupPassphraseRequired');
+    case 'backup-passphrase-is-password':
+      return t('errorBackupPassphraseIsPassword');
     default:
       return t('error', { code });
+  }
+}
+
+/** A problem the conversation lists: a client warning in words, else an error by its code. */
+export function describeProblem(t: Translate, code: string): string {
+  switch (code) {
+    case 'identity-key-unacknowledged':
+      return t('warnKeyUnacknowledged');
+    case 'message-misrouted':
+      return t('warnMisrouted');
+    default:
+      return t('unprocessable', { code });
   }
 }

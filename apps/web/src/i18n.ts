@@ -102,8 +102,6 @@ const en = {
   keyChangedTitle: 'Security warning: {user}’s key changed',
   keyChangedBody:
     '{user}’s identity key has changed since you last talked. This happens when they reinstall Parley, or when someone tries to intercept your messages. Verify {user} again before sending anything sensitive.',
-  keyChangedConfirm: 'I understand: type the user name to continue',
-  acknowledge: 'Continue',
   // errors
   error: 'Something went wrong ({code}).',
   errorUnknownUser: 'There is no user with this name.',
@@ -154,6 +152,24 @@ const en = {
   eventRemoved: 'You were removed from the group.',
   eventLeft: 'You left the group.',
   eventRejoined: 'This device rejoined the conversation.',
+  // identity key pin (webiks)
+  eventKeyChanged: '{user}’s identity key changed.',
+  eventDeviceRefused: 'A new device of {user} was refused: it is certified by {user}’s new identity key, which you have not accepted or verified.',
+  eventMisrouted: 'The server delivered a message of another conversation here. It was ignored.',
+  warnKeyUnacknowledged: 'A new device of a member was refused because their identity key changed. Compare safety numbers, or accept the new key.',
+  warnMisrouted: 'The server delivered a message of another conversation here; it was ignored.',
+  errorKeyUnacknowledged: 'This person’s identity key changed. Accept or verify the new key before adding their devices.',
+  errorKeyChangedAgain: 'This person’s key changed while it was shown, so nothing was accepted. Close this and look at the new one.',
+  errorBackupPassphraseRequired: 'Choose a passphrase: it protects the backup of your identity.',
+  errorBackupPassphraseIsPassword: 'The passphrase must differ from the account password: the server sees the password at every login.',
+  keyChangedCompare: 'Compare safety numbers',
+  acceptNewKey: 'I accept the new key',
+  acceptNewKeyTitle: 'Accept {user}’s new key without verifying it?',
+  acceptNewKeyBody:
+    'New devices certified by this key will be able to join your conversations with {user}. If someone is intercepting your messages, they will read what you send from now on. Only accept if you expected this change.',
+  acceptNewKeyConfirm: 'Type {user} to confirm',
+  acceptNewKeySubmit: 'Accept {user}’s new key',
+  back: 'Back',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -253,8 +269,6 @@ const fr: Dictionary = {
   keyChangedTitle: 'Alerte de sécurité : la clé de {user} a changé',
   keyChangedBody:
     'La clé d’identité de {user} a changé depuis votre dernier échange. Cela arrive après une réinstallation de Parley, ou quand quelqu’un tente d’intercepter vos messages. Vérifiez de nouveau {user} avant d’envoyer quoi que ce soit de sensible.',
-  keyChangedConfirm: 'J’ai compris : saisissez le nom d’utilisateur pour continuer',
-  acknowledge: 'Continuer',
   error: 'Une erreur est survenue ({code}).',
   errorUnknownUser: 'Aucun utilisateur ne porte ce nom.',
   errorNoDevice: 'Cet utilisateur n’a pas encore d’appareil joignable.',
@@ -304,6 +318,23 @@ const fr: Dictionary = {
   eventRemoved: 'Vous avez été retiré du groupe.',
   eventLeft: 'Vous avez quitté le groupe.',
   eventRejoined: 'Cet appareil a rejoint à nouveau la conversation.',
+  eventKeyChanged: 'La clé d’identité de {user} a changé.',
+  eventDeviceRefused: 'Un nouvel appareil de {user} a été refusé : il est certifié par la nouvelle clé d’identité de {user}, que vous n’avez ni acceptée ni vérifiée.',
+  eventMisrouted: 'Le serveur a remis ici un message d’une autre conversation. Il a été ignoré.',
+  warnKeyUnacknowledged: 'Un nouvel appareil d’un membre a été refusé car sa clé d’identité a changé. Comparez les numéros de sécurité, ou acceptez la nouvelle clé.',
+  warnMisrouted: 'Le serveur a remis ici un message d’une autre conversation ; il a été ignoré.',
+  errorKeyUnacknowledged: 'La clé d’identité de cette personne a changé. Acceptez ou vérifiez la nouvelle clé avant d’ajouter ses appareils.',
+  errorKeyChangedAgain: 'La clé de cette personne a changé pendant son affichage : rien n’a été accepté. Fermez et regardez la nouvelle.',
+  errorBackupPassphraseRequired: 'Choisissez une phrase de passe : elle protège la sauvegarde de votre identité.',
+  errorBackupPassphraseIsPassword: 'La phrase de passe doit différer du mot de passe du compte : le serveur voit le mot de passe à chaque connexion.',
+  keyChangedCompare: 'Comparer les numéros de sécurité',
+  acceptNewKey: 'J’accepte la nouvelle clé',
+  acceptNewKeyTitle: 'Accepter la nouvelle clé de {user} sans la vérifier ?',
+  acceptNewKeyBody:
+    'Les nouveaux appareils certifiés par cette clé pourront rejoindre vos conversations avec {user}. Si quelqu’un intercepte vos messages, il lira ce que vous enverrez désormais. N’acceptez que si vous attendiez ce changement.',
+  acceptNewKeyConfirm: 'Saisissez {user} pour confirmer',
+  acceptNewKeySubmit: 'Accepter la nouvelle clé de {user}',
+  back: 'Retour',
 };
 
 export type Language = 'en' | 'fr';

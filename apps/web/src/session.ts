@@ -50,6 +50,9 @@ const SEARCH_LIMIT = 8;
 /** Messages read at a time when looking back through a history. */
 const HISTORY_PAGE = 300;
 
+/** Client warnings the conversation lists (the others have their own line or badge). */
+const SHOWN_WARNINGS: ReadonlySet<string> = new Set(['identity-key-unacknowledged', 'message-misrouted']);
+
 /** Attachments larger than this are refused before upload (the server's default limit is 100 MiB). */
 export const MAX_ATTACHMENT = 25 << 20;
 
@@ -406,7 +409,8 @@ export class Session {
   }
 
   private onEvent(e: ParleyEvent): void {
-    if (e.type === 'error' && e.groupId !== undefined) {
+    // Errors, and the warnings that say something was refused here, are listed on the conversation.
+    if ((e.type === 'error' || (e.type === 'warning' && SHOWN_WARNINGS.has(e.code))) && e.groupId !== undefined) {
       const next = new Map(this.problems);
       next.set(e.groupId, [...(this.problems.get(e.groupId) ?? []), e.code]);
       this.problems = next;
@@ -456,6 +460,19 @@ export class Session {
 
   async acknowledgeKeyChange(userId: string, changedAt: number): Promise<void> {
     await this.store.commit({ cursors: { [ACK_KEY + userId]: String(changedAt) } });
+  }
+
+  /**
+   * Accepts `contact`'s changed identity key without verifying it (the user confirmed it in
+   * the key-change warning): the client ends the pin, so devices the new key certifies may
+   * join again, but only if the key is still the one shown (the safety number is checked,
+   * else VerificationError 'identity-key-changed'). Then the warning is closed for good.
+   */
+  async acceptNewKey(contact: ContactRecord): Promise<void> {
+    const client = await this.ready();
+    await client.acknowledgeKeyChange(contact.userId, await this.safetyNumber(contact));
+    await this.acknowledgeKeyChange(contact.userId, contact.keyChangedAt ?? 0);
+    this.changed();
   }
 
   /** Rebuilds the conversation list (sorted by last activity) and tells the views. */

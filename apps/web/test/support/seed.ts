@@ -1,7 +1,8 @@
-// Bundled into the page by app.test.ts: writes many messages into the app's encrypted
-// profile (the same IndexedDB store code the app uses), for the long-conversation test.
+// Bundled into the page by app.test.ts and key-change.test.ts: writes into the app's
+// encrypted profile (the same IndexedDB store code the app uses): many messages for the
+// long-conversation test, a changed identity key, the lines the client writes about itself.
 import { openIndexedDbStore } from '@parley/client/browser';
-import type { MessageRecord } from '@parley/client';
+import { observeKey, type MessageRecord } from '@parley/client';
 
 async function seed(groupId: string, passphrase: string, n: number): Promise<void> {
   const store = await openIndexedDbStore({ name: 'main', passphrase });
@@ -28,11 +29,43 @@ async function keyChange(passphrase: string, userId: string, asClient = false): 
   const store = await openIndexedDbStore({ name: 'main', passphrase });
   const c = await store.getContact(userId);
   if (c === undefined) throw new Error(`no contact ${userId}`);
-  const identityKey = c.identityKey.map((b) => b ^ 0xff);
-  const wasVerified = asClient && (c.verified || c.wasVerified === true) ? { wasVerified: true } : {};
-  await store.commit({ contacts: [{ ...c, identityKey, verified: false, keyChangedAt: Date.now(), ...wasVerified }] });
+  // The client's own rule (observeKey): the verified flag drops and the old key is pinned.
+  // Without `asClient`, `wasVerified` is left out (the send block that comes with it is not wanted).
+  const obs = observeKey(c, userId, c.identityKey.map((b) => b ^ 0xff), Date.now());
+  const { wasVerified, ...rest } = obs.contact;
+  await store.commit({ contacts: [asClient && wasVerified === true ? obs.contact : rest] });
   await store.close();
 }
+
+/** What the profile holds about `userId`'s key: pinned (new devices refused), verified. */
+async function contactState(passphrase: string, userId: string): Promise<{ pinned: boolean; verified: boolean; changed: boolean }> {
+  const store = await openIndexedDbStore({ name: 'main', passphrase });
+  const c = await store.getContact(userId);
+  await store.close();
+  if (c === undefined) throw new Error(`no contact ${userId}`);
+  return { pinned: c.pinnedIdentityKey !== undefined, verified: c.verified, changed: c.keyChangedAt !== undefined };
+}
+
+/** Writes lines a conversation shows about itself (`event`, about user `detail`), as the client writes them. */
+async function eventLines(passphrase: string, groupId: string, self: string, lines: readonly (readonly [string, string | undefined])[]): Promise<void> {
+  const store = await openIndexedDbStore({ name: 'main', passphrase });
+  const at = Date.now();
+  const messages: MessageRecord[] = lines.map(([event, detail], i) => ({
+    groupId,
+    messageId: `event-${i}-${at}`,
+    sender: { userId: detail ?? self, deviceId: '-' },
+    senderSeq: 0,
+    sentAt: at + i,
+    receivedAt: at + i,
+    body: detail === undefined ? { type: 'event', event } : { type: 'event', event, detail },
+    status: 'received',
+    receipts: [],
+  }));
+  await store.commit({ messages });
+  await store.close();
+}
+(globalThis as unknown as { parleyContactState: typeof contactState; parleyEventLines: typeof eventLines }).parleyContactState = contactState;
+(globalThis as unknown as { parleyEventLines: typeof eventLines }).parleyEventLines = eventLines;
 
 (globalThis as unknown as { parleySeed: typeof seed; parleyKeyChange: typeof keyChange }).parleySeed = seed;
 (globalThis as unknown as { parleyKeyChange: typeof keyChange }).parleyKeyChange = keyChange;
