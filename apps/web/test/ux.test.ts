@@ -149,8 +149,10 @@ describe.skipIf(!HAS_CHROMIUM)('conversation states in Chromium', () => {
     await unlock(alice, PASSPHRASE.alice);
     const warning = alice.getByRole('alertdialog');
     await warning.waitFor({ timeout: 20_000 });
+    // Going on without comparing numbers is the explicit, confirmed "I accept the new key".
+    await warning.getByRole('button', { name: 'I accept the new key' }).click();
     await warning.locator('input').fill('bob');
-    await warning.getByRole('button', { name: 'Continue' }).click();
+    await warning.getByRole('button', { name: 'Accept bob’s new key' }).click();
     await warning.waitFor({ state: 'detached' });
 
     // The warning acknowledged is not a verification: the composer stays shut, and says why.
