@@ -12,7 +12,8 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInvite, createUser } from '@parley/server';
 import { http, startTestServer } from '@parley/testing';
-import { HAS_CHROMIUM, NO_CHROMIUM, screenshot, seriousViolations, startHarness, type Harness } from './support/browser.js';
+import { HAS_CHROMIUM, NO_CHROMIUM, screenshot, startHarness, type Harness } from './support/browser.js';
+import { bubble, expectNoSeriousViolations, register, unlock } from './support/ui.js';
 
 let h: Harness | undefined;
 let alice: Page;
@@ -30,19 +31,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function register(page: Page, username: string, passphrase: string): Promise<void> {
-  await page.locator('input[name=username]').fill(username);
-  await page.locator('input[name=password]').fill(`${username} account password`);
-  await page.locator('input[name=passphrase]').fill(passphrase);
-  await page.locator('button[type=submit]').click();
-  await page.locator('[data-testid=connection].online').waitFor({ timeout: 30_000 });
-}
-
-async function expectNoSeriousViolations(page: Page, screen: string): Promise<void> {
-  const v = await seriousViolations(page);
-  expect(v, `${screen}: ${JSON.stringify(v)}`).toEqual([]);
-}
-
 /** Puts support/seed.ts (bundled) into the page: helpers that write into the app's profile. */
 async function loadSeed(page: Page): Promise<void> {
   const seed = await esbuild({
@@ -56,11 +44,6 @@ async function loadSeed(page: Page): Promise<void> {
   });
   // page.evaluate goes through the DevTools protocol, which the page's CSP does not block.
   await page.evaluate(seed.outputFiles[0]!.text);
-}
-
-async function unlock(page: Page, passphrase: string): Promise<void> {
-  await page.locator('input[name=passphrase]').fill(passphrase);
-  await page.locator('button[type=submit]').click();
 }
 
 /** The element that has the keyboard focus: its tag, name, text, and whether an outline shows. */
@@ -82,7 +65,6 @@ async function tabTo(page: Page, match: (f: { tag: string; name: string; text: s
   throw new Error('Tab never reached the element');
 }
 
-const bubble = (page: Page, text: string) => page.locator('[data-testid=message]', { hasText: text });
 
 describe.skipIf(!HAS_CHROMIUM)('the web app in Chromium', () => {
   it('greets a French browser in French and an English one in English; the welcome screen passes axe', async () => {

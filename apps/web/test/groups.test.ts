@@ -10,7 +10,8 @@
 
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HAS_CHROMIUM, NO_CHROMIUM, screenshot, seriousViolations, startHarness, type Harness } from './support/browser.js';
+import { HAS_CHROMIUM, NO_CHROMIUM, screenshot, startHarness, type Harness } from './support/browser.js';
+import { bubble, expectNoSeriousViolations, register, send } from './support/ui.js';
 
 let h: Harness | undefined;
 let alice: Page;
@@ -41,26 +42,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function register(page: Page, username: string, passphrase: string): Promise<void> {
-  await page.locator('input[name=username]').fill(username);
-  await page.locator('input[name=password]').fill(`${username} account password`);
-  await page.locator('input[name=passphrase]').fill(passphrase);
-  await page.locator('button[type=submit]').click();
-  await page.locator('[data-testid=connection].online').waitFor({ timeout: 30_000 });
-}
-
-async function expectNoSeriousViolations(page: Page, screen: string): Promise<void> {
-  const v = await seriousViolations(page);
-  expect(v, `${screen}: ${JSON.stringify(v)}`).toEqual([]);
-}
-
-const bubble = (page: Page, text: string) => page.locator('[data-testid=message]', { hasText: text });
-
-async function send(page: Page, text: string): Promise<void> {
-  const composer = page.locator('input[name=message]');
-  await composer.fill(text);
-  await composer.press('Enter');
-}
 
 async function openGroup(page: Page): Promise<void> {
   const item = page.locator('.conversation-item', { hasText: GROUP });

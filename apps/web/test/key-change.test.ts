@@ -17,6 +17,7 @@ import { build as esbuild } from 'esbuild';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAS_CHROMIUM, NO_CHROMIUM, screenshot, seriousViolations, startHarness, type Harness } from './support/browser.js';
+import { register } from './support/ui.js';
 
 let h: Harness | undefined;
 let alice: Page;
@@ -39,14 +40,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-async function register(page: Page, username: string, passphrase: string): Promise<void> {
-  await page.locator('input[name=username]').fill(username);
-  await page.locator('input[name=password]').fill(`${username} account password`);
-  await page.locator('input[name=passphrase]').fill(passphrase);
-  await page.locator('button[type=submit]').click();
-  await page.locator('[data-testid=connection].online').waitFor({ timeout: 30_000 });
-}
 
 /** Puts support/seed.ts (bundled) into the page: helpers that read and write the app's profile. */
 async function loadSeed(page: Page): Promise<void> {

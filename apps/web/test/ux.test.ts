@@ -12,7 +12,8 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http, newUser, startHostileServer, type HostileServer } from '@parley/testing';
 import type { DeliverFrame } from '@parley/protocol';
-import { HAS_CHROMIUM, NO_CHROMIUM, screenshot, seriousViolations, startHarness, type Harness } from './support/browser.js';
+import { HAS_CHROMIUM, NO_CHROMIUM, screenshot, startHarness, type Harness } from './support/browser.js';
+import { bubble, expectNoSeriousViolations, register, send, unlock } from './support/ui.js';
 import { loadSeed } from './support/seed-loader.js';
 
 let h: Harness | undefined;
@@ -34,32 +35,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function register(page: Page, username: string, passphrase: string): Promise<void> {
-  await page.locator('input[name=username]').fill(username);
-  await page.locator('input[name=password]').fill(`${username} account password`);
-  await page.locator('input[name=passphrase]').fill(passphrase);
-  await page.locator('button[type=submit]').click();
-  await page.locator('[data-testid=connection].online').waitFor({ timeout: 30_000 });
-}
-
-async function expectNoSeriousViolations(page: Page, screen: string): Promise<void> {
-  const v = await seriousViolations(page);
-  expect(v, `${screen}: ${JSON.stringify(v)}`).toEqual([]);
-}
-
-async function unlock(page: Page, passphrase: string): Promise<void> {
-  await page.locator('input[name=passphrase]').fill(passphrase);
-  await page.locator('button[type=submit]').click();
-}
-
-const bubble = (page: Page, text: string) => page.locator('[data-testid=message]', { hasText: text });
 const status = (page: Page, text: string) => bubble(page, text).locator('[data-testid=status]');
-
-async function send(page: Page, text: string): Promise<void> {
-  const composer = page.locator('input[name=message]');
-  await composer.fill(text);
-  await composer.press('Enter');
-}
 
 describe.skipIf(!HAS_CHROMIUM)('conversation states in Chromium', () => {
   it('finds people in the directory by the start of their name', async () => {
