@@ -6,13 +6,12 @@
 // Skipped (with the reason) when Chromium is not installed.
 
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { build as esbuild } from 'esbuild';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInvite, createUser } from '@parley/server';
 import { http, startTestServer } from '@parley/testing';
 import { HAS_CHROMIUM, NO_CHROMIUM, screenshot, startHarness, type Harness } from './support/browser.js';
+import { loadSeed } from './support/seed-loader.js';
 import { bubble, expectNoSeriousViolations, register, unlock } from './support/ui.js';
 
 let h: Harness | undefined;
@@ -30,21 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-/** Puts support/seed.ts (bundled) into the page: helpers that write into the app's profile. */
-async function loadSeed(page: Page): Promise<void> {
-  const seed = await esbuild({
-    entryPoints: [fileURLToPath(new URL('./support/seed.ts', import.meta.url))],
-    bundle: true,
-    write: false,
-    format: 'iife',
-    platform: 'browser',
-    conditions: ['parley:source', 'browser'],
-    logLevel: 'silent',
-  });
-  // page.evaluate goes through the DevTools protocol, which the page's CSP does not block.
-  await page.evaluate(seed.outputFiles[0]!.text);
-}
 
 /** The element that has the keyboard focus: its tag, name, text, and whether an outline shows. */
 function focused(page: Page): Promise<{ tag: string; name: string; text: string; outline: string }> {

@@ -12,11 +12,10 @@
 // that end to end), and the server refuses to replace a published identity key.
 // Skipped (with the reason) when Chromium is not installed.
 
-import { fileURLToPath } from 'node:url';
-import { build as esbuild } from 'esbuild';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAS_CHROMIUM, NO_CHROMIUM, screenshot, seriousViolations, startHarness, type Harness } from './support/browser.js';
+import { loadSeed } from './support/seed-loader.js';
 import { register } from './support/ui.js';
 
 let h: Harness | undefined;
@@ -40,21 +39,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-/** Puts support/seed.ts (bundled) into the page: helpers that read and write the app's profile. */
-async function loadSeed(page: Page): Promise<void> {
-  const seed = await esbuild({
-    entryPoints: [fileURLToPath(new URL('./support/seed.ts', import.meta.url))],
-    bundle: true,
-    write: false,
-    format: 'iife',
-    platform: 'browser',
-    conditions: ['parley:source', 'browser'],
-    logLevel: 'silent',
-  });
-  // page.evaluate goes through the DevTools protocol, which the page's CSP does not block.
-  await page.evaluate(seed.outputFiles[0]!.text);
-}
 
 async function lockAndSeed(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Lock' }).click();
