@@ -27,6 +27,7 @@ import { advanceEpoch } from './advance.js';
 import { membershipTag, signFramedContent } from '../framing/authentication.js';
 import { proposalRef, signGroupInfo } from './content-auth.js';
 import { applyProposals, type ProposalWithSender } from './proposals.js';
+import { assertBranchTarget, checkFirstCommit } from './resumption.js';
 import { assertNotReinitialising, assertReinitTarget, type CachedProposal, type GroupState } from './state.js';
 
 function ownSender(state: GroupState): { senderType: typeof SenderType.member; leafIndex: LeafIndex } {
@@ -139,6 +140,11 @@ export interface CreateCommitOptions {
    * reinitGroup rather than setting this by hand.
    */
   readonly resumeFrom?: GroupState;
+  /**
+   * §11.3: `state` is a new group (epoch 0) branched from this group; the commit may then
+   * carry its branch PSK. Use branchGroup rather than setting this by hand.
+   */
+  readonly branchFrom?: GroupState;
 }
 
 export interface CreatedCommit {
@@ -154,6 +160,7 @@ export interface CreatedCommit {
 export async function createCommit(state: GroupState, options: CreateCommitOptions = {}): Promise<CreatedCommit> {
   assertNotReinitialising(state);
   if (options.resumeFrom !== undefined) assertReinitTarget(options.resumeFrom, state);
+  if (options.branchFrom !== undefined) assertBranchTarget(options.branchFrom, state, options.resumeFrom);
   const { suite } = state;
   const sender = ownSender(state);
   const byValue = options.proposals ?? [];
@@ -185,10 +192,12 @@ export async function createCommit(state: GroupState, options: CreateCommitOptio
       tree: state.tree,
       ownLeaf: state.ownLeaf,
       reinitOf: options.resumeFrom === undefined ? undefined : { groupId: options.resumeFrom.groupContext.groupId, epoch: options.resumeFrom.groupContext.epoch },
+      branchOf: options.branchFrom === undefined ? undefined : { groupId: options.branchFrom.groupContext.groupId, epoch: options.branchFrom.groupContext.epoch },
     },
     list,
     sender,
   );
+  await checkFirstCommit(state.config, applied, options);
   const withPath = options.withPath === true || applied.pathRequired;
   const addedLeaves = new Set(applied.added.map((a) => Number(a.leafIndex)));
 
@@ -232,7 +241,7 @@ export async function createCommit(state: GroupState, options: CreateCommitOptio
     content,
     signature,
     reinit: applied.reinit,
-    resumeFrom: options.resumeFrom,
+    resumeFrom: options.resumeFrom ?? options.branchFrom,
   });
   const auth = { signature, confirmationTag: next.confirmationTag };
   const mTag = await membershipTag(state, state.keys.membershipKey, content, auth);

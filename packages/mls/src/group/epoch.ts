@@ -44,7 +44,8 @@ export async function epochFromJoiner(
 /** A group whose resumption PSKs a commit or Welcome may name: its current epoch's and recent ones. */
 export type PskSource = Pick<GroupState, 'groupContext' | 'resumptionPsks'> & { readonly keys: GroupState['keys'] | undefined };
 
-function resumptionPskOf(source: PskSource | undefined, groupId: Uint8Array, epoch: bigint): Uint8Array | undefined {
+/** The resumption_psk of `groupId` at `epoch`, when `source` is that group and holds that epoch. */
+export function resumptionPskOf(source: PskSource | undefined, groupId: Uint8Array, epoch: bigint): Uint8Array | undefined {
   if (source === undefined || !bytesEqual(groupId, source.groupContext.groupId)) return undefined;
   if (epoch === source.groupContext.epoch) return source.keys?.resumptionPsk.bytes;
   return source.resumptionPsks.find((r) => r.epoch === epoch)?.psk.bytes;

@@ -23,3 +23,4 @@ export { joinExternal, type JoinExternalParams } from './external.js';
 export { createExternalProposal, EXTERNAL_PROPOSAL_TYPES, type ExternalProposalParams } from './external-proposal.js';
 export { groupInfoOf } from './group-info.js';
 export { reinitGroup, type ReinitGroupParams } from './reinit.js';
+export { branchGroup, type BranchGroupParams } from './branch.js';

@@ -21,6 +21,7 @@ import { bytesEqual } from '../util/bytes.js';
 import type { GroupConfig } from './state.js';
 import { checkRequiredCapabilities, requiredCapabilities, validateKeyPackage, validateLeafNode } from './validation.js';
 import type { CipherSuite } from '../crypto/provider.js';
+import { ProtocolVersion } from '../messages/common.js';
 
 /** A proposal with who sent it (the committer for proposals inline in its commit). */
 export interface ProposalWithSender {
@@ -64,6 +65,11 @@ export interface ApplyContext {
    * epoch of its ReInit): the one PSK of usage reinit that names it is allowed.
    */
   readonly reinitOf?: { readonly groupId: Uint8Array; readonly epoch: bigint } | undefined;
+  /**
+   * §11.3: the new group's first commit branches from this group (its id and an epoch we
+   * hold): the one PSK of usage branch that names it is allowed.
+   */
+  readonly branchOf?: { readonly groupId: Uint8Array; readonly epoch: bigint } | undefined;
 }
 
 const fail = (code: string, message: string): never => {
@@ -121,15 +127,18 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
         if (pskSeen.has(key)) fail('duplicate-psk', 'a PSK is proposed twice');
         pskSeen.add(key);
         if (id.psktype === PSKType.resumption && id.usage !== ResumptionPSKUsage.application) {
-          const of = ctx.reinitOf;
-          const isReinit = of !== undefined && id.usage === ResumptionPSKUsage.reinit && bytesEqual(id.pskGroupId, of.groupId) && id.pskEpoch === of.epoch;
-          if (!isReinit) fail('invalid-psk-usage', 'a commit may only use resumption PSKs of usage application');
+          // §8.4: usage reinit or branch only in the first commit of that flow's new group.
+          const of = id.usage === ResumptionPSKUsage.reinit ? ctx.reinitOf : ctx.branchOf;
+          const allowed = of !== undefined && bytesEqual(id.pskGroupId, of.groupId) && id.pskEpoch === of.epoch;
+          if (!allowed) fail('invalid-psk-usage', 'a commit may only use resumption PSKs of usage application');
         }
         if (id.pskNonce.length !== ctx.suite.kdf.nh) fail('bad-psk-nonce', 'psk_nonce must be KDF.Nh bytes');
         psks.push(id);
         break;
       }
       case ProposalType.reinit:
+        // §12.1.5: a ReInit may not lower the version (the engine's groups are all mls10).
+        if (p.reinit.version < ProtocolVersion.mls10) fail('invalid-reinit-version', 'a ReInit cannot lower the protocol version');
         reinit++;
         reinitProposal = p.reinit;
         break;
@@ -197,8 +206,16 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
   // earlier Adds): a commit adding N members stays linear in N.
   const addSignatureKeys = new KeySet();
   const addEncryptionKeys = new KeySet();
+  // §12.2: no Add of a client already in the group (unless removed by this commit) or
+  // added twice. A client is known here by its credential (identical encodings, the
+  // default of config.isSameClient) as well as by its signature key (below).
+  const clients = new Set<string>();
+  if (adds.length > 0) for (const [, leaf] of afterRemoves.leaves()) clients.add(toHex(encode(encodeCredential, leaf.credential)));
   for (const kp of adds) {
     await validateKeyPackage(addCtx, kp);
+    const client = toHex(encode(encodeCredential, kp.leafNode.credential));
+    if (clients.has(client)) fail('duplicate-member', 'an Add names a client that is already a member or added twice');
+    clients.add(client);
     if (!addSignatureKeys.add(kp.leafNode.signatureKey)) fail('duplicate-signature-key', 'two Adds carry the same signature key');
     if (!addEncryptionKeys.add(kp.leafNode.encryptionKey)) fail('duplicate-encryption-key', 'two Adds carry the same encryption key');
     treeChanges.push({ proposal: { proposalType: ProposalType.add, add: { keyPackage: kp } } });

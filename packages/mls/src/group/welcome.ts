@@ -12,7 +12,6 @@ import { WireFormat } from '../messages/framing.js';
 import { encodeGroupContext } from '../messages/group-context.js';
 import { encodeKeyPackage, type KeyPackage } from '../messages/key-package.js';
 import { encodeLeafNode } from '../messages/leaf-node.js';
-import { PSKType, ResumptionPSKUsage } from '../messages/proposal.js';
 import { decodeRatchetTree, type Node } from '../messages/ratchet-tree.js';
 import { welcomeKeyNonce } from '../schedule/key-schedule.js';
 import { asSecret } from '../schedule/secrets.js';
@@ -26,8 +25,9 @@ import type { LeafIndex, NodeIndex } from '../util/brand.js';
 import { bytesEqual } from '../util/bytes.js';
 import { Secret } from '../util/secret.js';
 import { verifyGroupInfo } from './content-auth.js';
-import { epochFromJoiner, pskSecretFor } from './epoch.js';
-import { matchesReinit, type GroupConfig, type GroupState } from './state.js';
+import { epochFromJoiner, type PskSource } from './epoch.js';
+import { checkResumedGroup, checkWelcomePsks, welcomePskSecret } from './resumption.js';
+import type { GroupConfig, GroupState } from './state.js';
 import { validateTreeLeaves } from './validation.js';
 import { decodeMLSMessage } from '../messages/mls-message.js';
 import { decodeGroupInfo, decodeGroupSecrets, type Welcome } from '../messages/welcome.js';
@@ -54,6 +54,17 @@ export interface JoinFromWelcomeParams {
    * that epoch, and describe the group the ReInit asked for at epoch 1.
    */
   readonly resumeFrom?: GroupState;
+  /**
+   * §11.3: for the Welcome of a subgroup branched from a group we are in, our state of
+   * that group. The Welcome must then name its branch PSK, and the new group keep its
+   * version and cipher suite, start at epoch 1 and hold only its members.
+   */
+  readonly branchFrom?: GroupState;
+  /**
+   * §8.6: our states of groups (e.g. one we were removed from) whose retained resumption
+   * PSKs of usage application the Welcome's GroupSecrets may name.
+   */
+  readonly pskSources?: readonly PskSource[];
 }
 
 function welcomeOf(w: Uint8Array | Welcome): Welcome {
@@ -89,20 +100,9 @@ export async function joinFromWelcome(p: JoinFromWelcomeParams): Promise<GroupSt
   }
   const secrets = decode(decodeGroupSecrets, secretsBytes);
   secretsBytes.fill(0);
-  let special = 0;
-  for (const id of secrets.psks) if (id.psktype === PSKType.resumption && id.usage !== ResumptionPSKUsage.application) special++;
-  if (special > 1) throw new ValidationError('invalid-psk-usage', 'at most one reinit or branch PSK');
-  const old = p.resumeFrom;
-  if (old !== undefined) {
-    if (old.reinit === undefined) throw new UsageError('group-not-reinitialising', 'resumeFrom must be a group whose ReInit has been committed');
-    const id = secrets.psks.find((i) => i.psktype === PSKType.resumption && i.usage === ResumptionPSKUsage.reinit);
-    if (id === undefined) throw new ValidationError('missing-reinit-psk', 'the Welcome does not name the old group’s reinit PSK');
-    if (id.psktype !== PSKType.resumption || !bytesEqual(id.pskGroupId, old.groupContext.groupId) || id.pskEpoch !== old.groupContext.epoch) {
-      throw new ValidationError('reinit-psk-mismatch', 'the Welcome’s reinit PSK does not name the old group at its ReInit epoch');
-    }
-  }
-  // A reinit PSK resolves only against resumeFrom; without it, missing-psk.
-  const pskSecret = await pskSecretFor(suite, secrets.psks, config, undefined, old);
+  const resumption = { resumeFrom: p.resumeFrom, branchFrom: p.branchFrom, pskSources: p.pskSources };
+  const flow = checkWelcomePsks(secrets.psks, resumption);
+  const pskSecret = await welcomePskSecret(suite, secrets.psks, config, resumption);
   const joinerSecret = asSecret<'joiner_secret'>(secrets.joinerSecret);
 
   // welcome_secret does not depend on the GroupContext; derive it first to open the GroupInfo.
@@ -124,9 +124,6 @@ export async function joinFromWelcome(p: JoinFromWelcomeParams): Promise<GroupSt
   const info = decode(decodeGroupInfo, infoBytes);
   const gc = info.groupContext;
   if (gc.cipherSuite !== kp.cipherSuite) throw new ValidationError('cipher-suite-mismatch', 'the GroupInfo and the key package use different cipher suites');
-  if (old?.reinit !== undefined && (gc.epoch !== 1n || !matchesReinit(old.reinit, gc))) {
-    throw new ValidationError('reinit-mismatch', 'the new group is not the one the ReInit describes at epoch 1');
-  }
 
   const treeExt = info.extensions.find((e) => e.extensionType === ExtensionType.ratchet_tree);
   const nodes = treeExt !== undefined ? decode(decodeRatchetTree, treeExt.extensionData) : p.ratchetTree;
@@ -142,6 +139,7 @@ export async function joinFromWelcome(p: JoinFromWelcomeParams): Promise<GroupSt
   // the tree would lock every newcomer out until that member updates. Lifetimes are
   // checked where a leaf enters the group (Add, Update, commit path), not here.
   await validateTreeLeaves({ suite, config, groupExtensions: gc.extensions }, tree);
+  if (flow !== undefined) await checkResumedGroup(flow, resumption, config, gc, tree);
 
   // Our leaf is the one equal to our key package's; the encryption key (unique in a
   // valid tree) finds the candidate, the full encoding confirms it.

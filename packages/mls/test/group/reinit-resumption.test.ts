@@ -77,11 +77,14 @@ describe('§11.2 the new group of a ReInit, bound by a reinit resumption PSK', (
     expect(got.event.type === 'application' && new TextDecoder().decode(got.event.data)).toBe('on suite 3');
   });
 
-  it('requires the PSK: joining without the old state is missing-psk', async () => {
+  it('requires the flow: joining without the old state is invalid-psk-usage (a reinit PSK outside a re-initialisation, §8.4)', async () => {
     const [a, b] = await reinitialised();
     const kb = await keyPackage('bob');
-    const { created } = await reinitGroup(a!, { provider, keyPackages: [kb.keyPackage] });
-    await expectCode(joinFromWelcome({ provider, welcome: created.welcome!, keyPackage: kb.keyPackage, privateKeys: kb.privateKeys, config }), 'missing-psk');
+    const kc = await keyPackage('carol');
+    const { created } = await reinitGroup(a!, { provider, keyPackages: [kb.keyPackage, kc.keyPackage] });
+    await expectCode(joinFromWelcome({ provider, welcome: created.welcome!, keyPackage: kb.keyPackage, privateKeys: kb.privateKeys, config }), 'invalid-psk-usage');
+    // Nor does handing the old state over as an ordinary PSK source make it one.
+    await expectCode(joinFromWelcome({ provider, welcome: created.welcome!, keyPackage: kb.keyPackage, privateKeys: kb.privateKeys, config, pskSources: [b!] }), 'invalid-psk-usage');
     // With it, the same Welcome opens.
     expect((await joinFromWelcome({ provider, welcome: created.welcome!, keyPackage: kb.keyPackage, privateKeys: kb.privateKeys, config, resumeFrom: b! })).groupContext.epoch).toBe(1n);
   });
@@ -89,22 +92,23 @@ describe('§11.2 the new group of a ReInit, bound by a reinit resumption PSK', (
   it('binds the groups: another group’s state, a PSK value the old group never derived, or a different new group is refused', async () => {
     const [a, b] = await reinitialised();
     const kb = await keyPackage('bob');
+    const carol = (await keyPackage('carol')).keyPackage;
     const join = (welcome: Uint8Array, resumeFrom: GroupState) => joinFromWelcome({ provider, welcome, keyPackage: kb.keyPackage, privateKeys: kb.privateKeys, config, resumeFrom });
 
     // Another old group, also re-initialising (to the same new group id): its PSK is not the one named.
     const [, otherB] = await reinitialised('new-group', 'another-old-group');
-    const genuine = await reinitGroup(a!, { provider, keyPackages: [kb.keyPackage] });
+    const genuine = await reinitGroup(a!, { provider, keyPackages: [kb.keyPackage, carol] });
     await expectCode(join(genuine.created.welcome!, otherB!), 'reinit-psk-mismatch');
 
     // A creator who names the right PSK but does not hold its value (here: alice's state
     // with a random resumption_psk) cannot make a Welcome that opens.
     const forged: GroupState = { ...a!, keys: { ...a!.keys, resumptionPsk: asSecret(new Uint8Array(32).fill(7)) } };
-    const fake = await reinitGroup(forged, { provider, keyPackages: [kb.keyPackage] });
+    const fake = await reinitGroup(forged, { provider, keyPackages: [kb.keyPackage, carol] });
     await expectCode(join(fake.created.welcome!, b!), 'group-info-decrypt-failed');
 
     // A new group other than the one the ReInit named (alice's state claiming another ReInit).
     const elsewhere: GroupState = { ...a!, reinit: reinitTo('somewhere-else') };
-    const wrongGroup = await reinitGroup(elsewhere, { provider, keyPackages: [kb.keyPackage] });
+    const wrongGroup = await reinitGroup(elsewhere, { provider, keyPackages: [kb.keyPackage, carol] });
     await expectCode(join(wrongGroup.created.welcome!, b!), 'reinit-mismatch');
 
     // An ordinary Welcome into a group of the right id but without the reinit PSK.
