@@ -5,7 +5,10 @@
 // naming the old group at the epoch after the ReInit. The Welcome carries that PSK id;
 // each member joins with joinFromWelcome({ ..., resumeFrom: its old state }), which
 // needs the old group's resumption_psk to open the Welcome — so the new group is bound
-// to the old one.
+// to the old one. Both sides check that the new group has the old group's members
+// (§11.2 "the same membership"; group/resumption.ts): createCommit refuses key packages
+// that leave a member out or bring an outsider in, and a joiner refuses such a Welcome
+// (ValidationError 'reinit-membership-mismatch').
 
 import type { CryptoProvider } from '../crypto/provider.js';
 import { UsageError } from '../errors.js';
