@@ -209,12 +209,25 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
   // §12.2: no Add of a client already in the group (unless removed by this commit) or
   // added twice. A client is known here by its credential (identical encodings, the
   // default of config.isSameClient) as well as by its signature key (below).
+  // With config.isSameClient the application decides too (one call per pair: a cost it
+  // opts into).
   const clients = new Set<string>();
-  if (adds.length > 0) for (const [, leaf] of afterRemoves.leaves()) clients.add(toHex(encode(encodeCredential, leaf.credential)));
+  const known: Credential[] = [];
+  if (adds.length > 0) {
+    for (const [, leaf] of afterRemoves.leaves()) {
+      clients.add(toHex(encode(encodeCredential, leaf.credential)));
+      known.push(leaf.credential);
+    }
+  }
   for (const kp of adds) {
     await validateKeyPackage(addCtx, kp);
-    const client = toHex(encode(encodeCredential, kp.leafNode.credential));
+    const credential = kp.leafNode.credential;
+    const client = toHex(encode(encodeCredential, credential));
     if (clients.has(client)) fail('duplicate-member', 'an Add names a client that is already a member or added twice');
+    if (ctx.config.isSameClient !== undefined) {
+      for (const other of known) if (await ctx.config.isSameClient(other, credential)) fail('duplicate-member', 'an Add names a client that is already a member or added twice');
+      known.push(credential);
+    }
     clients.add(client);
     if (!addSignatureKeys.add(kp.leafNode.signatureKey)) fail('duplicate-signature-key', 'two Adds carry the same signature key');
     if (!addEncryptionKeys.add(kp.leafNode.encryptionKey)) fail('duplicate-encryption-key', 'two Adds carry the same encryption key');

@@ -48,7 +48,9 @@ export interface GroupConfig {
   /**
    * §12.4.3.2: whether a new credential belongs to the same client as a previous one —
    * asked when an external commit removes a leaf (a resync must remove the joiner's own
-   * prior leaf). By default the two credentials must be identical.
+   * prior leaf), when a commit adds a client (§12.2: not one already in the group, nor
+   * twice), and when a ReInit's new group or a branch is checked against the old group's
+   * members (§11.2, §11.3). By default the two credentials must be identical.
    */
   readonly isSameClient?: (previous: Credential, next: Credential) => boolean | Promise<boolean>;
   /** §8.4: values of external PSKs by psk_id. */

@@ -4,11 +4,13 @@
 // rule under test is broken), and expects the typed ValidationError.
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../../src/errors.js';
-import { createCommit, joinFromWelcome, mergeCommit, processMessage, proposeUpdate } from '../../src/group/index.js';
+import { createCommit, joinExternal, joinFromWelcome, mergeCommit, processMessage, proposeUpdate, type GroupConfig } from '../../src/group/index.js';
+import type { Credential } from '../../src/messages/credential.js';
+import { processPublicMessage, publicGroupFromGroupInfo } from '../../src/public.js';
 import { ProtocolVersion } from '../../src/messages/common.js';
 import { ProposalType, PSKType, ResumptionPSKUsage, type Proposal, type ReInit } from '../../src/messages/proposal.js';
 import { utf8Bytes } from '../../src/util/bytes.js';
-import { add, byRef, byValue, config, expectCode, forgeCommit, group, keyPackage, provider, remove, suite, SUITE } from './helpers.js';
+import { add, byRef, byValue, config, expectCode, forgeCommit, group, identity, keyPackage, provider, remove, resignExternal, suite, SUITE } from './helpers.js';
 
 const reinit = (version: number = ProtocolVersion.mls10): Proposal => ({
   proposalType: ProposalType.reinit,
@@ -44,6 +46,53 @@ describe('§12.2 an Add of a client already in the group', () => {
     const two = (await keyPackage('erin')).keyPackage;
     await expectCode(createCommit(a!, { proposals: [add(one), add(two)] }), 'duplicate-member');
     await expectCode(processMessage(b!, await forgeCommit(a!, [byValue(add(one)), byValue(add(two))])), 'duplicate-member');
+  });
+});
+
+describe('§12.2 an Add of a client already in the group, according to the application', () => {
+  const person = (c: Credential) => new TextDecoder().decode((c as { identity: Uint8Array }).identity).split('#')[0];
+  const cfg: GroupConfig = { ...config, isSameClient: (p, n) => person(p) === person(n) };
+
+  it('asks config.isSameClient: another credential of a member, or two Adds of one client, is duplicate-member', async () => {
+    const [a, b] = await group(['alice', 'bob'], { config: cfg });
+    const bob2 = (await keyPackage('bob#2')).keyPackage;
+    await expectCode(createCommit(a!, { proposals: [add(bob2)] }), 'duplicate-member');
+    const e1 = (await keyPackage('erin#1')).keyPackage;
+    const e2 = (await keyPackage('erin#2')).keyPackage;
+    await expectCode(processMessage(b!, await forgeCommit(a!, [byValue(add(e1)), byValue(add(e2))])), 'duplicate-member');
+    // Without that policy the credentials differ and both Adds are fine.
+    expect((await createCommit({ ...a!, config }, { proposals: [add(bob2), add(e1)] })).welcome).toBeDefined();
+  });
+
+  it('the server view applies the rule too', async () => {
+    const [a] = await group(['alice', 'bob']);
+    const tick = await createCommit(a!, { withPath: true });
+    const a1 = mergeCommit(a!, tick.pending);
+    const view = await publicGroupFromGroupInfo({ provider, groupInfo: tick.groupInfo, config });
+    await expectCode(processPublicMessage(view, await forgeCommit(a1, [byValue(add((await keyPackage('bob')).keyPackage))])), 'duplicate-member');
+  });
+});
+
+describe('§8.4 an external commit with a reinit or branch PSK', () => {
+  it('is refused by the members and the server view (invalid-psk-usage)', async () => {
+    const [a, b] = await group(['alice', 'bob']);
+    const tick = await createCommit(a!, { withPath: true });
+    const a1 = mergeCommit(a!, tick.pending);
+    const b1 = (await processMessage(b!, tick.commitMessage)).state;
+    const view = await publicGroupFromGroupInfo({ provider, groupInfo: tick.groupInfo, config });
+    const joiner = await identity('dave');
+    const joined = await joinExternal({ provider, groupInfo: tick.groupInfo, ...joiner, config });
+    for (const usage of [ResumptionPSKUsage.reinit, ResumptionPSKUsage.branch]) {
+      const psk: Proposal = {
+        proposalType: ProposalType.psk,
+        psk: { psk: { psktype: PSKType.resumption, usage, pskGroupId: a1.groupContext.groupId, pskEpoch: 1n, pskNonce: suite.randomBytes(suite.kdf.nh) } },
+      };
+      const forged = await resignExternal(joined.commitMessage, b1, joiner.signatureKey.privateKey, (ps) => [...ps, byValue(psk)]);
+      await expectCode(processMessage(b1, forged), 'invalid-psk-usage');
+      await expectCode(processPublicMessage(view, forged), 'invalid-psk-usage');
+    }
+    // Control: the unforged external commit is accepted.
+    expect((await processMessage(b1, joined.commitMessage)).event.type).toBe('commit');
   });
 });
 
