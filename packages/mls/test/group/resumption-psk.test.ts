@@ -9,12 +9,14 @@ import {
   branchGroup,
   createCommit,
   createGroup,
+  deserializeState,
   encryptApplication,
   epochAuthenticator,
   joinFromWelcome,
   mergeCommit,
   processMessage,
   reinitGroup,
+  serializeState,
   type GroupConfig,
   type GroupState,
 } from '../../src/group/index.js';
@@ -211,7 +213,8 @@ describe('§8.4 PSK usages in commits and Welcomes', () => {
     const join = (pskSources?: GroupState[]) =>
       joinFromWelcome({ provider, welcome: back.welcome!, keyPackage: kd.keyPackage, privateKeys: kd.privateKeys, config, ...(pskSources === undefined ? {} : { pskSources }) });
     await expectCode(join(), 'missing-psk');
-    const dave = await join([daveOld]);
+    // The old state works as a source after a save and restore too.
+    const dave = await join([deserializeState(serializeState(daveOld), provider, config)]);
     expect(toHex(epochAuthenticator(dave))).toBe(toHex(epochAuthenticator(a4)));
     expect(toHex(epochAuthenticator(b4))).toBe(toHex(epochAuthenticator(a4)));
   });
