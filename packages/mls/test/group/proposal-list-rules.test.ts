@@ -142,6 +142,24 @@ describe('§12.2 Update and Remove of the same leaf', () => {
   });
 });
 
+describe('§12.2 two Updates of the same leaf', () => {
+  it('is refused by the committer and by a receiver (duplicate-leaf-change)', async () => {
+    const [a, b, c] = await group(['alice', 'bob', 'carol']);
+    const u1 = await proposeUpdate(b!);
+    const u2 = await proposeUpdate(u1.state);
+    let a1 = a!;
+    let c1 = c!;
+    for (const m of [u1.message, u2.message]) {
+      a1 = (await processMessage(a1, m)).state;
+      c1 = (await processMessage(c1, m)).state;
+    }
+    await expectCode(createCommit(a1), 'duplicate-leaf-change');
+    await expectCode(processMessage(c1, await forgeCommit(a1, [byRef(u1.ref), byRef(u2.ref)])), 'duplicate-leaf-change');
+    // One of them is fine.
+    expect((await createCommit(a1, { proposalRefs: [u2.ref] })).pending).toBeDefined();
+  });
+});
+
 describe('§12.2 two PreSharedKey proposals for the same PSK', () => {
   it('is refused for a resumption PSK named twice with different nonces (duplicate-psk)', async () => {
     const [a, b] = await group(['alice', 'bob']);
