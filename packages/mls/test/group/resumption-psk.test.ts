@@ -91,6 +91,17 @@ describe('§11.2 a ReInit’s new group has the same members', () => {
     await expectCode(joinFromWelcome({ provider, welcome: r.created.welcome!, keyPackage: kb.keyPackage, privateKeys: kb.privateKeys, config, resumeFrom: { ...b!, config } }), 'reinit-membership-mismatch');
   });
 
+  it('refuses a new group at another epoch than 1 or with other parameters than the ReInit’s (reinit-mismatch)', async () => {
+    const [a, b] = await reinitialised(['alice', 'bob']);
+    const r = await reinitGroup(a!, { provider, keyPackages: [(await keyPackage('bob')).keyPackage] });
+    const s = mergeCommit(r.state, r.created.pending);
+    const gc = s.groupContext;
+    await expect(checkResumedGroup('reinit', { resumeFrom: b! }, config, gc, s.tree)).resolves.toBeUndefined();
+    for (const wrong of [{ ...gc, epoch: 2n }, { ...gc, cipherSuite: 3 }, { ...gc, groupId: utf8Bytes('other') }, { ...gc, extensions: [{ extensionType: 0xff00, extensionData: new Uint8Array(0) }] }]) {
+      await expectCode(checkResumedGroup('reinit', { resumeFrom: b! }, config, wrong, s.tree), 'reinit-mismatch');
+    }
+  });
+
   it('a hand-made first commit of the new group must carry the reinit PSK (missing-reinit-psk)', async () => {
     const [a] = await reinitialised(['alice', 'bob']);
     const fresh = await createGroup({ provider, suite: SUITE, groupId: utf8Bytes('new-group'), signatureKey: await suite.signature.generateKeyPair(), credential: a!.tree.leaf(a!.ownLeaf)!.credential, config });
