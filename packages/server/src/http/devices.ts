@@ -76,7 +76,9 @@ export function deviceRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   // The directory search: active users whose name starts with `prefix` (at least two
   // characters of a user name, lower case), at most `limit` (≤ 50, default 10), in order.
-  // Any signed-in user may search, as they may look a user up by exact name.
+  // Any signed-in user may search, as they may look a user up by exact name. Rate-limited
+  // per address (before the session is checked) and per searching account: enumerating
+  // the directory two letters at a time is slow.
   app.get<{ Querystring: { prefix: string; limit?: string } }>(
     '/v1/users',
     {
@@ -88,7 +90,9 @@ export function deviceRoutes(app: FastifyInstance, ctx: Ctx): void {
       },
     },
     async (req): Promise<{ users: { userId: string }[] }> => {
-      await requireAuth(ctx, req);
+      limit(ctx.limiters?.searchPerAddress, req.ip);
+      const { user } = await requireAuth(ctx, req);
+      limit(ctx.limiters?.searchPerAccount, user.id);
       const max = Math.min(SEARCH_MAX, Number(req.query.limit ?? SEARCH_DEFAULT));
       const ids = await ctx.store.searchUsers(req.query.prefix, max);
       return { users: ids.map((userId) => ({ userId })) };
