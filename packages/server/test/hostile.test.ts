@@ -40,6 +40,14 @@ beforeAll(async () => {
   expect(await ws.send(group, new Uint8Array(16))).toMatchObject({ type: 'sent' });
   await ws.close();
   await srv.server.ctx.delivery.drain();
+  type ErrorAnswer = { content?: Record<string, { schema?: { properties?: { error?: { properties?: { code?: { enum?: string[] } } } } } }> };
+  const doc = await http<{ paths: Record<string, Record<string, { responses: Record<string, ErrorAnswer> }>> }>(srv.url, 'GET', '/openapi.json');
+  declaredCodes = (route, status) => {
+    const [method, path] = route.split(' ') as [string, string];
+    const op = doc.body.paths[path]?.[method.toLowerCase()];
+    expect(op, route).toBeDefined();
+    return op!.responses[String(status)]?.content?.['application/json']?.schema?.properties?.error?.properties?.code?.enum ?? [];
+  };
 });
 afterAll(async () => {
   await srv.close();
@@ -59,12 +67,17 @@ function snapshot(): string {
 
 const codes: ReadonlySet<string> = new Set(ERROR_CODES);
 
-function checkError(where: string, status: number, body: unknown): void {
+/** The error codes the OpenAPI document lists for one operation (`METHOD /path`) and status. */
+let declaredCodes: (route: string, status: number) => readonly string[] = () => [];
+
+/** A 4xx with a stable code, no stack trace, nothing echoed; with `route`, a code that route lists for that status. */
+function checkError(where: string, status: number, body: unknown, route?: string): void {
   const text = JSON.stringify(body);
   expect(status, `${where}: ${text}`).toBeGreaterThanOrEqual(400);
   expect(status, `${where}: ${text}`).toBeLessThan(500);
   const code = (body as { error?: { code?: string } }).error?.code;
   expect(codes.has(code ?? ''), `${where}: ${text}`).toBe(true);
+  if (route !== undefined) expect(declaredCodes(route, status), `${where}: ${code} is not among the codes ${route} lists for ${status}`).toContain(code);
   expect(text).not.toMatch(/\bat .*\.(ts|js):\d+|stack/);
   // Nothing of the hostile input is echoed back.
   expect(text).not.toMatch(/<script>|jndi|\u202e|x{200}/);
@@ -88,7 +101,7 @@ it('answers every route with a stable error for malformed, oversized and hostile
       for (const p of ['grp-%E2%80%AEabcdefgh', '%C0%AFabcdefgh', encodeURIComponent(`${group.slice(0, 2)}\u0440${group.slice(3)}`), 'abcdefgh%00', encodeURIComponent('abcdefgh\u{1F4A9}')]) {
         const path = r.path.replace(/\{[^}]+\}/g, p);
         const res = await http(srv.url, r.method, path, r.hasBody ? (r.json ? '{}' : new Uint8Array(1)) : undefined, dev.token);
-        checkError(`${r.method} ${path.slice(0, 80)}`, res.status, res.body);
+        checkError(`${r.method} ${path.slice(0, 80)}`, res.status, res.body, `${r.method} ${r.path}`);
         expect([res.status, (res.body as { error: { code: string } }).error.code], path).toEqual([400, 'bad-request']);
         checked++;
       }
@@ -114,7 +127,7 @@ it('answers every route with a stable error for malformed, oversized and hostile
         for (const token of tokens) {
           const res = await http(srv.url, r.method, path, body, token);
           if (res.status < 400 && r.method === 'GET') continue; // a GET on a valid-looking path may succeed
-          checkError(`${r.method} ${path.slice(0, 80)}`, res.status, res.body);
+          checkError(`${r.method} ${path.slice(0, 80)}`, res.status, res.body, `${r.method} ${r.path}`);
           checked++;
         }
       }
@@ -123,7 +136,7 @@ it('answers every route with a stable error for malformed, oversized and hostile
     const real = r.path.replace('{groupId}', group).replace(/\{[^}]+\}/g, 'abcdefgh12345678');
     if (!['/healthz', '/metrics', '/openapi.json', '/v1/server', '/v1/accounts', '/v1/sessions'].includes(r.path)) {
       const res = await http(srv.url, r.method, real, r.hasBody ? {} : undefined, 'A'.repeat(43));
-      checkError(`${r.method} ${real} (bad token)`, res.status, res.body);
+      checkError(`${r.method} ${real} (bad token)`, res.status, res.body, `${r.method} ${r.path}`);
       checked++;
     }
   }
@@ -321,7 +334,7 @@ it('refuses every hostile value of every field of every JSON body with bad-reque
     for (const r of raw) {
       const payload = typeof r === 'string' ? r : Buffer.from(r).toString('latin1');
       const res = await http(srv.url, method, realPath(path), typeof r === 'string' ? r : new Uint8Array(r), token, { 'content-type': 'application/json' });
-      checkError(`${key} raw ${payload.slice(0, 40)}`, res.status, res.body);
+      checkError(`${key} raw ${payload.slice(0, 40)}`, res.status, res.body, key);
       sent++;
     }
     for (const v of variants) {
@@ -331,7 +344,7 @@ it('refuses every hostile value of every field of every JSON body with bad-reque
       if (validate(parsed) !== v.afterSchema) continue;
       const res = await http(srv.url, method, realPath(path), text, token);
       const where = `${key} ${text.slice(0, 120)}`;
-      checkError(where, res.status, res.body);
+      checkError(where, res.status, res.body, key);
       const code = (res.body as { error: { code: string } }).error.code;
       if (Buffer.byteLength(text) > 64 * 1024) expect([res.status, code], where).toEqual([413, 'body-too-large']);
       else expect([res.status, code], where).toEqual([400, 'bad-request']);
@@ -359,7 +372,7 @@ it('refuses every hostile value of every query parameter with bad-request', asyn
         // Only what the schema must refuse (a valid value such as '0' for `after` would be a legitimate read).
         if (validate(parsed) && !q.includes('&') && !q.includes('[')) continue;
         const res = await http(srv.url, method, `${realPath(path)}?${q}`, undefined, dev.token);
-        checkError(`${key}?${q.slice(0, 60)}`, res.status, res.body);
+        checkError(`${key}?${q.slice(0, 60)}`, res.status, res.body, key);
         expect([res.status, (res.body as { error: { code: string } }).error.code], `${key}?${q.slice(0, 60)}`).toEqual([400, 'bad-request']);
       }
     }
@@ -384,7 +397,7 @@ it('refuses hostile raw bodies (attachments): wrong media type, over the limit, 
   ];
   for (const c of cases) {
     const res = await http(srv.url, 'POST', c.path ?? url, c.body, c.token ?? dev.token, c.headers);
-    checkError(`attachment ${c.code}`, res.status, res.body);
+    checkError(`attachment ${c.code}`, res.status, res.body, ops[0]!.key);
     expect([res.status, (res.body as { error: { code: string } }).error.code]).toEqual([c.status, c.code]);
   }
   expect(snapshot()).toBe(before);

@@ -50,14 +50,13 @@ export const COMMON_ERRORS: readonly ErrorCode[] = ['bad-request', 'internal'];
 /**
  * The error codes a route may answer, the one source the OpenAPI document and the error
  * handler's check read: the route's own (`schema.errors`) and those its shape implies. A
- * route with a body may get one too large or of another media type; one with path
- * parameters may get a parameter too long to route (`not-found`); one that needs a session
- * may be called without a valid one (`unauthenticated`). In ERROR_CODES order.
+ * route with a body may get one too large or of another media type; one that needs a session
+ * may be called without a valid one (`unauthenticated`). (A path parameter too long to
+ * route is `bad-request`, like any malformed request.) In ERROR_CODES order.
  */
 export function routeErrors(schema: FastifySchema): ErrorCode[] {
   const codes = new Set<ErrorCode>([...COMMON_ERRORS, ...(schema.errors ?? [])]);
   if (schema.body !== undefined || schema.rawBody !== undefined) for (const c of ['body-too-large', 'unsupported-media-type'] as const) codes.add(c);
-  if (schema.params !== undefined) codes.add('not-found');
   if (schema.security === undefined || schema.security.length > 0) codes.add('unauthenticated');
   return ERROR_CODES.filter((c) => codes.has(c));
 }
