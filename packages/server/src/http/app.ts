@@ -91,14 +91,15 @@ export async function buildApp(ctx: Ctx): Promise<FastifyInstance> {
   /** Per route (method and URL pattern): the error codes it declares (routeErrors). */
   const declared = new Map<string, ReadonlySet<ErrorCode>>();
   app.addHook('onRoute', (r) => {
-    if (r.schema !== undefined) {
+    const methods = Array.isArray(r.method) ? r.method : [r.method];
+    if (r.schema !== undefined && methods.length === 1) {
       // Its success answers as the route gives them, then one error answer per status of the codes it may answer.
-      const codes = routeErrors(r.schema);
+      const codes = routeErrors(r.schema, methods[0]!);
       const success = Object.entries(r.schema.response ?? {}).filter(([status]) => !/^[45]/.test(status));
       r.schema = { ...r.schema, response: { ...Object.fromEntries(success), ...errorResponses(codes) } };
-      for (const m of Array.isArray(r.method) ? r.method : [r.method]) declared.set(`${m} ${r.url}`, new Set(codes));
+      declared.set(`${methods[0]!} ${r.url}`, new Set(codes));
     }
-    for (const m of Array.isArray(r.method) ? r.method : [r.method]) routes.push({ method: m, url: r.url, schema: r.schema });
+    for (const m of methods) routes.push({ method: m, url: r.url, schema: r.schema });
   });
   /** An error answer whose code its route does not declare is a bug: counted and logged, still sent. */
   const checkDeclared = (req: FastifyRequest, code: ErrorCode): void => {

@@ -47,16 +47,20 @@ export const errorBody = answer('An error: a stable code (docs/protocol.md "Erro
  */
 export const COMMON_ERRORS: readonly ErrorCode[] = ['bad-request', 'internal'];
 
+/** The methods whose requests Fastify reads a body of. */
+const BODY_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
 /**
  * The error codes a route may answer, the one source the OpenAPI document and the error
  * handler's check read: the route's own (`schema.errors`) and those its shape implies. A
- * route with a body may get one too large or of another media type; one that needs a session
+ * route of a method that carries a body (with or without a body schema: Fastify reads a body
+ * sent anyway) may get one too large or of another media type; one that needs a session
  * may be called without a valid one (`unauthenticated`). (A path parameter too long to
  * route is `bad-request`, like any malformed request.) In ERROR_CODES order.
  */
-export function routeErrors(schema: FastifySchema): ErrorCode[] {
+export function routeErrors(schema: FastifySchema, method: string): ErrorCode[] {
   const codes = new Set<ErrorCode>([...COMMON_ERRORS, ...(schema.errors ?? [])]);
-  if (schema.body !== undefined || schema.rawBody !== undefined) for (const c of ['body-too-large', 'unsupported-media-type'] as const) codes.add(c);
+  if (schema.body !== undefined || schema.rawBody !== undefined || BODY_METHODS.has(method)) for (const c of ['body-too-large', 'unsupported-media-type'] as const) codes.add(c);
   if (schema.security === undefined || schema.security.length > 0) codes.add('unauthenticated');
   return ERROR_CODES.filter((c) => codes.has(c));
 }
