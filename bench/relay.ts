@@ -20,61 +20,24 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { decodeDeliverFrame, encodeSendFrame } from '@parley/protocol';
 import { b64, http, newDevice, newUser, type TestDevice } from '@parley/testing';
+import { fmt, median, parseRelayArgs, rampSearch, relayTargets, reportLine, sustained } from './relay-lib.js';
 
-const args = process.argv.slice(2);
-const json = args.includes('--json');
-const quick = args.includes('--quick');
-function numArg(name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const v = Number(args[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} needs a positive number`);
-  return v;
-}
-const C = numArg('--clients', 200);
-const RUNS = numArg('--runs', quick ? 1 : 3);
-const STEP_S = numArg('--seconds', quick ? 1 : 3);
+const opts = parseRelayArgs(process.argv.slice(2));
+const { json, quick } = opts;
+const C = opts.clients;
+const RUNS = opts.runs;
+const STEP_S = opts.seconds;
 /** `--server-prof DIR`: the server writes a V8 CPU profile there when it stops (for finding hot spots). */
-const profArg = args.indexOf('--server-prof');
-const PROF_DIR = profArg >= 0 ? args[profArg + 1] : undefined;
-const IDLE_AT = quick ? [200] : [1000, 5000];
+const PROF_DIR = opts.serverProf;
+const IDLE_AT = opts.idleAt;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const PAYLOAD = 250;
 const BACKLOG = 500;
 
-/** A figure's target (issue 5) and its peers' figures on the same machine. */
-interface Target {
-  readonly target: string;
-  readonly met: (v: number) => boolean;
-  readonly ejabberd?: string;
-  readonly prosody?: string;
-}
-const TARGETS: Record<string, Target> = {
-  '1:1 relay: max sustained delivered': { target: 'n/a (ejabberd 17,100 at 1.5 cores)', met: () => true, ejabberd: '17100 msg/s', prosody: '4600-13900 msg/s' },
-  '1:1 relay: server CPU per delivered message': { target: '<= 50 µs', met: (v) => v <= 50, ejabberd: '74 µs', prosody: '72-218 µs' },
-  '1:1 relay: p50 latency at half rate': { target: 'n/a', met: () => true },
-  '1:1 relay: p99 latency at half rate': { target: '<= 5 ms', met: (v) => v <= 5, ejabberd: '3.8 ms', prosody: '42-60 ms' },
-  'fan-out (100 members): deliveries': { target: 'n/a', met: () => true, ejabberd: '41700/s', prosody: '22800/s' },
-  'fan-out (100 members): server CPU per delivery': { target: '<= 15 µs', met: (v) => v <= 15, ejabberd: '26 µs', prosody: '41 µs' },
-  'offline backlog of 500: connect to all received': { target: '<= 40 ms', met: (v) => v <= 40, ejabberd: '38 ms', prosody: '62 ms' },
-};
-for (const n of IDLE_AT) {
-  TARGETS[`idle connections: server memory per connection at ${n}`] = { target: '<= 30 KB', met: (v) => v <= 30, ejabberd: '55 KB', prosody: '37-52 KB' };
-}
-
-function fmt(v: number): string {
-  return Number.isNaN(v) ? 'NaN' : v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0);
-}
+const TARGETS = relayTargets(IDLE_AT);
 
 function report(name: string, value: number, unit: string, extra: Record<string, unknown> = {}): void {
-  const t = TARGETS[name];
-  const full = t === undefined ? extra : { ...extra, target: t.target, met: t.met(value), ...(t.ejabberd === undefined ? {} : { ejabberd: t.ejabberd }), ...(t.prosody === undefined ? {} : { prosody: t.prosody }) };
-  if (json) {
-    console.log(JSON.stringify({ bench: 'relay', name, value, unit, ...full }));
-    return;
-  }
-  const peers = t === undefined ? '' : `  target ${t.target}${t.met(value) ? '' : ' (MISSED)'}${t.ejabberd === undefined ? '' : `; ejabberd ${t.ejabberd}`}${t.prosody === undefined ? '' : `, Prosody ${t.prosody}`}`;
-  console.log(`${name.padEnd(52)} ${fmt(value).padStart(10)} ${unit}${peers}${Object.keys(extra).length > 0 ? `  ${JSON.stringify(extra)}` : ''}`);
+  console.log(reportLine(json, TARGETS, name, value, unit, extra));
 }
 
 function note(s: string): void {
@@ -292,7 +255,7 @@ async function load(pid: number, conns: readonly Conn[], targets: readonly (read
   const wallS = (performance.now() - start) / 1000;
   const errors = total(conns, 'errors') - errors0;
   const lost = Math.max(0, offered * fanout - delivered);
-  const ok = lost === 0 && errors === 0 && delivered / STEP_S >= rate * fanout * 0.95 && drainMs < 250;
+  const ok = sustained({ rate, fanout, offered, delivered, errors, drainMs, stepS: STEP_S });
   const cpu1 = cpuTimes(pid);
   const sys = cpu1.system - cpu0.system;
   const cpu = cpu1.user - cpu0.user + sys;
@@ -306,33 +269,14 @@ function describe(label: string, s: Step, per: string): string {
   return `  ${label}: delivered ${s.delivered}/${s.expected}, server ${fmt((s.cpu / n) * 1e6)} µs/${per} (${fmt(s.cpu / s.wallS)} cores, ${Math.round((100 * s.sys) / Math.max(1e-9, s.cpu))} % kernel), generator ${fmt((s.genCpu / n) * 1e6)} µs/${per} (${fmt(s.genCpu / s.wallS)} cores), others ${fmt(s.otherCpu / s.wallS)} cores, drain ${s.drainMs.toFixed(0)} ms${s.lost > 0 ? `, ${s.lost} not arrived when the 3 s drain ended` : ''}${s.errors > 0 ? `, ${s.errors} errors` : ''}${s.ok ? '' : '  (not sustained)'}`;
 }
 
-/** Ramps the offered rate until a step is not sustained, then bisects twice between the last good and the first bad rate. */
+/** Ramps the offered rate until a step is not sustained, then bisects (twice, none with --quick) between the last good and the first bad rate. */
 async function ramp(pid: number, conns: readonly Conn[], targets: readonly (readonly [Conn, string])[], rates: readonly number[], fanout: number, label: (r: number) => string, per: string): Promise<Step | undefined> {
-  let best: Step | undefined;
-  let bad: number | undefined;
-  const step = async (rate: number): Promise<Step> => {
+  return rampSearch(rates, opts.bisections, async (rate) => {
     const s = await load(pid, conns, targets, rate, fanout);
     note(describe(label(rate), s, per));
     if (!s.ok) await quiesce(conns);
     return s;
-  };
-  for (const rate of rates) {
-    const s = await step(rate);
-    if (!s.ok) {
-      bad = rate;
-      break;
-    }
-    best = s;
-  }
-  for (let i = 0; i < (quick ? 0 : 2) && bad !== undefined; i++) {
-    const lo = best?.rate ?? 0;
-    const mid = Math.round((lo + bad) / 2);
-    if (mid <= lo || mid >= bad) break;
-    const s = await step(mid);
-    if (s.ok) best = s;
-    else bad = mid;
-  }
-  return best;
+  });
 }
 
 interface Figures {
@@ -487,12 +431,6 @@ async function oneRun(run: number): Promise<Figures> {
   } finally {
     await stopServer(srv);
   }
-}
-
-function median(xs: readonly number[]): number {
-  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 async function main(): Promise<void> {

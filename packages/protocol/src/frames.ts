@@ -277,26 +277,86 @@ export type ServerControlFrame =
 
 export const MAX_CONTROL_FRAME = 64 * 1024;
 const MAX_CURSORS = 10_000;
-const GROUP_ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
-const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * The subset of JSON Schema (2020-12) that describes client control frames. The parser
+ * below checks exactly this subset, so the schema is the one description of the frames:
+ * the hostile-input tests (packages/server/test/hostile.test.ts) derive their values from
+ * it and check, with Ajv, that the parser agrees with it.
+ */
+export type FrameSchema =
+  | { readonly const: string }
+  | { readonly type: 'string'; readonly pattern: string }
+  | { readonly type: 'integer'; readonly minimum?: number; readonly maximum?: number }
+  | { readonly type: 'array'; readonly items: FrameSchema; readonly maxItems: number }
+  | { readonly type: 'object'; readonly properties: Readonly<Record<string, FrameSchema>>; readonly required: readonly string[]; readonly additionalProperties: false };
+
+const seqSchema = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
+const cursorSchema = {
+  type: 'object',
+  properties: { groupId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' }, seq: seqSchema },
+  required: ['groupId', 'seq'],
+  additionalProperties: false,
+} as const;
+const cursorsSchema = { type: 'array', items: cursorSchema, maxItems: MAX_CURSORS } as const;
+
+function frameSchema(type: string, properties: Record<string, FrameSchema>, required: readonly string[] = []): FrameSchema {
+  // Every frame may carry `ref` (uint32), echoed in the answer.
+  return { type: 'object', properties: { type: { const: type }, ref: { type: 'integer', minimum: 0, maximum: 0xffff_ffff }, ...properties }, required: ['type', ...required], additionalProperties: false };
+}
+
+/** The schema of each client control frame type: the one description the parser checks. */
+export const CLIENT_CONTROL_FRAME_SCHEMAS: Readonly<Record<ClientControlFrame['type'], FrameSchema>> = {
+  auth: frameSchema('auth', { token: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' }, version: { type: 'integer' } }, ['token', 'version']),
+  ack: frameSchema('ack', { groups: cursorsSchema, inbox: seqSchema }),
+  sync: frameSchema('sync', { groups: cursorsSchema, inbox: seqSchema }),
+  ping: frameSchema('ping', {}),
+};
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function isSeq(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-}
-
-function onlyKeys(o: Record<string, unknown>, keys: readonly string[]): void {
-  for (const k of Object.keys(o)) {
-    // The name is echoed only when it is plain ASCII: never the peer's control or bidi characters.
-    if (k !== 'ref' && !keys.includes(k)) throw new FrameError(/^[A-Za-z0-9_-]{1,32}$/.test(k) ? `unexpected field "${k}"` : 'unexpected field');
-  }
-}
-
 function isRef(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff;
+}
+
+const patterns = new Map<string, RegExp>();
+function matches(pattern: string, s: string): boolean {
+  let re = patterns.get(pattern);
+  if (re === undefined) patterns.set(pattern, (re = new RegExp(pattern, 'u')));
+  return re.test(s);
+}
+
+/** Checks `v` against `s`; throws FrameError naming the field (`at`: schema names and indices only, never input). */
+function check(s: FrameSchema, v: unknown, at: string): void {
+  if ('const' in s) {
+    if (v !== s.const) throw new FrameError(`bad ${at}`);
+    return;
+  }
+  switch (s.type) {
+    case 'string':
+      if (typeof v !== 'string' || !matches(s.pattern, v)) throw new FrameError(`bad ${at}`);
+      return;
+    case 'integer':
+      if (typeof v !== 'number' || !Number.isInteger(v) || (s.minimum !== undefined && v < s.minimum) || (s.maximum !== undefined && v > s.maximum)) throw new FrameError(`bad ${at}`);
+      return;
+    case 'array':
+      if (!Array.isArray(v) || v.length > s.maxItems) throw new FrameError(`${at} must be an array of at most ${s.maxItems} items`);
+      v.forEach((x, i) => {
+        check(s.items, x, `${at}[${i}]`);
+      });
+      return;
+    case 'object': {
+      if (!isRecord(v)) throw new FrameError(`${at} must be an object`);
+      for (const k of Object.keys(v)) {
+        // The name is echoed only when it is plain ASCII: never the peer's control or bidi characters.
+        if (!Object.hasOwn(s.properties, k)) throw new FrameError(/^[A-Za-z0-9_-]{1,32}$/.test(k) ? `unexpected field "${k}"` : 'unexpected field');
+      }
+      for (const k of s.required) if (!Object.hasOwn(v, k)) throw new FrameError(`missing ${at === 'frame' ? k : `${at}.${k}`}`);
+      for (const [k, sub] of Object.entries(s.properties)) if (Object.hasOwn(v, k)) check(sub, v[k], at === 'frame' ? k : `${at}.${k}`);
+    }
+  }
 }
 
 /**
@@ -318,20 +378,7 @@ export function peekFrameRef(frame: string | Uint8Array): number | undefined {
   }
 }
 
-function cursors(v: unknown): GroupCursor[] | undefined {
-  if (v === undefined) return undefined;
-  if (!Array.isArray(v) || v.length > MAX_CURSORS) throw new FrameError('groups must be an array of at most 10000 cursors');
-  return v.map((c): GroupCursor => {
-    if (!isRecord(c)) throw new FrameError('cursor must be an object');
-    onlyKeys(c, ['groupId', 'seq']);
-    const { groupId, seq } = c;
-    if (typeof groupId !== 'string' || !GROUP_ID_RE.test(groupId)) throw new FrameError('bad groupId');
-    if (!isSeq(seq)) throw new FrameError('bad seq');
-    return { groupId, seq };
-  });
-}
-
-/** The schema of every client control frame, as code: returns the typed frame or throws FrameError. */
+/** Parses a client control frame against CLIENT_CONTROL_FRAME_SCHEMAS: returns the typed frame or throws FrameError. */
 export function parseClientControlFrame(text: string): ClientControlFrame {
   if (text.length > MAX_CONTROL_FRAME) throw new FrameError('control frame too large');
   let v: unknown;
@@ -341,27 +388,9 @@ export function parseClientControlFrame(text: string): ClientControlFrame {
     throw new FrameError('not JSON');
   }
   if (!isRecord(v)) throw new FrameError('not an object');
-  if (v.ref !== undefined && !isRef(v.ref)) throw new FrameError('ref must be a uint32');
-  const ref = v.ref === undefined ? {} : { ref: v.ref };
-  switch (v.type) {
-    case 'auth': {
-      onlyKeys(v, ['type', 'token', 'version']);
-      if (typeof v.token !== 'string' || !TOKEN_RE.test(v.token)) throw new FrameError('bad token');
-      if (typeof v.version !== 'number' || !Number.isInteger(v.version)) throw new FrameError('bad version');
-      return { type: 'auth', token: v.token, version: v.version, ...ref };
-    }
-    case 'ack':
-    case 'sync': {
-      onlyKeys(v, ['type', 'groups', 'inbox']);
-      const groups = cursors(v.groups);
-      if (v.inbox !== undefined && !isSeq(v.inbox)) throw new FrameError('bad inbox cursor');
-      const inbox = v.inbox;
-      return { type: v.type, ...(groups === undefined ? {} : { groups }), ...(inbox === undefined ? {} : { inbox }), ...ref };
-    }
-    case 'ping':
-      onlyKeys(v, ['type']);
-      return { type: 'ping', ...ref };
-    default:
-      throw new FrameError('unknown control frame type');
-  }
+  const type = v.type;
+  if (typeof type !== 'string' || !Object.hasOwn(CLIENT_CONTROL_FRAME_SCHEMAS, type)) throw new FrameError('unknown control frame type');
+  check(CLIENT_CONTROL_FRAME_SCHEMAS[type as ClientControlFrame['type']], v, 'frame');
+  // Checked against its type's schema: exactly the fields of that frame, each valid.
+  return v as ClientControlFrame;
 }

@@ -15,6 +15,10 @@ export interface RateLimits {
   readonly sendPerAddress: RateLimit;
   /** Key-package claims per claiming account (draining another user's packages). Optional for older configs. */
   readonly claimPerAccount?: RateLimit;
+  /** Directory prefix searches (`GET /v1/users?prefix=`) per searching account: enumerating the directory. Optional for older configs. */
+  readonly searchPerAccount?: RateLimit;
+  /** Directory prefix searches per address, counted before the session is checked. Optional for older configs. */
+  readonly searchPerAddress?: RateLimit;
 }
 
 export interface ServerConfig {
@@ -84,6 +88,9 @@ export function defaultConfig(overrides: Partial<ServerConfig> & Pick<ServerConf
       sendPerAddress: { rate: 20_000, burst: 40_000 },
       // A group of 200 can be created at once; then about one new member every 2 s.
       claimPerAccount: { rate: 0.5, burst: 200 },
+      // Search-as-you-type: a burst of 30 keystrokes, then 2 searches a second.
+      searchPerAccount: { rate: 2, burst: 30 },
+      searchPerAddress: { rate: 20, burst: 300 },
     },
     scrypt: DEFAULT_SCRYPT,
     heartbeatMs: 30_000,

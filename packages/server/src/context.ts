@@ -22,6 +22,8 @@ export interface Limiters {
   readonly sendPerAccount: RateLimiter;
   readonly sendPerAddress: RateLimiter;
   readonly claimPerAccount: RateLimiter | undefined;
+  readonly searchPerAccount: RateLimiter | undefined;
+  readonly searchPerAddress: RateLimiter | undefined;
 }
 
 export interface Ctx {
@@ -48,6 +50,8 @@ export function makeLimiters(config: ServerConfig, now: () => number): Limiters 
     sendPerAccount: new RateLimiter(r.sendPerAccount, now),
     sendPerAddress: new RateLimiter(r.sendPerAddress, now),
     claimPerAccount: r.claimPerAccount === undefined ? undefined : new RateLimiter(r.claimPerAccount, now),
+    searchPerAccount: r.searchPerAccount === undefined ? undefined : new RateLimiter(r.searchPerAccount, now),
+    searchPerAddress: r.searchPerAddress === undefined ? undefined : new RateLimiter(r.searchPerAddress, now),
   };
 }
 

@@ -11,6 +11,8 @@ export class Metrics {
   readonly wsConnections = new Gauge({ name: 'parley_ws_connections', help: 'Authenticated WebSocket connections', registers: [this.registry] });
   readonly wsSlowDisconnects = new Counter({ name: 'parley_ws_slow_disconnects_total', help: 'Connections closed for backpressure', registers: [this.registry] });
   readonly storeBatch = new Histogram({ name: 'parley_store_batch_size', help: 'Messages per durable write', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [this.registry] });
+  /** Error answers with a code the route does not declare (http/schema.ts routeErrors): a bug, each one. */
+  readonly undeclaredErrors = new Counter({ name: 'parley_http_undeclared_errors_total', help: 'Error answers with a code the route does not declare (a bug)', labelNames: ['method', 'route', 'code'] as const, registers: [this.registry] });
   readonly pruned = new Counter({ name: 'parley_messages_pruned_total', help: 'Messages deleted (acknowledged or expired)', registers: [this.registry] });
 
   constructor(defaults = true) {

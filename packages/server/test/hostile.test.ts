@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createUser } from '@parley/server';
-import { ERROR_CODES, FRAME_SEND, encodeSendFrame, type ClientControlFrame } from '@parley/protocol';
+import { CLIENT_CONTROL_FRAME_SCHEMAS, ERROR_CODES, FRAME_SEND, FrameError, encodeSendFrame, parseClientControlFrame, type ClientControlFrame } from '@parley/protocol';
 import { b64, http, MlsDevice, newUser, startTestServer, WsClient, type TestDevice, type TestServer } from '@parley/testing';
 
 let srv: TestServer;
@@ -40,6 +40,14 @@ beforeAll(async () => {
   expect(await ws.send(group, new Uint8Array(16))).toMatchObject({ type: 'sent' });
   await ws.close();
   await srv.server.ctx.delivery.drain();
+  type ErrorAnswer = { content?: Record<string, { schema?: { properties?: { error?: { properties?: { code?: { enum?: string[] } } } } } }> };
+  const doc = await http<{ paths: Record<string, Record<string, { responses: Record<string, ErrorAnswer> }>> }>(srv.url, 'GET', '/openapi.json');
+  declaredCodes = (route, status) => {
+    const [method, path] = route.split(' ') as [string, string];
+    const op = doc.body.paths[path]?.[method.toLowerCase()];
+    expect(op, route).toBeDefined();
+    return op!.responses[String(status)]?.content?.['application/json']?.schema?.properties?.error?.properties?.code?.enum ?? [];
+  };
 });
 afterAll(async () => {
   await srv.close();
@@ -59,12 +67,17 @@ function snapshot(): string {
 
 const codes: ReadonlySet<string> = new Set(ERROR_CODES);
 
-function checkError(where: string, status: number, body: unknown): void {
+/** The error codes the OpenAPI document lists for one operation (`METHOD /path`) and status. */
+let declaredCodes: (route: string, status: number) => readonly string[] = () => [];
+
+/** A 4xx with a stable code, no stack trace, nothing echoed; with `route`, a code that route lists for that status. */
+function checkError(where: string, status: number, body: unknown, route?: string): void {
   const text = JSON.stringify(body);
   expect(status, `${where}: ${text}`).toBeGreaterThanOrEqual(400);
   expect(status, `${where}: ${text}`).toBeLessThan(500);
   const code = (body as { error?: { code?: string } }).error?.code;
   expect(codes.has(code ?? ''), `${where}: ${text}`).toBe(true);
+  if (route !== undefined) expect(declaredCodes(route, status), `${where}: ${code} is not among the codes ${route} lists for ${status}`).toContain(code);
   expect(text).not.toMatch(/\bat .*\.(ts|js):\d+|stack/);
   // Nothing of the hostile input is echoed back.
   expect(text).not.toMatch(/<script>|jndi|\u202e|x{200}/);
@@ -88,7 +101,7 @@ it('answers every route with a stable error for malformed, oversized and hostile
       for (const p of ['grp-%E2%80%AEabcdefgh', '%C0%AFabcdefgh', encodeURIComponent(`${group.slice(0, 2)}\u0440${group.slice(3)}`), 'abcdefgh%00', encodeURIComponent('abcdefgh\u{1F4A9}')]) {
         const path = r.path.replace(/\{[^}]+\}/g, p);
         const res = await http(srv.url, r.method, path, r.hasBody ? (r.json ? '{}' : new Uint8Array(1)) : undefined, dev.token);
-        checkError(`${r.method} ${path.slice(0, 80)}`, res.status, res.body);
+        checkError(`${r.method} ${path.slice(0, 80)}`, res.status, res.body, `${r.method} ${r.path}`);
         expect([res.status, (res.body as { error: { code: string } }).error.code], path).toEqual([400, 'bad-request']);
         checked++;
       }
@@ -114,7 +127,7 @@ it('answers every route with a stable error for malformed, oversized and hostile
         for (const token of tokens) {
           const res = await http(srv.url, r.method, path, body, token);
           if (res.status < 400 && r.method === 'GET') continue; // a GET on a valid-looking path may succeed
-          checkError(`${r.method} ${path.slice(0, 80)}`, res.status, res.body);
+          checkError(`${r.method} ${path.slice(0, 80)}`, res.status, res.body, `${r.method} ${r.path}`);
           checked++;
         }
       }
@@ -123,7 +136,7 @@ it('answers every route with a stable error for malformed, oversized and hostile
     const real = r.path.replace('{groupId}', group).replace(/\{[^}]+\}/g, 'abcdefgh12345678');
     if (!['/healthz', '/metrics', '/openapi.json', '/v1/server', '/v1/accounts', '/v1/sessions'].includes(r.path)) {
       const res = await http(srv.url, r.method, real, r.hasBody ? {} : undefined, 'A'.repeat(43));
-      checkError(`${r.method} ${real} (bad token)`, res.status, res.body);
+      checkError(`${r.method} ${real} (bad token)`, res.status, res.body, `${r.method} ${r.path}`);
       checked++;
     }
   }
@@ -198,7 +211,7 @@ it('answers every WebSocket frame type with a stable error for hostile input, an
 
 // ---- field by field, from each route's schema ---------------------------------------
 
-type Schema = { type?: string | string[]; properties?: Record<string, Schema>; required?: string[]; items?: Schema; pattern?: string; minLength?: number; maxLength?: number; minimum?: number; maximum?: number; maxItems?: number; uniqueItems?: boolean; contentEncoding?: string; enum?: unknown[] };
+type Schema = { const?: unknown; type?: string | string[]; properties?: Record<string, Schema>; required?: string[]; items?: Schema; pattern?: string; minLength?: number; maxLength?: number; minimum?: number; maximum?: number; maxItems?: number; uniqueItems?: boolean; contentEncoding?: string; enum?: unknown[] };
 interface Op {
   parameters: { name: string; in: string; schema: Schema }[];
   requestBody?: { content: Record<string, { schema: Schema }> };
@@ -208,6 +221,8 @@ interface Op {
 const fastifyRequire = createRequire(createRequire(import.meta.url).resolve('@fastify/ajv-compiler'));
 const Ajv = (fastifyRequire('ajv') as { default: new (o: object) => { compile(s: object): (d: unknown) => boolean } }).default;
 const ajv = new Ajv({ allErrors: false, strict: false, coerceTypes: false });
+// For the frame schemas (plain JSON Schema, no Fastify keywords): strict, so NaN and Infinity (1e309) are not numbers.
+const frameAjv = new Ajv({ allErrors: false, strict: true, coerceTypes: false });
 
 const RAW = '\u0000raw:'; // a string value replaced by the raw JSON token that follows (numbers JSON.stringify cannot write)
 const toText = (v: unknown): string => JSON.stringify(v).replace(/"\\u0000raw:([^"]*)"/g, '$1');
@@ -222,7 +237,7 @@ function hostileValues(schema: Schema, sample: unknown): { value: unknown; after
     for (const value of vs) out.push({ value, afterSchema: false });
   };
   schemaOnly(null, true, {}, [], 'a-string', 7, -1, 1.5, `${RAW}1e309`, `${RAW}-1e400`, 2 ** 53, 2 ** 64, -(2 ** 63));
-  if (schema.type === 'string' || (Array.isArray(schema.type) && schema.type.includes('string'))) {
+  if (schema.type === 'string' || typeof schema.const === 'string' || (Array.isArray(schema.type) && schema.type.includes('string'))) {
     schemaOnly('', 'x'.repeat((schema.maxLength ?? 1024) + 1), 'x'.repeat(70_000), ...unicodeTricks, ...injections, String(sample) + '\n', ` ${String(sample)}`);
     if (schema.contentEncoding === 'base64') {
       schemaOnly('!!!!', 'QQ==QQ==', 'QQ===', 'QQ ==', '-_-_', 'QQ==\n');
@@ -319,7 +334,7 @@ it('refuses every hostile value of every field of every JSON body with bad-reque
     for (const r of raw) {
       const payload = typeof r === 'string' ? r : Buffer.from(r).toString('latin1');
       const res = await http(srv.url, method, realPath(path), typeof r === 'string' ? r : new Uint8Array(r), token, { 'content-type': 'application/json' });
-      checkError(`${key} raw ${payload.slice(0, 40)}`, res.status, res.body);
+      checkError(`${key} raw ${payload.slice(0, 40)}`, res.status, res.body, key);
       sent++;
     }
     for (const v of variants) {
@@ -329,7 +344,7 @@ it('refuses every hostile value of every field of every JSON body with bad-reque
       if (validate(parsed) !== v.afterSchema) continue;
       const res = await http(srv.url, method, realPath(path), text, token);
       const where = `${key} ${text.slice(0, 120)}`;
-      checkError(where, res.status, res.body);
+      checkError(where, res.status, res.body, key);
       const code = (res.body as { error: { code: string } }).error.code;
       if (Buffer.byteLength(text) > 64 * 1024) expect([res.status, code], where).toEqual([413, 'body-too-large']);
       else expect([res.status, code], where).toEqual([400, 'bad-request']);
@@ -357,7 +372,7 @@ it('refuses every hostile value of every query parameter with bad-request', asyn
         // Only what the schema must refuse (a valid value such as '0' for `after` would be a legitimate read).
         if (validate(parsed) && !q.includes('&') && !q.includes('[')) continue;
         const res = await http(srv.url, method, `${realPath(path)}?${q}`, undefined, dev.token);
-        checkError(`${key}?${q.slice(0, 60)}`, res.status, res.body);
+        checkError(`${key}?${q.slice(0, 60)}`, res.status, res.body, key);
         expect([res.status, (res.body as { error: { code: string } }).error.code], `${key}?${q.slice(0, 60)}`).toEqual([400, 'bad-request']);
       }
     }
@@ -382,33 +397,64 @@ it('refuses hostile raw bodies (attachments): wrong media type, over the limit, 
   ];
   for (const c of cases) {
     const res = await http(srv.url, 'POST', c.path ?? url, c.body, c.token ?? dev.token, c.headers);
-    checkError(`attachment ${c.code}`, res.status, res.body);
+    checkError(`attachment ${c.code}`, res.status, res.body, ops[0]!.key);
     expect([res.status, (res.body as { error: { code: string } }).error.code]).toEqual([c.status, c.code]);
   }
   expect(snapshot()).toBe(before);
 });
 
-it('answers every hostile value of every field of every control frame type, and every malformed send frame, with an error frame', async () => {
-  const before = snapshot();
-  // One valid frame per client control frame type (the Record makes a new type fail to compile until it has a case).
+/**
+ * One valid frame per client control frame type, with every field its schema names. The
+ * Record makes a new type fail to compile until it has a case; the check makes a schema
+ * without a case (or a case without a schema) fail at run time.
+ */
+function validFrames(): Record<ClientControlFrame['type'], Record<string, unknown>> {
   const frames: Record<ClientControlFrame['type'], Record<string, unknown>> = {
     auth: { type: 'auth', token: 'A'.repeat(43), version: 1, ref: 1 },
     ack: { type: 'ack', groups: [{ groupId: group, seq: 0 }], inbox: 0, ref: 2 },
     sync: { type: 'sync', groups: [{ groupId: group, seq: 0 }], inbox: 0, ref: 3 },
     ping: { type: 'ping', ref: 4 },
   };
-  const frameSchema = (f: Record<string, unknown>): Schema => {
-    const cursor: Schema = { type: 'object', properties: { groupId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' }, seq: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } }, required: ['groupId', 'seq'] };
-    const props: Record<string, Schema> = {
-      type: { type: 'string', enum: [f.type] },
-      ref: { type: 'integer', minimum: 0, maximum: 0xffff_ffff },
-      token: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' },
-      version: { type: 'integer' },
-      groups: { type: 'array', items: cursor, maxItems: 10_000 },
-      inbox: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
-    };
-    return { type: 'object', properties: Object.fromEntries(Object.keys(f).map((k) => [k, props[k]!])), required: ['type'] };
-  };
+  expect(Object.keys(frames).sort()).toEqual(Object.keys(CLIENT_CONTROL_FRAME_SCHEMAS).sort());
+  for (const [type, f] of Object.entries(frames)) {
+    const schema = CLIENT_CONTROL_FRAME_SCHEMAS[type as ClientControlFrame['type']] as Schema;
+    expect(Object.keys(f).sort(), `${type}: the baseline names every field of the schema`).toEqual(Object.keys(schema.properties ?? {}).sort());
+  }
+  return frames;
+}
+
+it('parses exactly what the client frame schemas admit: the parser and the schemas (checked by Ajv) agree on every hostile value', () => {
+  let refused = 0;
+  let admitted = 0;
+  for (const [type, f] of Object.entries(validFrames())) {
+    const schema = CLIENT_CONTROL_FRAME_SCHEMAS[type as ClientControlFrame['type']] as Schema;
+    const validate = frameAjv.compile(schema);
+    expect(validate(f), type).toBe(true);
+    expect(parseClientControlFrame(JSON.stringify(f))).toEqual(f);
+    for (const v of [{ value: f, afterSchema: false }, ...hostileValues(schema, f)]) {
+      const text = toText(v.value);
+      if (text.length > 64 * 1024) continue; // refused for its size before it is parsed (the same in both)
+      const valid = validate(JSON.parse(text));
+      let parsed: unknown;
+      try {
+        parsed = parseClientControlFrame(text);
+      } catch (e) {
+        expect(e, text.slice(0, 80)).toBeInstanceOf(FrameError);
+      }
+      expect(parsed !== undefined, `${type}: Ajv says ${valid ? 'valid' : 'invalid'}, the parser does not agree: ${text.slice(0, 120)}`).toBe(valid);
+      if (valid) {
+        expect(parsed).toEqual(JSON.parse(text));
+        admitted++;
+      } else refused++;
+    }
+  }
+  expect(refused).toBeGreaterThan(200);
+  expect(admitted).toBeGreaterThanOrEqual(4);
+});
+
+it('answers every hostile value of every field of every control frame type, and every malformed send frame, with an error frame', async () => {
+  const before = snapshot();
+  const frames = validFrames();
   const c = await WsClient.connect(srv.wsUrl, dev.token);
   const answer = async (f: string | Uint8Array, where: string): Promise<void> => {
     const n = c.controls.length;
@@ -423,8 +469,9 @@ it('answers every hostile value of every field of every control frame type, and 
   };
   let sent = 0;
   for (const [type, f] of Object.entries(frames)) {
-    const validate = ajv.compile({ ...frameSchema(f), additionalProperties: false });
-    for (const v of hostileValues(frameSchema(f), f)) {
+    const schema = CLIENT_CONTROL_FRAME_SCHEMAS[type as ClientControlFrame['type']] as Schema;
+    const validate = frameAjv.compile(schema);
+    for (const v of hostileValues(schema, f)) {
       const text = toText(v.value);
       if (Buffer.byteLength(text) > 64 * 1024) continue; // over maxPayload: the socket closes (1009), tested above
       if (validate(JSON.parse(text))) continue; // e.g. an auth frame with another valid token: answered too, but not hostile

@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_STATUS, isErrorCode } from '@parley/protocol';
 import { createUser } from '@parley/server';
 import { b64, MlsDevice, mlsGroup, newDevice, newUser, startTestServer, type TestServer } from '@parley/testing';
 
@@ -64,6 +65,14 @@ function deref<T>(v: T): T {
   return cur as T;
 }
 
+/** The error codes the operation lists for one status (the enum of its error body's code). */
+function errorCodesOf(op: Operation, status: string): string[] | undefined {
+  const r = op.responses[status];
+  if (r === undefined) return undefined;
+  const schema = deref(r).content?.['application/json']?.schema as { properties?: { error?: { properties?: { code?: { enum?: string[] } } } } } | undefined;
+  return schema?.properties?.error?.properties?.code?.enum;
+}
+
 /** The schema (deref'd, with nested refs inlined) the document gives for one answer. */
 function inline(s: Schema): Schema {
   return JSON.parse(JSON.stringify(s), (_k, v: unknown) => (typeof v === 'object' && v !== null && '$ref' in v ? deref(v) : v)) as Schema;
@@ -100,9 +109,24 @@ describe('the OpenAPI document', () => {
         if (!bodyless && Object.values(r.content ?? {}).filter((c) => c.schema !== undefined).length === 0) problems.push(`${key}: ${s} without a body schema`);
         if ((r.description ?? '') === '') problems.push(`${key}: ${s} without a description`);
       }
-      for (const range of ['4XX', '5XX']) {
-        if (op.responses[range]?.$ref !== '#/components/responses/Error') problems.push(`${key}: ${range} is not the Error body`);
+      // Errors: one answer per status, each listing the codes of that status the route may answer.
+      const errors = statuses.filter((st) => !/^[23]/.test(st));
+      const listed = new Set<string>();
+      for (const st of errors) {
+        if (!/^[45][0-9][0-9]$/.test(st)) {
+          problems.push(`${key}: ${st} is not one status (no ranges: each status lists its codes)`);
+          continue;
+        }
+        const codes = errorCodesOf(op, st);
+        if (codes === undefined || codes.length === 0) problems.push(`${key}: ${st} lists no error codes`);
+        for (const c of codes ?? []) {
+          listed.add(c);
+          if (!isErrorCode(c)) problems.push(`${key}: ${st} lists ${c}, not a stable code`);
+          else if (String(ERROR_STATUS[c]) !== st) problems.push(`${key}: ${c} listed under ${st}, but its status is ${ERROR_STATUS[c]}`);
+        }
       }
+      const needs = ['bad-request', 'internal', ...(op.security?.length === 0 ? [] : ['unauthenticated']), ...(method === 'GET' ? [] : ['body-too-large', 'unsupported-media-type'])];
+      for (const c of needs) if (!listed.has(c)) problems.push(`${key}: does not list ${c}`);
     }
     expect(problems).toEqual([]);
   });
@@ -121,6 +145,23 @@ describe('the OpenAPI document', () => {
     expect(error({ error: { code: 'no-such-code', message: 'x' } })).toBe(false);
     expect(error({ error: { code: 'internal', message: 'x', stack: 'at x.js:1' } })).toBe(false);
   });
+
+  it('lists, per operation and status, only the codes that route answers: another route\'s code fails validation', () => {
+    const op = (key: string): Operation => operations().find((o) => o.key === key)!.op;
+    const accounts = op('POST /v1/accounts');
+    expect(errorCodesOf(accounts, '409')).toEqual(['username-taken']);
+    expect(errorCodesOf(accounts, '429')).toEqual(['rate-limited']);
+    const conflict = ajv.compile(inline(accounts.responses['409']!.content!['application/json']!.schema!));
+    expect(conflict({ error: { code: 'username-taken', message: 'x' } })).toBe(true);
+    expect(conflict({ error: { code: 'stale-epoch', message: 'x', currentEpoch: 1 } })).toBe(false); // a commit's code, not registration's
+    expect(conflict({ error: { code: 'group-exists', message: 'x' } })).toBe(false);
+    // Registration needs no session: no 401 at all. The commit route's 409 carries currentEpoch.
+    expect(accounts.responses['401']).toBeUndefined();
+    const commits = op('POST /v1/groups/{groupId}/commits');
+    expect(errorCodesOf(commits, '409')).toEqual(['stale-epoch']);
+    expect(ajv.compile(inline(commits.responses['409']!.content!['application/json']!.schema!))({ error: { code: 'stale-epoch', message: 'x', currentEpoch: 4 } })).toBe(true);
+    expect(errorCodesOf(op('GET /v1/server'), '404')).toBeUndefined();
+  });
 });
 
 describe('real answers', () => {
@@ -131,7 +172,7 @@ describe('real answers', () => {
 
     /** One request; its answer is checked against the operation's schema for that status. */
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the body shape it expects
-    async function call<T = Record<string, unknown>>(method: string, url: string, body?: unknown, token?: string, expected?: number): Promise<{ status: number; body: T }> {
+    async function call<T = Record<string, unknown>>(method: string, url: string, body?: unknown, token?: string, expected?: number, contentType?: string): Promise<{ status: number; body: T }> {
       const path = url.split('?')[0]!;
       const m = matchers.find((x) => x.method === method && x.re.test(path));
       expect(m, `${method} ${path} is in the document`).toBeDefined();
@@ -142,14 +183,15 @@ describe('real answers', () => {
         headers['content-type'] = 'application/octet-stream';
         payload = new Blob([new Uint8Array(body)]);
       } else if (body !== undefined) {
-        headers['content-type'] = 'application/json';
+        headers['content-type'] = contentType ?? 'application/json';
         payload = JSON.stringify(body);
       }
       const res = await fetch(srv.url + url, { method, headers, body: payload });
       const text = Buffer.from(await res.arrayBuffer());
       const key = `${m!.key} ${res.status}`;
       if (expected !== undefined && res.status !== expected) failures.push(`${key}: expected ${expected}: ${text.toString('utf8').slice(0, 200)}`);
-      const declared = m!.op.responses[String(res.status)] ?? m!.op.responses[`${String(res.status)[0]}XX`];
+      // The exact status: an error's code must be one the route lists for it (the schema's enum).
+      const declared = m!.op.responses[String(res.status)];
       if (declared === undefined) {
         failures.push(`${key}: status not in the document`);
         return { status: res.status, body: {} as T };
@@ -246,6 +288,11 @@ describe('real answers', () => {
     await call('DELETE', `/v1/attachments/${up.body.attachmentId}`, undefined, b1.token, 403);
     await call('DELETE', `/v1/attachments/${up.body.attachmentId}`, undefined, a1.token, 204);
     await call('GET', `/v1/attachments/${up.body.attachmentId}`, undefined, a1.token, 404);
+    // A body where the route takes none is still read (Fastify): of another media type, or too large.
+    for (const [method, url] of [['POST', `/v1/users/${bob.userId}/key-packages/claim`], ['DELETE', `/v1/attachments/${up.body.attachmentId}`]] as const) {
+      await call(method, url, { xml: '<a/>' }, a1.token, 415, 'application/xml');
+      await call(method, url, { big: 'x'.repeat(2 << 20) }, a1.token, 413);
+    }
     await call('DELETE', '/v1/sessions/current', undefined, b1.token, 204);
 
     expect(failures).toEqual([]);

@@ -1,4 +1,5 @@
-// Rate limits per account and per address on login, registration and sending: 429 with
+// Rate limits per account and per address on login, registration, sending and directory
+// search: 429 with
 // the stable code `rate-limited`, `retryAfter` in the body and a Retry-After header. The
 // server's clock is the test's, so buckets refill when the test says, not when time passes.
 import { randomBytes } from 'node:crypto';
@@ -27,6 +28,8 @@ beforeAll(async () => {
         registerPerAccount: { rate: 1, burst: 2 },
         sendPerAccount: { rate: 1, burst: 3 },
         sendPerAddress: { rate: 1, burst: 5 },
+        searchPerAccount: { rate: 1, burst: 3 },
+        searchPerAddress: { rate: 1, burst: 5 },
       },
     },
     { now: () => clock },
@@ -88,5 +91,19 @@ describe('rate limits', () => {
     const before = (await http<{ messages: unknown[] }>(srv.url, 'GET', `/v1/groups/${group}/messages?after=0&limit=500`, undefined, d2.token)).body.messages.length;
     await limited(await send(d1));
     expect((await http<{ messages: unknown[] }>(srv.url, 'GET', `/v1/groups/${group}/messages?after=0&limit=500`, undefined, d2.token)).body.messages.length).toBe(before);
+  });
+
+  it('on directory search: per account, then per address, and every search (refused, or without a session) counts for the address', async () => {
+    refill();
+    const search = (token?: string): Promise<{ status: number; body: unknown }> => http(srv.url, 'GET', `/v1/users?prefix=${u1.userId.slice(0, 3)}`, undefined, token);
+    for (let i = 0; i < 3; i++) expect((await search(d1.token)).status).toBe(200);
+    const refused = await fetch(`${srv.url}/v1/users?prefix=${u1.userId.slice(0, 3)}`, { headers: { authorization: `Bearer ${d1.token}` } });
+    await limited(refused);
+    // The address counts every search, refused or without a session: 4 so far, and this is the 5th.
+    expect((await search()).status).toBe(401);
+    // d2's own bucket is full, but the address's is empty.
+    await limited(await fetch(`${srv.url}/v1/users?prefix=${u1.userId.slice(0, 3)}`, { headers: { authorization: `Bearer ${d2.token}` } }));
+    clock += 1000; // a token back in each bucket
+    expect((await search(d1.token)).status).toBe(200);
   });
 });

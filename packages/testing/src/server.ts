@@ -26,7 +26,13 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}, opt
     dataDir,
   });
   const server = await startServer(config, { logLevel: 'silent', ...options });
-  return { url: server.url, wsUrl: server.url.replace(/^http/, 'ws') + '/v1/ws', dataDir, server, close: () => server.close() };
+  const close = async (): Promise<void> => {
+    // An error answer with a code its route does not declare (the OpenAPI document's list) is a bug: it fails the test that caused it.
+    const undeclared = (await server.ctx.metrics.undeclaredErrors.get()).values.filter((v) => v.value > 0);
+    await server.close();
+    if (undeclared.length > 0) throw new Error(`error codes not declared by their routes: ${undeclared.map((v) => `${String(v.labels.method)} ${String(v.labels.route)} ${String(v.labels.code)} (${v.value})`).join(', ')}`);
+  };
+  return { url: server.url, wsUrl: server.url.replace(/^http/, 'ws') + '/v1/ws', dataDir, server, close };
 }
 
 /**

@@ -65,7 +65,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
     '/v1/accounts',
     {
       schema: {
-        summary: 'Register an account under the server’s registration policy; returns a session without a device',
+        summary: 'Register an account under the server’s registration policy; returns a session without a device', errors: ['rate-limited', 'invalid-invite', 'email-required', 'email-domain-not-allowed', 'username-taken'],
         tags: ['accounts'],
         security: [],
         body: obj({ username, password, email, invite }, ['username', 'password']),
@@ -86,7 +86,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
     '/v1/sessions',
     {
       schema: {
-        summary: 'Log in with a password; with deviceId, the session is for that existing device of the user',
+        summary: 'Log in with a password; with deviceId, the session is for that existing device of the user', errors: ['rate-limited', 'invalid-credentials', 'account-deactivated', 'unknown-device'],
         tags: ['accounts'],
         security: [],
         body: obj({ username, password, deviceId }, ['username', 'password']),
@@ -171,7 +171,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   app.delete<{ Params: { sessionId: string } }>(
     '/v1/sessions/:sessionId',
-    { schema: { summary: 'Revoke one of the caller’s own sessions and close its WebSockets', tags: ['accounts'], params: obj({ sessionId: sessionIdSchema }), response: responses({ 204: noContent }) } },
+    { schema: { summary: 'Revoke one of the caller’s own sessions and close its WebSockets', errors: ['unknown-session'], tags: ['accounts'], params: obj({ sessionId: sessionIdSchema }), response: responses({ 204: noContent }) } },
     async (req, reply) => {
       const { user } = await requireAuth(ctx, req);
       const target = (await ctx.store.listSessions(user.id)).find((s) => sessionIdOf(s.tokenHash) === req.params.sessionId);
@@ -185,7 +185,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
     '/v1/users/me/identity-key',
     {
       schema: {
-        summary: 'Publish the user’s Ed25519 identity public key (once)',
+        summary: 'Publish the user’s Ed25519 identity public key (once)', errors: ['invalid-identity-key', 'identity-key-already-set'],
         tags: ['identity'],
         body: obj({ identityKey: b64(32, 32) }),
         response: responses({ 204: noContent }),
@@ -226,7 +226,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   app.get(
     '/v1/identity-backup',
-    { schema: { summary: 'The user’s encrypted identity-key backup', tags: ['identity'], response: responses({ 200: answer('The backup, base64 (under both names: ciphertext is the older one)', obj({ backup: { type: 'string' }, ciphertext: { type: 'string' } })) }) } },
+    { schema: { summary: 'The user’s encrypted identity-key backup', errors: ['no-identity-backup'], tags: ['identity'], response: responses({ 200: answer('The backup, base64 (under both names: ciphertext is the older one)', obj({ backup: { type: 'string' }, ciphertext: { type: 'string' } })) }) } },
     async (req): Promise<IdentityBackupResponse> => {
       const { user } = await requireAuth(ctx, req);
       const backup = await ctx.store.getIdentityBackup(user.id);
@@ -240,7 +240,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   app.get(
     '/v1/admin/users',
-    { schema: { summary: 'List users (admin)', tags: ['admin'], response: responses({ 200: answer('Every user', obj({ users: { type: 'array', items: publicUserSchema } })) }) } },
+    { schema: { summary: 'List users (admin)', errors: ['forbidden'], tags: ['admin'], response: responses({ 200: answer('Every user', obj({ users: { type: 'array', items: publicUserSchema } })) }) } },
     async (req) => {
       await requireAdmin(ctx, req);
       return { users: (await ctx.store.listUsers()).map(publicUser) };
@@ -251,7 +251,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
     '/v1/admin/users',
     {
       schema: {
-        summary: 'Create a user, bypassing the registration policy (admin)',
+        summary: 'Create a user, bypassing the registration policy (admin)', errors: ['forbidden', 'username-taken'],
         tags: ['admin'],
         body: obj({ username, password, admin: { type: 'boolean' }, email }, ['username', 'password']),
         response: responses({ 201: answer('The new user', publicUserSchema) }),
@@ -267,7 +267,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
   for (const [action, active] of [['deactivate', false], ['activate', true]] as const) {
     app.post<{ Params: { userId: string } }>(
       `/v1/admin/users/:userId/${action}`,
-      { schema: { summary: `${action === 'deactivate' ? 'Deactivate a user and revoke every session' : 'Reactivate a user'} (admin)`, tags: ['admin'], params: obj({ userId: username }), response: responses({ 204: noContent }) } },
+      { schema: { summary: `${action === 'deactivate' ? 'Deactivate a user and revoke every session' : 'Reactivate a user'} (admin)`, errors: ['forbidden', 'unknown-user'], tags: ['admin'], params: obj({ userId: username }), response: responses({ 204: noContent }) } },
       async (req, reply) => {
         await requireAdmin(ctx, req);
         if (!(await ctx.store.setUserActive(req.params.userId, active))) throw new ApiError('unknown-user', 'no such user');
@@ -280,7 +280,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
   const inviteSchema = obj({ id: inviteIdSchema, createdBy: { type: 'string' }, createdAt: { type: 'integer' }, expiresAt: { type: 'integer' }, maxUses: { type: 'integer' }, uses: { type: 'integer' } });
   app.get(
     '/v1/admin/invites',
-    { schema: { summary: 'List invite codes (their hashes only are stored) (admin)', tags: ['admin'], response: responses({ 200: answer('Every invite code, by id', obj({ invites: { type: 'array', items: inviteSchema } })) }) } },
+    { schema: { summary: 'List invite codes (their hashes only are stored) (admin)', errors: ['forbidden'], tags: ['admin'], response: responses({ 200: answer('Every invite code, by id', obj({ invites: { type: 'array', items: inviteSchema } })) }) } },
     async (req) => {
       await requireAdmin(ctx, req);
       const invites = await ctx.store.listInvites();
@@ -301,7 +301,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
     '/v1/admin/invites',
     {
       schema: {
-        summary: 'Create an invite code; the code is shown once (admin)',
+        summary: 'Create an invite code; the code is shown once (admin)', errors: ['forbidden'],
         tags: ['admin'],
         body: obj({ maxUses: { type: 'integer', minimum: 1, maximum: 100_000 }, expiresInHours: { type: 'integer', minimum: 1, maximum: 24 * 365 } }, []),
         response: responses({ 201: answer('The code, shown this once', obj({ code: invite, expiresAt: { type: 'integer' }, maxUses: { type: 'integer' } })) }),
@@ -316,7 +316,7 @@ export function accountRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   app.delete<{ Params: { inviteId: string } }>(
     '/v1/admin/invites/:inviteId',
-    { schema: { summary: 'Revoke an invite code by its id (admin)', tags: ['admin'], params: obj({ inviteId: inviteIdSchema }), response: responses({ 204: noContent }) } },
+    { schema: { summary: 'Revoke an invite code by its id (admin)', errors: ['forbidden', 'unknown-invite'], tags: ['admin'], params: obj({ inviteId: inviteIdSchema }), response: responses({ 204: noContent }) } },
     async (req, reply) => {
       await requireAdmin(ctx, req);
       if (!(await revokeInvite(ctx.store, req.params.inviteId))) throw new ApiError('unknown-invite', 'no such invite code');

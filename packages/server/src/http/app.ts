@@ -3,7 +3,7 @@
 // operational routes (/healthz, /metrics, /openapi.json), and an OpenAPI document built
 // from the route schemas themselves.
 
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifySchema } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifySchema } from 'fastify';
 import { ERROR_STATUS, PROTOCOL_VERSION, type ErrorBody, type ErrorCode } from '@parley/protocol';
 import type { Ctx } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -11,7 +11,7 @@ import { accountRoutes, requireAdmin } from './accounts.js';
 import { attachmentRoutes } from './attachments.js';
 import { deviceRoutes } from './devices.js';
 import { groupRoutes } from './groups.js';
-import { answer, errorBody, obj, raw, responses } from './schema.js';
+import { answer, errorBody, errorResponses, obj, raw, responses, routeErrors } from './schema.js';
 import { webRoutes } from './web.js';
 
 function send(reply: FastifyReply, code: ErrorCode, message: string, extra: Partial<ErrorBody['error']> = {}): FastifyReply {
@@ -28,7 +28,6 @@ interface RouteDoc {
 
 /** OpenAPI's form of one Fastify response schema: JSON unless it names its media types; 204/304 have no body. */
 function openApiResponse(status: string, schema: Record<string, unknown>): Record<string, unknown> {
-  if (schema === errorBody) return { $ref: '#/components/responses/Error' };
   const { description, content, ...rest } = schema as { description?: string; content?: Record<string, unknown>; type?: unknown };
   const text = description ?? (status.startsWith('2') ? 'Success' : '');
   if (content !== undefined) return { description: text, content };
@@ -59,15 +58,15 @@ function openApi(routes: readonly RouteDoc[]): Record<string, unknown> {
     else if (s.rawBody !== undefined) op.requestBody = { required: true, ...s.rawBody };
     (paths[path] ??= {})[r.method.toLowerCase()] = op;
   }
-  const { description: errorDescription, ...errorSchema } = errorBody;
+  const { description: _description, ...errorSchema } = errorBody;
   return {
     // 3.1: its schemas are JSON Schema (2020-12), so the route schemas go in as they are.
     openapi: '3.1.0',
     info: { title: 'Parley server', version: String(PROTOCOL_VERSION), description: 'See docs/protocol.md. The WebSocket is at GET /v1/ws.' },
     components: {
       securitySchemes: { session: { type: 'http', scheme: 'bearer' } },
+      // Every code of the protocol; each operation lists its own, per status.
       schemas: { Error: errorSchema },
-      responses: { Error: { description: errorDescription, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } },
     },
     security: [{ session: [] }],
     paths,
@@ -89,16 +88,38 @@ export async function buildApp(ctx: Ctx): Promise<FastifyInstance> {
     },
   });
   const routes: RouteDoc[] = [];
+  /** Per route (method and URL pattern): the error codes it declares (routeErrors). */
+  const declared = new Map<string, ReadonlySet<ErrorCode>>();
   app.addHook('onRoute', (r) => {
-    for (const m of Array.isArray(r.method) ? r.method : [r.method]) routes.push({ method: m, url: r.url, schema: r.schema });
+    const methods = Array.isArray(r.method) ? r.method : [r.method];
+    if (r.schema !== undefined && methods.length === 1) {
+      // Its success answers as the route gives them, then one error answer per status of the codes it may answer.
+      const codes = routeErrors(r.schema, methods[0]!);
+      const success = Object.entries(r.schema.response ?? {}).filter(([status]) => !/^[45]/.test(status));
+      r.schema = { ...r.schema, response: { ...Object.fromEntries(success), ...errorResponses(codes) } };
+      declared.set(`${methods[0]!} ${r.url}`, new Set(codes));
+    }
+    for (const m of methods) routes.push({ method: m, url: r.url, schema: r.schema });
   });
+  /** An error answer whose code its route does not declare is a bug: counted and logged, still sent. */
+  const checkDeclared = (req: FastifyRequest, code: ErrorCode): void => {
+    const route = req.routeOptions.url;
+    const codes = route === undefined ? undefined : declared.get(`${req.method} ${route}`);
+    if (codes === undefined || codes.has(code)) return;
+    ctx.metrics.undeclaredErrors.inc({ method: req.method, route, code });
+    req.log.error({ route, code }, 'error code not declared for this route');
+  };
   app.addHook('onResponse', async (req, reply) => {
     ctx.metrics.httpRequests.inc({ method: req.method, route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
   });
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
-    if (err instanceof ApiError) return send(reply, err.code, err.message, err.extra);
+    if (err instanceof ApiError) {
+      checkDeclared(req, err.code);
+      return send(reply, err.code, err.message, err.extra);
+    }
     const e = err;
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') checkDeclared(req, e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'body-too-large' : 'unsupported-media-type');
     if (e.validation !== undefined) return send(reply, 'bad-request', `invalid ${e.validationContext ?? 'input'}: ${e.validation[0]?.instancePath ?? '/'} ${e.validation[0]?.message ?? ''}`.trim());
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return send(reply, 'body-too-large', 'the body is too large');
     if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return send(reply, 'unsupported-media-type', 'unsupported content type');
@@ -109,8 +130,8 @@ export async function buildApp(ctx: Ctx): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((_req, reply) => send(reply, 'not-found', 'no such route'));
 
-  const healthz = {
-    summary: 'Liveness and readiness: probes the database (503 database-unavailable when it does not answer)',
+  const healthz: FastifySchema = {
+    summary: 'Liveness and readiness: probes the database (503 database-unavailable when it does not answer)', errors: ['database-unavailable'],
     tags: ['operations'],
     security: [],
     response: responses({ 200: answer('Up, and the database answers', obj({ status: { type: 'string', enum: ['ok'] }, version: { type: 'integer' } })) }),
@@ -125,7 +146,7 @@ export async function buildApp(ctx: Ctx): Promise<FastifyInstance> {
     return { status: 'ok', version: PROTOCOL_VERSION };
   });
   // Admin-only: the counters reveal traffic per route and connection counts (see docs/protocol.md).
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics (admin session token)', tags: ['operations'], response: responses({ 200: raw('The Prometheus text exposition format', ['text/plain']) }) } }, async (req, reply) => {
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics (admin session token)', errors: ['forbidden'], tags: ['operations'], response: responses({ 200: raw('The Prometheus text exposition format', ['text/plain']) }) } }, async (req, reply) => {
     await requireAdmin(ctx, req);
     return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });

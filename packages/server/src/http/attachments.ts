@@ -102,7 +102,7 @@ export async function attachmentRoutes(app: FastifyInstance, ctx: Ctx): Promise<
       '/v1/groups/:groupId/attachments',
       {
         schema: {
-          summary: 'Upload an encrypted attachment (application/octet-stream, streamed, size-limited, within the user’s quota) for a group; answered once it is on disk',
+          summary: 'Upload an encrypted attachment (application/octet-stream, streamed, size-limited, within the user’s quota) for a group; answered once it is on disk', errors: ['device-required', 'unknown-group', 'not-a-member', 'quota-exceeded'],
           tags: ['attachments'],
           params: obj({ groupId }),
           rawBody: raw('The encrypted blob, at most the configured attachment size', ['application/octet-stream'], { type: 'string', format: 'binary' }),
@@ -150,7 +150,7 @@ export async function attachmentRoutes(app: FastifyInstance, ctx: Ctx): Promise<
 
   app.get<{ Params: { attachmentId: string } }>(
     '/v1/attachments/:attachmentId',
-    { schema: { summary: 'Download an attachment (member devices of its group only)', tags: ['attachments'], params: obj({ attachmentId }), response: responses({ 200: raw('The encrypted blob', ['application/octet-stream'], { type: 'string', format: 'binary' }) }) } },
+    { schema: { summary: 'Download an attachment (member devices of its group only)', errors: ['device-required', 'unknown-attachment'], tags: ['attachments'], params: obj({ attachmentId }), response: responses({ 200: raw('The encrypted blob', ['application/octet-stream'], { type: 'string', format: 'binary' }) }) } },
     async (req, reply) => {
       const a = await authenticateDevice(ctx, bearer(req.headers.authorization));
       const att = await ctx.store.getAttachment(req.params.attachmentId);
@@ -164,7 +164,7 @@ export async function attachmentRoutes(app: FastifyInstance, ctx: Ctx): Promise<
   );
   app.delete<{ Params: { attachmentId: string } }>(
     '/v1/attachments/:attachmentId',
-    { schema: { summary: 'Delete an attachment (the uploading user’s devices only); its bytes leave the quota', tags: ['attachments'], params: obj({ attachmentId }), response: responses({ 204: noContent }) } },
+    { schema: { summary: 'Delete an attachment (the uploading user’s devices only); its bytes leave the quota', errors: ['device-required', 'unknown-attachment', 'forbidden'], tags: ['attachments'], params: obj({ attachmentId }), response: responses({ 204: noContent }) } },
     async (req, reply) => {
       const a = await authenticateDevice(ctx, bearer(req.headers.authorization));
       const att = await ctx.store.getAttachment(req.params.attachmentId);

@@ -35,7 +35,7 @@ export function deviceRoutes(app: FastifyInstance, ctx: Ctx): void {
     '/v1/devices',
     {
       schema: {
-        summary: 'Register this session’s device: a device certificate signed by the user’s identity key',
+        summary: 'Register this session’s device: a device certificate signed by the user’s identity key', errors: ['device-exists', 'identity-key-missing', 'invalid-device-certificate'],
         tags: ['identity'],
         body: obj({ certificate: b64(2048) }),
         response: responses({ 201: answer('The registered device', deviceInfoSchema) }),
@@ -76,19 +76,23 @@ export function deviceRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   // The directory search: active users whose name starts with `prefix` (at least two
   // characters of a user name, lower case), at most `limit` (≤ 50, default 10), in order.
-  // Any signed-in user may search, as they may look a user up by exact name.
+  // Any signed-in user may search, as they may look a user up by exact name. Rate-limited
+  // per address (before the session is checked) and per searching account: enumerating
+  // the directory two letters at a time is slow.
   app.get<{ Querystring: { prefix: string; limit?: string } }>(
     '/v1/users',
     {
       schema: {
-        summary: 'Directory search: users whose name starts with a prefix',
+        summary: 'Directory search: users whose name starts with a prefix', errors: ['rate-limited'],
         tags: ['identity'],
         querystring: obj({ prefix: username, limit: { type: 'string', pattern: '^([1-9]|[1-4][0-9]|50)$' } }, ['prefix']),
         response: responses({ 200: answer('Active users whose name starts with the prefix, in name order', obj({ users: { type: 'array', maxItems: SEARCH_MAX, items: obj({ userId: username }) } })) }),
       },
     },
     async (req): Promise<{ users: { userId: string }[] }> => {
-      await requireAuth(ctx, req);
+      limit(ctx.limiters?.searchPerAddress, req.ip);
+      const { user } = await requireAuth(ctx, req);
+      limit(ctx.limiters?.searchPerAccount, user.id);
       const max = Math.min(SEARCH_MAX, Number(req.query.limit ?? SEARCH_DEFAULT));
       const ids = await ctx.store.searchUsers(req.query.prefix, max);
       return { users: ids.map((userId) => ({ userId })) };
@@ -99,7 +103,7 @@ export function deviceRoutes(app: FastifyInstance, ctx: Ctx): void {
     '/v1/users/:userId',
     {
       schema: {
-        summary: 'A user’s identity key and devices',
+        summary: 'A user’s identity key and devices', errors: ['unknown-user'],
         tags: ['identity'],
         params: obj({ userId: username }),
         response: responses({ 200: answer('The user’s identity key (null until published) and devices', obj({ userId: username, identityKey: { type: ['string', 'null'], contentEncoding: 'base64' }, devices: { type: 'array', items: deviceInfoSchema } })) }),
@@ -118,7 +122,7 @@ export function deviceRoutes(app: FastifyInstance, ctx: Ctx): void {
     '/v1/devices/:deviceId',
     {
       schema: {
-        summary: 'Remove a device: revoke its sessions, drop its inbox and key packages, tell the user’s other devices and its groups',
+        summary: 'Remove a device: revoke its sessions, drop its inbox and key packages, tell the user’s other devices and its groups', errors: ['unknown-device'],
         tags: ['identity'],
         params: obj({ deviceId }),
         response: responses({ 204: noContent }),
@@ -154,7 +158,7 @@ export function deviceRoutes(app: FastifyInstance, ctx: Ctx): void {
     '/v1/devices/me/key-packages',
     {
       schema: {
-        summary: 'Upload a batch of this device’s KeyPackages (and optionally its last-resort one)',
+        summary: 'Upload a batch of this device’s KeyPackages (and optionally its last-resort one)', errors: ['device-required', 'too-many-key-packages', 'invalid-key-package'],
         tags: ['key-packages'],
         body: obj({ keyPackages: { type: 'array', maxItems: 100, items: b64(16_384) }, lastResort: b64(16_384) }, ['keyPackages']),
         response: responses({ 200: keyPackageCount }),
@@ -186,7 +190,7 @@ export function deviceRoutes(app: FastifyInstance, ctx: Ctx): void {
     },
   );
 
-  app.get('/v1/devices/me/key-packages', { schema: { summary: 'How many KeyPackages this device has left', tags: ['key-packages'], response: responses({ 200: keyPackageCount }) } }, async (req) => {
+  app.get('/v1/devices/me/key-packages', { schema: { summary: 'How many KeyPackages this device has left', errors: ['device-required'], tags: ['key-packages'], response: responses({ 200: keyPackageCount }) } }, async (req) => {
     const a = await authenticateDevice(ctx, bearer(req.headers.authorization));
     return ctx.store.countKeyPackages(a.deviceId);
   });
@@ -195,7 +199,7 @@ export function deviceRoutes(app: FastifyInstance, ctx: Ctx): void {
     '/v1/users/:userId/key-packages/claim',
     {
       schema: {
-        summary: 'Claim one KeyPackage per device of a user; each is handed out once, the last-resort one (flagged) only when none is left',
+        summary: 'Claim one KeyPackage per device of a user; each is handed out once, the last-resort one (flagged) only when none is left', errors: ['rate-limited', 'unknown-user'],
         tags: ['key-packages'],
         params: obj({ userId: username }),
         response: responses({

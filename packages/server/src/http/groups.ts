@@ -61,7 +61,7 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
     '/v1/groups',
     {
       schema: {
-        summary: 'Create a group from its first GroupInfo (and ratchet tree); the calling device is its first member',
+        summary: 'Create a group from its first GroupInfo (and ratchet tree); the calling device is its first member', errors: ['device-required', 'group-exists', 'invalid-group-info', 'policy-violation'],
         tags: ['groups'],
         body: obj({ groupId, epoch: seq, groupInfo: b64(MLS_MAX), ratchetTree: b64(MLS_MAX) }, ['groupId', 'epoch', 'groupInfo']),
         response: responses({ 201: answer('The group and its epoch', obj({ groupId, epoch: seq })) }),
@@ -89,7 +89,7 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
     '/v1/groups/:groupId',
     {
       schema: {
-        summary: 'The group’s epoch, log position and member devices (members only)',
+        summary: 'The group’s epoch, log position and member devices (members only)', errors: ['device-required', 'unknown-group', 'not-a-member'],
         tags: ['groups'],
         params,
         response: responses({ 200: answer('The group', obj({ groupId, epoch: seq, lastSeq: seq, members: { type: 'array', items: deviceId } })) }),
@@ -107,7 +107,7 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
     '/v1/groups/:groupId/group-info',
     {
       schema: {
-        summary: 'The latest GroupInfo and ratchet tree, for a member device (or another device of a member user) that must rejoin',
+        summary: 'The latest GroupInfo and ratchet tree, for a member device (or another device of a member user) that must rejoin', errors: ['device-required', 'unknown-group', 'not-a-member'],
         tags: ['groups'],
         params,
         response: responses({ 200: answer('The latest GroupInfo (and ratchet tree, null if it travels in the GroupInfo)', obj({ groupId, epoch: seq, groupInfo: b64Out, ratchetTree: { type: ['string', 'null'], contentEncoding: 'base64' } })) }),
@@ -128,7 +128,7 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
     '/v1/groups/:groupId/commits',
     {
       schema: {
-        summary: 'Submit a commit (PublicMessage) with the new GroupInfo and the Welcome; one commit per epoch, first come first served',
+        summary: 'Submit a commit (PublicMessage) with the new GroupInfo and the Welcome; one commit per epoch, first come first served', errors: ['device-required', 'unknown-group', 'not-a-member', 'unknown-device', 'stale-epoch', 'invalid-commit', 'invalid-group-info', 'policy-violation', 'external-join-refused'],
         tags: ['groups'],
         params,
         body: obj(
@@ -197,7 +197,7 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
     '/v1/groups/:groupId/messages',
     {
       schema: {
-        summary: 'Send an application message (PrivateMessage); answered once it is on disk. The WebSocket send frame does the same',
+        summary: 'Send an application message (PrivateMessage); answered once it is on disk. The WebSocket send frame does the same', errors: ['device-required', 'rate-limited', 'unknown-group', 'not-a-member'],
         tags: ['delivery'],
         params,
         body: obj({ messageId, message: b64(ctx.config.limits.message) }),
@@ -224,7 +224,7 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
     '/v1/groups/:groupId/messages',
     {
       schema: {
-        summary: 'Read the group’s log after a sequence number (members only)',
+        summary: 'Read the group’s log after a sequence number (members only)', errors: ['device-required', 'unknown-group', 'not-a-member'],
         tags: ['delivery'],
         params,
         querystring: obj({ after: seqQuery, limit: { type: 'string', pattern: '^[1-9][0-9]{0,2}$' } }, []),
@@ -243,7 +243,7 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
     '/v1/inbox',
     {
       schema: {
-        summary: 'Read this device’s inbox (Welcome messages, notices) after a sequence number',
+        summary: 'Read this device’s inbox (Welcome messages, notices) after a sequence number', errors: ['device-required'],
         tags: ['delivery'],
         querystring: obj({ after: seqQuery, limit: { type: 'string', pattern: '^[1-9][0-9]{0,2}$' } }, []),
         response: responses({ 200: messageList }),
@@ -261,7 +261,7 @@ export function groupRoutes(app: FastifyInstance, ctx: Ctx): void {
     '/v1/acks',
     {
       schema: {
-        summary: 'Acknowledge what this device has stored: per-group and inbox cursors only move forward',
+        summary: 'Acknowledge what this device has stored: per-group and inbox cursors only move forward', errors: ['device-required'],
         tags: ['delivery'],
         body: obj({ groups: { type: 'array', maxItems: 10_000, items: obj({ groupId, seq }) }, inbox: seq }, []),
         response: responses({ 204: noContent }),

@@ -2,7 +2,8 @@
 // helpers for byte fields. Response schemas also serialize (fast-json-stringify): a field
 // a schema does not name is never sent.
 
-import { DEVICE_ID_PATTERN, ERROR_CODES, GROUP_ID_PATTERN, MESSAGE_ID_PATTERN, USERNAME_PATTERN } from '@parley/protocol';
+import { DEVICE_ID_PATTERN, ERROR_CODES, ERROR_STATUS, GROUP_ID_PATTERN, MESSAGE_ID_PATTERN, USERNAME_PATTERN, type ErrorCode } from '@parley/protocol';
+import type { FastifySchema } from 'fastify';
 import { ApiError } from '../errors.js';
 
 export const b64 = (maxBytes: number, minBytes = 1): Record<string, unknown> => ({
@@ -29,24 +30,51 @@ export function answer(description: string, schema: Record<string, unknown>): Re
   return { description, ...schema };
 }
 
-/** The ErrorBody of packages/protocol/src/errors.ts: every failure, with its stable code. */
-export const errorBody = answer(
-  'An error: a stable code (docs/protocol.md "Errors"), a message safe to show, never a stack trace',
-  obj(
-    {
-      error: obj(
-        {
-          code: { type: 'string', enum: [...ERROR_CODES] },
-          message: { type: 'string' },
-          currentEpoch: seq,
-          retryAfter: { type: 'integer', minimum: 1 },
-        },
-        ['code', 'message'],
-      ),
-    },
-    ['error'],
-  ),
-);
+/** The ErrorBody of packages/protocol/src/errors.ts, restricted to `codes` (all of them by default). */
+export function errorSchema(codes: readonly ErrorCode[] = ERROR_CODES): Record<string, unknown> {
+  const error: Record<string, unknown> = { code: { type: 'string', enum: [...codes] }, message: { type: 'string' } };
+  if (codes.includes('stale-epoch')) error.currentEpoch = seq;
+  if (codes.includes('rate-limited') || codes.includes('too-many-connections')) error.retryAfter = { type: 'integer', minimum: 1 };
+  return obj({ error: obj(error, ['code', 'message']) }, ['error']);
+}
+
+/** Every failure, with its stable code: the document's Error schema. */
+export const errorBody = answer('An error: a stable code (docs/protocol.md "Errors"), a message safe to show, never a stack trace', errorSchema());
+
+/**
+ * The codes any route may answer: input that does not parse or match its schema
+ * (`bad-request`), and a bug (`internal`).
+ */
+export const COMMON_ERRORS: readonly ErrorCode[] = ['bad-request', 'internal'];
+
+/** The methods whose requests Fastify reads a body of. */
+const BODY_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/**
+ * The error codes a route may answer, the one source the OpenAPI document and the error
+ * handler's check read: the route's own (`schema.errors`) and those its shape implies. A
+ * route of a method that carries a body (with or without a body schema: Fastify reads a body
+ * sent anyway) may get one too large or of another media type; one that needs a session
+ * may be called without a valid one (`unauthenticated`). (A path parameter too long to
+ * route is `bad-request`, like any malformed request.) In ERROR_CODES order.
+ */
+export function routeErrors(schema: FastifySchema, method: string): ErrorCode[] {
+  const codes = new Set<ErrorCode>([...COMMON_ERRORS, ...(schema.errors ?? [])]);
+  if (schema.body !== undefined || schema.rawBody !== undefined || BODY_METHODS.has(method)) for (const c of ['body-too-large', 'unsupported-media-type'] as const) codes.add(c);
+  if (schema.security === undefined || schema.security.length > 0) codes.add('unauthenticated');
+  return ERROR_CODES.filter((c) => codes.has(c));
+}
+
+/** The route's error answers, one per HTTP status: each lists the codes of that status the route may answer. */
+export function errorResponses(codes: readonly ErrorCode[]): Record<string, Record<string, unknown>> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const c of codes) {
+    const list = byStatus.get(ERROR_STATUS[c]) ?? [];
+    list.push(c);
+    byStatus.set(ERROR_STATUS[c], list);
+  }
+  return Object.fromEntries([...byStatus].sort(([a], [b]) => a - b).map(([status, list]) => [String(status), answer(`Error: ${list.map((c) => `\`${c}\``).join(', ')}`, errorSchema(list))]));
+}
 
 /** An answer without a body (204). */
 export const noContent = { description: 'Done; no body', type: 'null' } as const;
@@ -56,9 +84,9 @@ export function raw(description: string, mediaTypes: readonly string[], schema: 
   return { description, content: Object.fromEntries(mediaTypes.map((m) => [m, { schema }])) };
 }
 
-/** A route's responses: its successes, and the error body for every 4xx and 5xx. */
+/** A route's success responses; its error responses are added from routeErrors when it is registered (buildApp). */
 export function responses(success: Record<number, Record<string, unknown>>): Record<string, Record<string, unknown>> {
-  return { ...success, '4xx': errorBody, '5xx': errorBody };
+  return { ...success };
 }
 
 /** Decodes a schema-checked base64 field; rejects non-canonical padding. */
@@ -79,6 +107,12 @@ export function messageIdFrom(s: string): Uint8Array {
 
 declare module 'fastify' {
   interface FastifySchema {
+    /**
+     * The error codes the route's handler may answer, besides those routeErrors adds for
+     * every route of its shape. The OpenAPI document lists them per status; an answer with
+     * another code is a bug (counted in parley_http_undeclared_errors_total).
+     */
+    errors?: readonly ErrorCode[];
     /** One line for the OpenAPI document. */
     summary?: string;
     tags?: string[];

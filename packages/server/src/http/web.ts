@@ -115,8 +115,8 @@ export function webRoutes(app: FastifyInstance, root: string, notFound: (reply: 
     return answer(req, reply, index);
   };
   const answers = { 200: raw('A file of the build (index.html for the app’s own routes)', ['text/html', 'text/javascript', 'text/css', 'application/octet-stream']), 304: { description: 'Not modified (ETag)', type: 'null' } };
-  app.get('/', { schema: { summary: 'The web app', tags: ['web'], response: responses(answers) } }, handler);
-  app.get('/*', { schema: { summary: 'The web app: its static files, and index.html for its routes', tags: ['web'], response: responses(answers) } }, handler);
+  app.get('/', { schema: { summary: 'The web app', tags: ['web'], security: [], errors: ['not-found'], response: responses(answers) } }, handler);
+  app.get('/*', { schema: { summary: 'The web app: its static files, and index.html for its routes', tags: ['web'], security: [], errors: ['not-found'], response: responses(answers) } }, handler);
 }
 
 function decodeURIComponentSafe(s: string): string | undefined {
