@@ -74,9 +74,14 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
 db.pragma('synchronous = NORMAL');
+const touch = db.prepare("INSERT INTO server_state (key, value) VALUES ('wal', '') ON CONFLICT (key) DO UPDATE SET value = excluded.value");
 const timer = setInterval(() => {
   try {
-    db.pragma('wal_checkpoint(PASSIVE)');
+    const [r] = db.pragma('wal_checkpoint(PASSIVE)');
+    // Everything is in the database now: the next write starts the WAL over, and SQLite
+    // fsyncs the WAL's new header in that write. Doing it here keeps that fsync off the
+    // server's event loop (its commits do not fsync at all under deferredSync).
+    if (r !== undefined && r.busy === 0 && r.log > 0 && r.checkpointed === r.log) touch.run();
   } catch {
     // busy or closing: the next tick retries; the main connection's own limit is the backstop
   }
@@ -140,6 +145,8 @@ export class SqliteStore implements Store {
   private readonly s;
 
   private readonly synchronous: 'full' | 'normal';
+  /** Runs its argument in a transaction (one wrapper for the hot path, not one per call). */
+  private readonly inTx: Database.Transaction<(f: () => unknown) => unknown>;
   private checkpointer: Worker | undefined;
   /** The `-wal` file, fdatasync'ed behind deferred commits (deferredSync only). */
   private wal: WalSync | undefined;
@@ -171,6 +178,7 @@ export class SqliteStore implements Store {
       });
       this.checkpointer.unref();
     }
+    this.inTx = this.db.transaction((f: () => unknown) => f());
     const p = (sql: string): Database.Statement => this.db.prepare(sql);
     this.s = {
       insertUser: p(
@@ -216,6 +224,11 @@ export class SqliteStore implements Store {
       groupsOfDevice: p('SELECT * FROM members WHERE device_id = ? ORDER BY group_id'),
       messageById: p('SELECT * FROM messages WHERE group_id = ? AND id = ?'),
       insertMessage: p('INSERT INTO messages (group_id, seq, id, kind, sender, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      // Inserts at last_seq + 1 if the sender is a member; nothing if not, or if the id is taken.
+      appendIfMember: p(`INSERT INTO messages (group_id, seq, id, kind, sender, created_at, data)
+          SELECT g.id, g.last_seq + 1, ?, ?, ?, ?, ? FROM members m JOIN groups g ON g.id = m.group_id WHERE m.group_id = ? AND m.device_id = ?
+          ON CONFLICT DO NOTHING RETURNING seq`).pluck(),
+      setLastSeq: p('UPDATE groups SET last_seq = ? WHERE id = ?'),
       // The per-message path reads only the sequence number, never the group's GroupInfo and
       // ratchet tree blobs (kilobytes each in a real group).
       groupExists: p('SELECT 1 FROM groups WHERE id = ?'),
@@ -260,7 +273,7 @@ export class SqliteStore implements Store {
         user.identityKey === null ? null : buf(user.identityKey),
         user.createdAt,
       );
-    })();
+    }).immediate();
   }
 
   async getUser(id: string): Promise<UserRecord | null> {
@@ -284,7 +297,7 @@ export class SqliteStore implements Store {
       const changed = this.s.setActive.run(active ? 1 : 0, id).changes === 1;
       if (changed && !active) this.s.deleteUserSessions.run(id);
       return changed;
-    })();
+    }).immediate();
   }
 
   async setIdentityKey(userId: string, key: Uint8Array): Promise<boolean> {
@@ -341,7 +354,7 @@ export class SqliteStore implements Store {
       if (this.s.getDevice.get(d.id) !== undefined) throw new StoreConflictError('exists');
       this.s.insertDevice.run(d.id, d.userId, buf(d.signatureKey), d.cipherSuite, buf(d.certificate), d.createdAt);
       this.s.bindSession.run(d.id, buf(sessionTokenHash));
-    })();
+    }).immediate();
   }
 
   async getDevice(id: string): Promise<DeviceRecord | null> {
@@ -368,7 +381,7 @@ export class SqliteStore implements Store {
       const others = (this.s.listDevices.all(dev.user_id) as Row[]).map((r) => r.id as string);
       const inbox = others.map((deviceId) => ({ deviceId, message: this.inboxOne(deviceId, inboxNotice) }));
       return { groups: groupNotices, inbox };
-    })();
+    }).immediate();
   }
 
   async addKeyPackages(deviceId: string, packages: readonly { data: Uint8Array; lastResort: boolean }[], maxRegular = Infinity): Promise<KeyPackageCount | null> {
@@ -398,7 +411,7 @@ export class SqliteStore implements Store {
         if (last !== undefined) out.push({ deviceId, data: u8(last.data), lastResort: true });
       }
       return out;
-    })();
+    }).immediate();
   }
 
   async countKeyPackages(deviceId: string): Promise<KeyPackageCount> {
@@ -420,7 +433,7 @@ export class SqliteStore implements Store {
       if (this.s.getGroup.get(g.id) !== undefined) throw new StoreConflictError('exists');
       this.s.insertGroup.run(g.id, g.epoch, buf(g.groupInfo), g.ratchetTree === null ? null : buf(g.ratchetTree), g.createdAt);
       this.s.insertMember.run(g.id, creatorDevice, 0);
-    })();
+    }).immediate();
   }
 
   async getGroup(id: string): Promise<GroupRecord | null> {
@@ -461,7 +474,7 @@ export class SqliteStore implements Store {
   }
 
   async appendMessages(messages: readonly NewGroupMessage[]): Promise<AppendResult[]> {
-    return this.db.transaction(() => this.appendAll(messages))();
+    return this.inTx.immediate(() => this.appendAll(messages)) as AppendResult[];
   }
 
   async appendMessagesCommitted(messages: readonly NewGroupMessage[]): Promise<{ results: AppendResult[]; durable: Promise<void> }> {
@@ -479,18 +492,29 @@ export class SqliteStore implements Store {
 
   /** Inside a transaction: the appends of appendMessages. */
   private appendAll(messages: readonly NewGroupMessage[]): AppendResult[] {
+    const kind = MESSAGE_KINDS.application;
     return messages.map((m): AppendResult => {
-        // A member's group exists (foreign key): the common case costs one lookup, not two.
-        if (this.s.isMember.get(m.groupId, m.sender) === undefined) {
-          return { ok: false, reason: this.s.groupExists.get(m.groupId) === undefined ? 'unknown-group' : 'not-a-member' };
-        }
-        const dup = this.s.messageById.get(m.groupId, buf(m.id)) as Row | undefined;
-        if (dup !== undefined) {
-          const message = messageFrom(dup);
-          return { ok: true, seq: message.seq, duplicate: true, message };
-        }
-        const message = this.appendOne(m, 'application');
-        return { ok: true, seq: message.seq, duplicate: false, message };
+      // The common case is two statements: the insert at the group's next seq, which the
+      // sender's membership row gates and the (group, id) index de-duplicates, then the
+      // group's last_seq. Only a refused insert looks up why.
+      const seq = this.s.appendIfMember.get(buf(m.id), kind, m.sender, m.createdAt, buf(m.data), m.groupId, m.sender) as number | undefined;
+      if (seq !== undefined) {
+        this.s.setLastSeq.run(seq, m.groupId);
+        const message: StoredMessage = { seq, id: m.id, kind: 'application', groupId: m.groupId, sender: m.sender, createdAt: m.createdAt, data: m.data };
+        return { ok: true, seq, duplicate: false, message };
+      }
+      // A member's group exists (foreign key): the common case costs one lookup, not two.
+      if (this.s.isMember.get(m.groupId, m.sender) === undefined) {
+        return { ok: false, reason: this.s.groupExists.get(m.groupId) === undefined ? 'unknown-group' : 'not-a-member' };
+      }
+      const dup = this.s.messageById.get(m.groupId, buf(m.id)) as Row | undefined;
+      if (dup !== undefined) {
+        const message = messageFrom(dup);
+        return { ok: true, seq: message.seq, duplicate: true, message };
+      }
+      // Not reached unless the log and last_seq disagree: the checked path says how.
+      const message = this.appendOne(m, 'application');
+      return { ok: true, seq: message.seq, duplicate: false, message };
     });
   }
 
@@ -531,7 +555,7 @@ export class SqliteStore implements Store {
         if (c.welcome !== null) inbox.push({ deviceId: d, message: this.inboxOne(d, c.welcome) });
       }
       return { ok: true, message, inbox };
-    })();
+    }).immediate();
   }
 
   async readGroup(groupId: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
@@ -590,12 +614,17 @@ export class SqliteStore implements Store {
     return n;
   }
 
-  /** One transaction without an fsync of its own (for writes whose loss is harmless, or synced behind). */
+  /**
+   * One transaction without an fsync of its own (for writes whose loss is harmless, or
+   * synced behind). Every write transaction here is IMMEDIATE: the checkpointer writes too
+   * (it restarts the WAL), and a deferred transaction that read before another connection
+   * committed could only fail (SQLITE_BUSY_SNAPSHOT) where an immediate one waits.
+   */
   private relaxed<T>(f: () => T): T {
     const full = this.synchronous === 'full';
     if (full) this.s.syncNormal.run();
     try {
-      return this.db.transaction(f)();
+      return this.inTx.immediate(f) as T;
     } finally {
       if (full) this.s.syncFull.run();
     }
