@@ -11,6 +11,8 @@
 //   4. time for an offline device to receive a 500-message backlog after it connects.
 // --quick is a smoke test: one run, 1 s steps, a coarse ramp, idle connections at 200.
 // --only 1:1 runs the 1:1 relay figures alone (for iterating on the hot path).
+// --latency-rate N measures the latency at N msg/s instead of half the max (to compare
+// two servers at the same rate when the max differs, or the machine's load does).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -33,6 +35,7 @@ function numArg(name: string, fallback: number): number {
   return v;
 }
 const C = numArg('--clients', 200);
+const LATENCY_RATE = args.includes('--latency-rate') ? numArg('--latency-rate', 1) : undefined;
 const RUNS = numArg('--runs', quick ? 1 : 3);
 const STEP_S = numArg('--seconds', quick ? 1 : 3);
 /** `--server-prof DIR`: the server writes a V8 CPU profile there when it stops (for finding hot spots). */
@@ -425,7 +428,7 @@ async function oneRun(run: number): Promise<Figures> {
     const best = await ramp(pid, conns, targets, rates, 1, (r) => `offered ${r}/s`, 'msg');
     await quiesce(conns);
     for (const c of conns) c.latencies.length = 0;
-    const halfRate = Math.max(500, (best?.rate ?? 0) / 2);
+    const halfRate = LATENCY_RATE ?? Math.max(500, (best?.rate ?? 0) / 2);
     measureStart = performance.now();
     measuring = true;
     const half = await load(pid, conns, targets, halfRate);
