@@ -18,10 +18,14 @@ export interface RelayOptions {
   readonly idleAt: readonly number[];
   /** Bisections between the last sustained and the first unsustained rate of a ramp. */
   readonly bisections: number;
+  /** `--only 1:1`: the 1:1 figures alone (no fan-out, idle or backlog phases). */
+  readonly only: '1:1' | undefined;
+  /** `--latency-rate N`: measure the latency at this fixed rate instead of half the maximum. */
+  readonly latencyRate: number | undefined;
 }
 
 const FLAGS = new Set(['--json', '--quick']);
-const VALUED = new Set(['--clients', '--runs', '--seconds', '--server-prof']);
+const VALUED = new Set(['--clients', '--runs', '--seconds', '--server-prof', '--only', '--latency-rate']);
 
 /** Parses the arguments after `--`; throws on an unknown flag, a missing value or a value that is not a positive number. */
 export function parseRelayArgs(argv: readonly string[]): RelayOptions {
@@ -49,6 +53,8 @@ export function parseRelayArgs(argv: readonly string[]): RelayOptions {
     if (!Number.isInteger(v)) throw new Error(`${name} needs a whole number`);
     return v;
   };
+  const only = values.get('--only');
+  if (only !== undefined && only !== '1:1') throw new Error('--only takes 1:1');
   return {
     json: flags.has('--json'),
     quick,
@@ -56,8 +62,10 @@ export function parseRelayArgs(argv: readonly string[]): RelayOptions {
     runs: count('--runs', quick ? 1 : 3),
     seconds: num('--seconds', quick ? 1 : 3),
     serverProf: values.get('--server-prof'),
-    idleAt: quick ? [200] : [1000, 5000],
+    idleAt: only === '1:1' ? [] : quick ? [200] : [1000, 5000],
     bisections: quick ? 0 : 2,
+    only,
+    latencyRate: values.has('--latency-rate') ? num('--latency-rate', 1) : undefined,
   };
 }
 

@@ -10,6 +10,9 @@
 //   3. server memory per idle authenticated connection at 1,000 and 5,000;
 //   4. time for an offline device to receive a 500-message backlog after it connects.
 // --quick is a smoke test: one run, 1 s steps, a coarse ramp, idle connections at 200.
+// --only 1:1 runs the 1:1 relay figures alone (for iterating on the hot path).
+// --latency-rate N measures the latency at N msg/s instead of half the max (to compare
+// two servers at the same rate when the max differs, or the machine's load does).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -30,6 +33,8 @@ const STEP_S = opts.seconds;
 /** `--server-prof DIR`: the server writes a V8 CPU profile there when it stops (for finding hot spots). */
 const PROF_DIR = opts.serverProf;
 const IDLE_AT = opts.idleAt;
+const ONLY = opts.only;
+const LATENCY_RATE = opts.latencyRate;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const PAYLOAD = 250;
 const BACKLOG = 500;
@@ -365,13 +370,30 @@ async function oneRun(run: number): Promise<Figures> {
     const best = await ramp(pid, conns, targets, rates, 1, (r) => `offered ${r}/s`, 'msg');
     await quiesce(conns);
     for (const c of conns) c.latencies.length = 0;
-    const halfRate = Math.max(500, (best?.rate ?? 0) / 2);
+    const halfRate = LATENCY_RATE ?? Math.max(500, (best?.rate ?? 0) / 2);
     measureStart = performance.now();
     measuring = true;
     const half = await load(pid, conns, targets, halfRate);
     measuring = false;
     note(describe(`half rate ${halfRate}/s`, half, 'msg'));
     const lat = conns.flatMap((c) => c.latencies).sort((a, b) => a - b);
+    const per = (x: Step | undefined, k: 'cpu' | 'genCpu'): number => (x === undefined ? NaN : (x[k] / x.delivered) * 1e6);
+    const cores = (x: Step | undefined, k: 'cpu' | 'genCpu' | 'otherCpu'): number => (x === undefined ? NaN : x[k] / x.wallS);
+    const relay = {
+      maxRate: best === undefined ? 0 : best.delivered / STEP_S,
+      cpuPerMsg: per(best, 'cpu'),
+      genCpuPerMsg: per(best, 'genCpu'),
+      serverCores: cores(best, 'cpu'),
+      genCores: cores(best, 'genCpu'),
+      otherCores: cores(best, 'otherCpu'),
+      p50: lat[Math.floor(lat.length * 0.5)] ?? NaN,
+      p99: lat[Math.floor(lat.length * 0.99)] ?? NaN,
+      halfRate,
+    };
+    if (ONLY === '1:1') {
+      for (const c of conns) c.ws.terminate();
+      return { ...relay, fanDeliveries: NaN, fanCpuPer: NaN, fanGenCpuPer: NaN, fanServerCores: NaN, fanGenCores: NaN, backlogMs: NaN, idleKB: [] };
+    }
 
     // ---- fan-out: one group of 100 members, messages from random members.
     const members = conns.slice(0, Math.min(100, C));
@@ -405,18 +427,8 @@ async function oneRun(run: number): Promise<Figures> {
     sender.ws.terminate();
     note(`  backlog of ${BACKLOG}: ${fmt(backlogMs)} ms`);
 
-    const per = (x: Step | undefined, k: 'cpu' | 'genCpu'): number => (x === undefined ? NaN : (x[k] / x.delivered) * 1e6);
-    const cores = (x: Step | undefined, k: 'cpu' | 'genCpu' | 'otherCpu'): number => (x === undefined ? NaN : x[k] / x.wallS);
     const figures: Figures = {
-      maxRate: best === undefined ? 0 : best.delivered / STEP_S,
-      cpuPerMsg: per(best, 'cpu'),
-      genCpuPerMsg: per(best, 'genCpu'),
-      serverCores: cores(best, 'cpu'),
-      genCores: cores(best, 'genCpu'),
-      otherCores: cores(best, 'otherCpu'),
-      p50: lat[Math.floor(lat.length * 0.5)] ?? NaN,
-      p99: lat[Math.floor(lat.length * 0.99)] ?? NaN,
-      halfRate,
+      ...relay,
       fanDeliveries: fan === undefined ? 0 : fan.delivered / STEP_S,
       fanCpuPer: per(fan, 'cpu'),
       fanGenCpuPer: per(fan, 'genCpu'),
@@ -454,15 +466,17 @@ async function main(): Promise<void> {
   line('1:1 relay: other processes\' cores at max rate', (x) => x.otherCores, 'cores');
   line('1:1 relay: p50 latency at half rate', (x) => x.p50, 'ms', { rate: m((x) => x.halfRate).value });
   line('1:1 relay: p99 latency at half rate', (x) => x.p99, 'ms');
-  line('fan-out (100 members): deliveries', (x) => x.fanDeliveries, 'deliveries/s');
-  line('fan-out (100 members): server CPU per delivery', (x) => x.fanCpuPer, 'µs');
-  line('fan-out (100 members): generator CPU per delivery', (x) => x.fanGenCpuPer, 'µs');
-  line('fan-out (100 members): server cores at max rate', (x) => x.fanServerCores, 'cores');
-  line('fan-out (100 members): generator cores at max rate', (x) => x.fanGenCores, 'cores');
-  IDLE_AT.forEach((n, i) => {
-    line(`idle connections: server memory per connection at ${n}`, (x) => x.idleKB[i] ?? NaN, 'KB');
-  });
-  line(`offline backlog of ${BACKLOG}: connect to all received`, (x) => x.backlogMs, 'ms');
+  if (ONLY !== '1:1') {
+    line('fan-out (100 members): deliveries', (x) => x.fanDeliveries, 'deliveries/s');
+    line('fan-out (100 members): server CPU per delivery', (x) => x.fanCpuPer, 'µs');
+    line('fan-out (100 members): generator CPU per delivery', (x) => x.fanGenCpuPer, 'µs');
+    line('fan-out (100 members): server cores at max rate', (x) => x.fanServerCores, 'cores');
+    line('fan-out (100 members): generator cores at max rate', (x) => x.fanGenCores, 'cores');
+    IDLE_AT.forEach((n, i) => {
+      line(`idle connections: server memory per connection at ${n}`, (x) => x.idleKB[i] ?? NaN, 'KB');
+    });
+    line(`offline backlog of ${BACKLOG}: connect to all received`, (x) => x.backlogMs, 'ms');
+  }
   const sc = m((x) => x.serverCores).value;
   const gc = m((x) => x.genCores).value;
   const oc = m((x) => x.otherCores).value;

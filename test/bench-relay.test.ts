@@ -10,13 +10,19 @@ import { median, parseRelayArgs, rampSearch, relayTargets, reportLine, reportRec
 
 describe('bench:relay arguments', () => {
   it('defaults to 200 clients, 3 runs of 3 s steps, two bisections and idle counts of 1,000 and 5,000', () => {
-    expect(parseRelayArgs([])).toEqual({ json: false, quick: false, clients: 200, runs: 3, seconds: 3, serverProf: undefined, idleAt: [1000, 5000], bisections: 2 });
+    expect(parseRelayArgs([])).toEqual({ json: false, quick: false, clients: 200, runs: 3, seconds: 3, serverProf: undefined, idleAt: [1000, 5000], bisections: 2, only: undefined, latencyRate: undefined });
   });
 
   it('--quick is one run of 1 s steps, no bisection, idle at 200; explicit values win over it', () => {
     expect(parseRelayArgs(['--quick'])).toMatchObject({ quick: true, runs: 1, seconds: 1, idleAt: [200], bisections: 0 });
     expect(parseRelayArgs(['--quick', '--runs', '2', '--seconds', '0.5', '--json'])).toMatchObject({ quick: true, runs: 2, seconds: 0.5, json: true });
     expect(parseRelayArgs(['--clients', '50', '--server-prof', '/tmp/prof'])).toMatchObject({ clients: 50, serverProf: '/tmp/prof' });
+  });
+
+  it('--only 1:1 drops the idle phases; --latency-rate fixes the latency step; --only takes nothing else', () => {
+    expect(parseRelayArgs(['--only', '1:1', '--latency-rate', '3000'])).toMatchObject({ only: '1:1', idleAt: [], latencyRate: 3000 });
+    expect(() => parseRelayArgs(['--only', 'fan-out'])).toThrow(/--only takes 1:1/);
+    expect(() => parseRelayArgs(['--latency-rate', '0'])).toThrow();
   });
 
   it('refuses unknown flags, missing values, and counts that are not positive whole numbers', () => {

@@ -16,7 +16,7 @@ import { Metrics } from './metrics.js';
 import { nodeCryptoProvider } from '@parley/mls/crypto-node';
 import type { MlsInspector } from './mls/inspector.js';
 import { PublicInspector } from './mls/public-inspector.js';
-import { SqliteStore } from './store/sqlite.js';
+import { SqliteStore, UNSYNCED_MAX } from './store/sqlite.js';
 import type { Store } from './store/store.js';
 import { Gateway } from './ws/gateway.js';
 
@@ -44,7 +44,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const attachmentsDir = join(config.dataDir, 'attachments');
   mkdirSync(attachmentsDir, { recursive: true });
   const log = options.logger ?? createLogger(options.logLevel ?? 'info', options.logDestination);
-  const store = options.store ?? new SqliteStore(join(config.dataDir, 'parley.db'), { synchronous: config.synchronous, backgroundCheckpoint: true });
+  const sqlite = options.store === undefined ? new SqliteStore(join(config.dataDir, 'parley.db'), { synchronous: config.synchronous, backgroundCheckpoint: true, deferredSync: true }) : undefined;
+  const store = options.store ?? sqlite!;
+  if (sqlite !== undefined && sqlite.uncleanStartGroups > 0) {
+    log.warn({ groups: sqlite.uncleanStartGroups, by: UNSYNCED_MAX }, 'unclean start (crash, kill or power loss): every group log skips ahead so that no seq a recipient may have seen is reused');
+  }
   const bus = options.bus ?? new InProcessBus();
   const metrics = new Metrics();
   const now = options.now ?? Date.now;

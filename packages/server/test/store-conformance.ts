@@ -226,6 +226,34 @@ export function storeConformance(name: string, open: () => Promise<{ store: Stor
       } else await store.close();
     });
 
+    it('appends in two steps (committed, then durable) with the same results and seqs as appendMessages', async () => {
+      const { store, reopen } = await open();
+      await withDevice(store, 'alice', 'alice-dev-1');
+      await withDevice(store, 'bob', 'bob-dev-01');
+      await store.createGroup({ id: 'group-0003', epoch: 0, groupInfo: new Uint8Array([1]), ratchetTree: null, createdAt: 1 }, 'alice-dev-1');
+      const first = msg('group-0003', 'alice-dev-1');
+      const a = await store.appendMessagesCommitted([first, first, msg('group-0003', 'bob-dev-01'), msg('nope-group', 'alice-dev-1')]);
+      expect(a.results.map((r) => (r.ok ? [r.seq, r.duplicate] : r.reason))).toEqual([[1, false], [1, true], 'not-a-member', 'unknown-group']);
+      // Readable once committed, before `durable` is awaited: what lets the server publish at once.
+      expect((await store.readGroup('group-0003', 0, 10)).map((m) => m.seq)).toEqual([1]);
+      // Batches pipeline: the next one commits while the previous one may still be syncing.
+      const b = await store.appendMessagesCommitted([msg('group-0003', 'alice-dev-1'), msg('group-0003', 'alice-dev-1')]);
+      expect(b.results.map((r) => r.ok && r.seq)).toEqual([2, 3]);
+      await Promise.all([a.durable, b.durable]);
+      const again = await store.appendMessagesCommitted([first]);
+      expect(again.results.map((r) => r.ok && [r.seq, r.duplicate])).toEqual([[1, true]]);
+      await again.durable;
+      expect((await store.appendMessages([msg('group-0003', 'alice-dev-1')]))[0]).toMatchObject({ ok: true, seq: 4 });
+      if (reopen !== undefined) {
+        // A clean close keeps the log contiguous: the unclean-start rule is not applied.
+        await store.close();
+        const reopened = await reopen();
+        expect((await reopened.readGroup('group-0003', 0, 10)).map((m) => m.seq)).toEqual([1, 2, 3, 4]);
+        expect((await reopened.getGroup('group-0003'))?.lastSeq).toBe(4);
+        await reopened.close();
+      } else await store.close();
+    });
+
     it('deletes unacknowledged messages only after retention, and removes devices from a group by commit', async () => {
       const { store } = await open();
       await withDevice(store, 'alice', 'alice-dev-1');

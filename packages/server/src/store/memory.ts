@@ -243,6 +243,11 @@ export class MemoryStore implements Store {
     return stored;
   }
 
+  async appendMessagesCommitted(messages: readonly NewGroupMessage[]): Promise<{ results: AppendResult[]; durable: Promise<void> }> {
+    // Nothing here outlives the process: committed and "durable" are the same moment.
+    return { results: await this.appendMessages(messages), durable: Promise.resolve() };
+  }
+
   async appendMessages(messages: readonly NewGroupMessage[]): Promise<AppendResult[]> {
     return messages.map((m): AppendResult => {
       const g = this.groups.get(m.groupId);

@@ -117,4 +117,14 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'server state (the clean-shutdown marker of the unclean-start rule)',
+    sql: `
+      CREATE TABLE server_state (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+    `,
+  },
 ];

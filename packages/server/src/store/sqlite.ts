@@ -2,8 +2,23 @@
 // short transaction), WAL journal, foreign keys on, a busy timeout, and
 // synchronous=FULL by default so a transaction that returned is on disk before the
 // server acknowledges it. Batched appends share one transaction (group commit).
+//
+// With `deferredSync` (the server's hot path, appendMessagesCommitted): a batch commits
+// without an fsync, so it can be published at once (a committed WAL transaction survives
+// a crash of the process: it is in the OS page cache), and the WAL file is then
+// fdatasync'ed on libuv's thread pool, off the event loop; `durable` resolves after that
+// (the sender's "sent"). The risk it brings is a power loss taking a tail of the log that
+// recipients already received: their cursors would then skip the next messages, which
+// would reuse those seqs. The unclean-start rule closes it: while the store is open its
+// database says so (server_state 'shutdown' = 'open', written with an fsync); close()
+// writes 'clean' after the last sync. Opening a database still marked 'open' (a crash, a
+// kill or a power loss) advances every group's last_seq by UNSYNCED_MAX, and at most
+// that many messages are ever committed and not yet synced, so no published seq is
+// reused. Gaps in a log are harmless: readers ask for "after seq", never for "seq + 1".
 
+import { closeSync, fdatasync, fsyncSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { MESSAGE_KINDS, type MessageKind } from '@parley/protocol';
@@ -38,7 +53,22 @@ export interface SqliteStoreOptions {
    * 1,000 pages.
    */
   readonly backgroundCheckpoint?: boolean;
+  /**
+   * The server's own store (one per database): appendMessagesCommitted commits without an
+   * fsync and syncs the WAL behind it, and the store keeps the clean-shutdown marker and
+   * applies the unclean-start rule when it opens. Off for `parley admin` and tests that
+   * open a second connection to a running server's database.
+   */
+  readonly deferredSync?: boolean;
 }
+
+/**
+ * At most this many messages are committed and not yet known synced at any time, and an
+ * unclean start advances every group's last_seq by as much (see the header). Over a second
+ * of messages at the relay's top rate, so that even a disk whose fsync takes hundreds of ms
+ * (a shared one) seldom holds publishing back; the cost is a gap in each log per unclean start.
+ */
+export const UNSYNCED_MAX = 16_384;
 
 /** The checkpointer's code (CommonJS, run by `new Worker(…, { eval: true })`). */
 const CHECKPOINTER = `
@@ -46,9 +76,14 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
 db.pragma('synchronous = NORMAL');
+const touch = db.prepare("INSERT INTO server_state (key, value) VALUES ('wal', '') ON CONFLICT (key) DO UPDATE SET value = excluded.value");
 const timer = setInterval(() => {
   try {
-    db.pragma('wal_checkpoint(PASSIVE)');
+    const [r] = db.pragma('wal_checkpoint(PASSIVE)');
+    // Everything is in the database now: the next write starts the WAL over, and SQLite
+    // fsyncs the WAL's new header in that write. Doing it here keeps that fsync off the
+    // server's event loop (its commits do not fsync at all under deferredSync).
+    if (r !== undefined && r.busy === 0 && r.log > 0 && r.checkpointed === r.log) touch.run();
   } catch {
     // busy or closing: the next tick retries; the main connection's own limit is the backstop
   }
@@ -112,7 +147,13 @@ export class SqliteStore implements Store {
   private readonly s;
 
   private readonly synchronous: 'full' | 'normal';
+  /** Runs its argument in a transaction (one wrapper for the hot path, not one per call). */
+  private readonly inTx: Database.Transaction<(f: () => unknown) => unknown>;
   private checkpointer: Worker | undefined;
+  /** The `-wal` file, fdatasync'ed behind deferred commits (deferredSync only). */
+  private wal: WalSync | undefined;
+  /** How many groups' seqs the unclean-start rule advanced when this store opened (0 after a clean shutdown). */
+  readonly uncleanStartGroups: number = 0;
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
     this.synchronous = options.synchronous ?? 'full';
@@ -122,6 +163,10 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db);
+    if (options.deferredSync === true && this.db.name !== ':memory:') {
+      this.uncleanStartGroups = this.markOpen();
+      this.wal = new WalSync(`${this.db.name}-wal`);
+    }
     if (options.backgroundCheckpoint === true && this.db.name !== ':memory:') {
       this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
       this.checkpointer = new Worker(CHECKPOINTER, {
@@ -135,6 +180,7 @@ export class SqliteStore implements Store {
       });
       this.checkpointer.unref();
     }
+    this.inTx = this.db.transaction((f: () => unknown) => f());
     const p = (sql: string): Database.Statement => this.db.prepare(sql);
     this.s = {
       insertUser: p(
@@ -180,6 +226,11 @@ export class SqliteStore implements Store {
       groupsOfDevice: p('SELECT * FROM members WHERE device_id = ? ORDER BY group_id'),
       messageById: p('SELECT * FROM messages WHERE group_id = ? AND id = ?'),
       insertMessage: p('INSERT INTO messages (group_id, seq, id, kind, sender, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      // Inserts at last_seq + 1 if the sender is a member; nothing if not, or if the id is taken.
+      appendIfMember: p(`INSERT INTO messages (group_id, seq, id, kind, sender, created_at, data)
+          SELECT g.id, g.last_seq + 1, ?, ?, ?, ?, ? FROM members m JOIN groups g ON g.id = m.group_id WHERE m.group_id = ? AND m.device_id = ?
+          ON CONFLICT DO NOTHING RETURNING seq`).pluck(),
+      setLastSeq: p('UPDATE groups SET last_seq = ? WHERE id = ?'),
       // The per-message path reads only the sequence number, never the group's GroupInfo and
       // ratchet tree blobs (kilobytes each in a real group).
       groupExists: p('SELECT 1 FROM groups WHERE id = ?'),
@@ -202,6 +253,8 @@ export class SqliteStore implements Store {
       pruneInbox: p('DELETE FROM inbox WHERE created_at < ? OR seq <= (SELECT inbox_cursor FROM devices d WHERE d.id = inbox.device_id)'),
       insertAttachment: p('INSERT INTO attachments (id, group_id, uploader, size, created_at) VALUES (?, ?, ?, ?, ?)'),
       getAttachment: p('SELECT * FROM attachments WHERE id = ?'),
+      syncNormal: p('PRAGMA synchronous = NORMAL'),
+      syncFull: p('PRAGMA synchronous = FULL'),
     };
   }
 
@@ -222,7 +275,7 @@ export class SqliteStore implements Store {
         user.identityKey === null ? null : buf(user.identityKey),
         user.createdAt,
       );
-    })();
+    }).immediate();
   }
 
   async getUser(id: string): Promise<UserRecord | null> {
@@ -246,7 +299,7 @@ export class SqliteStore implements Store {
       const changed = this.s.setActive.run(active ? 1 : 0, id).changes === 1;
       if (changed && !active) this.s.deleteUserSessions.run(id);
       return changed;
-    })();
+    }).immediate();
   }
 
   async setIdentityKey(userId: string, key: Uint8Array): Promise<boolean> {
@@ -303,7 +356,7 @@ export class SqliteStore implements Store {
       if (this.s.getDevice.get(d.id) !== undefined) throw new StoreConflictError('exists');
       this.s.insertDevice.run(d.id, d.userId, buf(d.signatureKey), d.cipherSuite, buf(d.certificate), d.createdAt);
       this.s.bindSession.run(d.id, buf(sessionTokenHash));
-    })();
+    }).immediate();
   }
 
   async getDevice(id: string): Promise<DeviceRecord | null> {
@@ -330,7 +383,7 @@ export class SqliteStore implements Store {
       const others = (this.s.listDevices.all(dev.user_id) as Row[]).map((r) => r.id as string);
       const inbox = others.map((deviceId) => ({ deviceId, message: this.inboxOne(deviceId, inboxNotice) }));
       return { groups: groupNotices, inbox };
-    })();
+    }).immediate();
   }
 
   async addKeyPackages(deviceId: string, packages: readonly { data: Uint8Array; lastResort: boolean }[], maxRegular = Infinity): Promise<KeyPackageCount | null> {
@@ -360,7 +413,7 @@ export class SqliteStore implements Store {
         if (last !== undefined) out.push({ deviceId, data: u8(last.data), lastResort: true });
       }
       return out;
-    })();
+    }).immediate();
   }
 
   async countKeyPackages(deviceId: string): Promise<KeyPackageCount> {
@@ -382,7 +435,7 @@ export class SqliteStore implements Store {
       if (this.s.getGroup.get(g.id) !== undefined) throw new StoreConflictError('exists');
       this.s.insertGroup.run(g.id, g.epoch, buf(g.groupInfo), g.ratchetTree === null ? null : buf(g.ratchetTree), g.createdAt);
       this.s.insertMember.run(g.id, creatorDevice, 0);
-    })();
+    }).immediate();
   }
 
   async getGroup(id: string): Promise<GroupRecord | null> {
@@ -423,21 +476,63 @@ export class SqliteStore implements Store {
   }
 
   async appendMessages(messages: readonly NewGroupMessage[]): Promise<AppendResult[]> {
-    return this.db.transaction(() =>
-      messages.map((m): AppendResult => {
-        // A member's group exists (foreign key): the common case costs one lookup, not two.
-        if (this.s.isMember.get(m.groupId, m.sender) === undefined) {
-          return { ok: false, reason: this.s.groupExists.get(m.groupId) === undefined ? 'unknown-group' : 'not-a-member' };
-        }
-        const dup = this.s.messageById.get(m.groupId, buf(m.id)) as Row | undefined;
-        if (dup !== undefined) {
-          const message = messageFrom(dup);
-          return { ok: true, seq: message.seq, duplicate: true, message };
-        }
-        const message = this.appendOne(m, 'application');
-        return { ok: true, seq: message.seq, duplicate: false, message };
-      }),
-    )();
+    return this.inTx.immediate(() => this.appendAll(messages)) as AppendResult[];
+  }
+
+  async appendMessagesCommitted(messages: readonly NewGroupMessage[]): Promise<{ results: AppendResult[]; durable: Promise<void> }> {
+    const wal = this.wal;
+    // Without deferred syncs, or when no commit syncs anyway (synchronous=NORMAL), the commit is all there is.
+    if (wal === undefined || this.synchronous === 'normal') return { results: await this.appendMessages(messages), durable: Promise.resolve() };
+    // The bound the unclean-start rule relies on: wait for syncs in flight rather than pass it.
+    while (wal.unsynced > 0 && wal.unsynced + messages.length > UNSYNCED_MAX) await wal.settled();
+    if (messages.length > UNSYNCED_MAX) return { results: await this.appendMessages(messages), durable: Promise.resolve() };
+    const results = this.relaxed(() => this.appendAll(messages));
+    // Every message counts, duplicates too: the row a duplicate points at may be unsynced yet,
+    // and the sync that follows this commit covers it as well.
+    return { results, durable: wal.after(messages.length) };
+  }
+
+  /** Inside a transaction: the appends of appendMessages. */
+  private appendAll(messages: readonly NewGroupMessage[]): AppendResult[] {
+    const kind = MESSAGE_KINDS.application;
+    return messages.map((m): AppendResult => {
+      // The common case is two statements: the insert at the group's next seq, which the
+      // sender's membership row gates and the (group, id) index de-duplicates, then the
+      // group's last_seq. Only a refused insert looks up why.
+      const seq = this.s.appendIfMember.get(buf(m.id), kind, m.sender, m.createdAt, buf(m.data), m.groupId, m.sender) as number | undefined;
+      if (seq !== undefined) {
+        this.s.setLastSeq.run(seq, m.groupId);
+        const message: StoredMessage = { seq, id: m.id, kind: 'application', groupId: m.groupId, sender: m.sender, createdAt: m.createdAt, data: m.data };
+        return { ok: true, seq, duplicate: false, message };
+      }
+      // A member's group exists (foreign key): the common case costs one lookup, not two.
+      if (this.s.isMember.get(m.groupId, m.sender) === undefined) {
+        return { ok: false, reason: this.s.groupExists.get(m.groupId) === undefined ? 'unknown-group' : 'not-a-member' };
+      }
+      const dup = this.s.messageById.get(m.groupId, buf(m.id)) as Row | undefined;
+      if (dup !== undefined) {
+        const message = messageFrom(dup);
+        return { ok: true, seq: message.seq, duplicate: true, message };
+      }
+      // Not reached unless the log and last_seq disagree: the checked path says how.
+      const message = this.appendOne(m, 'application');
+      return { ok: true, seq: message.seq, duplicate: false, message };
+    });
+  }
+
+  /**
+   * The unclean-start rule (see the header), at open: if the database is still marked open,
+   * advances every group's last_seq by UNSYNCED_MAX; then marks it open, with an fsync
+   * (synchronous=FULL), which also makes the `-wal` file's directory entry durable. Returns
+   * the number of groups advanced.
+   */
+  private markOpen(): number {
+    return this.db.transaction(() => {
+      const r = this.db.prepare("SELECT value FROM server_state WHERE key = 'shutdown'").get() as Row | undefined;
+      const advanced = r?.value === 'open' ? this.db.prepare('UPDATE groups SET last_seq = last_seq + ?').run(UNSYNCED_MAX).changes : 0;
+      this.db.prepare("INSERT INTO server_state (key, value) VALUES ('shutdown', 'open') ON CONFLICT (key) DO UPDATE SET value = excluded.value").run();
+      return advanced;
+    }).immediate();
   }
 
   async applyCommit(c: CommitApplication): Promise<CommitResult> {
@@ -462,7 +557,7 @@ export class SqliteStore implements Store {
         if (c.welcome !== null) inbox.push({ deviceId: d, message: this.inboxOne(d, c.welcome) });
       }
       return { ok: true, message, inbox };
-    })();
+    }).immediate();
   }
 
   async readGroup(groupId: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
@@ -521,14 +616,19 @@ export class SqliteStore implements Store {
     return n;
   }
 
-  /** One transaction without an fsync of its own (for writes whose loss is harmless). */
+  /**
+   * One transaction without an fsync of its own (for writes whose loss is harmless, or
+   * synced behind). Every write transaction here is IMMEDIATE: the checkpointer writes too
+   * (it restarts the WAL), and a deferred transaction that read before another connection
+   * committed could only fail (SQLITE_BUSY_SNAPSHOT) where an immediate one waits.
+   */
   private relaxed<T>(f: () => T): T {
     const full = this.synchronous === 'full';
-    if (full) this.db.pragma('synchronous = NORMAL');
+    if (full) this.s.syncNormal.run();
     try {
-      return this.db.transaction(f)();
+      return this.inTx.immediate(f) as T;
     } finally {
-      if (full) this.db.pragma('synchronous = FULL');
+      if (full) this.s.syncFull.run();
     }
   }
 
@@ -592,7 +692,93 @@ export class SqliteStore implements Store {
       await exited;
       clearTimeout(timer);
     }
+    const wal = this.wal;
+    if (wal !== undefined) {
+      this.wal = undefined;
+      await wal.close();
+      // The marker's commit is synchronous=FULL: it syncs the WAL with everything before it.
+      if (this.db.open) this.db.prepare("UPDATE server_state SET value = 'clean' WHERE key = 'shutdown'").run();
+    }
     if (this.db.open) this.db.close();
+  }
+}
+
+/**
+ * fdatasync of the `-wal` file behind deferred commits, on libuv's thread pool: one sync at
+ * a time; the commits made while one runs share the next. fdatasync of any descriptor of
+ * the file flushes what SQLite wrote through its own (the page cache is per file), and is
+ * the call SQLite makes itself on Linux. The WAL is reset by overwriting it in place (same
+ * file): a checkpoint first syncs the WAL, copies it into the database and syncs that, so
+ * frames overwritten after a reset are already durable in the database.
+ */
+class WalSync {
+  private fd: number | undefined;
+  private running = false;
+  /** Commits waiting for the next sync, and how many messages they hold. */
+  private waiting: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private waitingCount = 0;
+  /** Messages committed whose sync has not completed. */
+  unsynced = 0;
+  private last: Promise<void> = Promise.resolve();
+
+  constructor(path: string) {
+    this.fd = openSync(path, 'r');
+    try {
+      // The file's directory entry (SQLite syncs it too, at its first sync of a new WAL).
+      const dir = openSync(dirname(path), 'r');
+      try {
+        fsyncSync(dir);
+      } finally {
+        closeSync(dir);
+      }
+    } catch {
+      // a platform that cannot sync a directory: the marker's FULL commit at open did
+    }
+  }
+
+  /** Resolves after a sync that started after this call, which covers `n` messages just committed. */
+  after(n: number): Promise<void> {
+    this.unsynced += n;
+    this.waitingCount += n;
+    const p = new Promise<void>((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+    });
+    this.last = p.catch(() => undefined);
+    if (!this.running) this.start();
+    return p;
+  }
+
+  /** Resolves once every commit so far has been synced (or has failed to). */
+  settled(): Promise<void> {
+    return this.last;
+  }
+
+  private start(): void {
+    const fd = this.fd;
+    const batch = this.waiting;
+    const n = this.waitingCount;
+    this.waiting = [];
+    this.waitingCount = 0;
+    if (fd === undefined) {
+      for (const w of batch) w.reject(new Error('store closed'));
+      return;
+    }
+    this.running = true;
+    fdatasync(fd, (err) => {
+      this.running = false;
+      this.unsynced -= n;
+      for (const w of batch) {
+        if (err === null) w.resolve();
+        else w.reject(err);
+      }
+      if (this.waiting.length > 0) this.start();
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.last;
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
 }
 

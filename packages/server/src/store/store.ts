@@ -236,6 +236,16 @@ export interface Store {
   // delivery
   /** Appends application messages; idempotent per (group, message id). One durable write for the batch. */
   appendMessages(messages: readonly NewGroupMessage[]): Promise<AppendResult[]>;
+  /**
+   * The same append, returned in two steps: the promise resolves once the batch is committed
+   * (readable by every reader, and kept through a crash of the process), so it can be
+   * published at once; `durable` resolves once it is also on disk (kept through a power
+   * loss), which is when its senders may be told. A store that is durable at commit resolves
+   * both together. A store that publishes before the disk has it must make sure a seq that
+   * was published is never reused for another message, even if a power loss takes the tail
+   * of the log (SqliteStore: "unclean start" rule).
+   */
+  appendMessagesCommitted(messages: readonly NewGroupMessage[]): Promise<{ results: AppendResult[]; durable: Promise<void> }>;
   applyCommit(commit: CommitApplication): Promise<CommitResult>;
   readGroup(groupId: string, afterSeq: number, limit: number): Promise<StoredMessage[]>;
   /** Moves a member's cursor forward (never back, never past the log's end). */
