@@ -133,12 +133,17 @@ export function senderKey(resolveKey: SignatureKeyResolver, sender: Sender, cont
   return key;
 }
 
-/** Verifies the signature of `authenticated` with the sender's key; `invalid-signature`. */
-export async function verifyContentSignature(epoch: FramingEpoch, authenticated: AuthenticatedContent, key: Uint8Array): Promise<VerifiedContent> {
-  if (!(await verifyFramedContent(epoch, authenticated, key))) {
-    throw new ValidationError('invalid-signature', 'the FramedContentTBS signature does not verify');
-  }
-  return authenticated as VerifiedContent;
+/**
+ * Verifies the signature of `authenticated` with the sender's key; `invalid-signature`.
+ * Synchronous (no promise, a refusal thrown) when the suite has sync primitives.
+ */
+export function verifyContentSignature(epoch: FramingEpoch, authenticated: AuthenticatedContent, key: Uint8Array): VerifiedContent | Promise<VerifiedContent> {
+  const ok = verifyFramedContent(epoch, authenticated, key);
+  const result = (valid: boolean): VerifiedContent => {
+    if (!valid) throw new ValidationError('invalid-signature', 'the FramedContentTBS signature does not verify');
+    return authenticated as VerifiedContent;
+  };
+  return ok instanceof Promise ? ok.then(result) : result(ok);
 }
 
 /** Constant-time check of a membership tag; `invalid-membership-tag`. */

@@ -122,6 +122,13 @@ export function senderDataBytes(leaf: LeafIndex, generation: number, reuseGuard:
   return new Out(SENDER_DATA_LENGTH).u32(leaf).u32(generation).raw(reuseGuard).done();
 }
 
+/** SenderData from its 12 decrypted bytes (any other length goes through the general decoder, which refuses it). */
+export function readSenderData(bytes: Uint8Array): { readonly leafIndex: LeafIndex; readonly generation: number; readonly reuseGuard: Uint8Array } {
+  if (bytes.length !== SENDER_DATA_LENGTH) throw new InternalError('sender-data-length', 'SenderData is 12 bytes');
+  const u32 = (at: number): number => ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+  return { leafIndex: u32(0) as LeafIndex, generation: u32(4), reuseGuard: bytes.slice(8, 12) };
+}
+
 /**
  * §6.3.1 PrivateMessageContent of application content: `opaque application_data<V>;
  * FramedContentAuthData auth` (the signature) and zero padding up to a multiple of `block`.

@@ -100,6 +100,12 @@ interface LeafRatchets {
   readonly application: HashRatchet;
 }
 
+/** A leaf's ratchets, with the frontier that goes with them. */
+interface Reached {
+  readonly nodes: IndexMap<Uint8Array>;
+  readonly ratchets: LeafRatchets;
+}
+
 const NO_SKIPPED: ReadonlyMap<number, RatchetKey> = new Map();
 
 interface Stepped {
@@ -155,9 +161,24 @@ export class SecretTree {
    * keeps the nonces apart, but receivers refuse the second message as a replay).
    */
   async nextKey(leaf: LeafIndex, type: RatchetType): Promise<TakenKey> {
-    const reached = this.#reached(leaf) ?? (await this.#reach(leaf));
-    const { ratchet, key } = await this.#step(reached.ratchets[type]);
-    return { key, tree: this.#with(reached.nodes, leaf, reached.ratchets, type, ratchet) };
+    return this.takeNext(leaf, type);
+  }
+
+  /**
+   * `nextKey` without a promise when the suite has sync primitives and `leaf` sent
+   * before (every message of a sender but its first): the message path awaits only
+   * what is really asynchronous.
+   */
+  takeNext(leaf: LeafIndex, type: RatchetType): TakenKey | Promise<TakenKey> {
+    const reached = this.#reached(leaf);
+    if (reached === undefined) return this.#reach(leaf).then((r) => this.#next(r, leaf, type));
+    return this.#next(reached, leaf, type);
+  }
+
+  #next(reached: Reached, leaf: LeafIndex, type: RatchetType): TakenKey | Promise<TakenKey> {
+    const stepped = this.#step(reached.ratchets[type]);
+    const taken = (s: Stepped): TakenKey => ({ key: s.key, tree: this.#with(reached.nodes, leaf, reached.ratchets, type, s.ratchet) });
+    return stepped instanceof Promise ? stepped.then(taken) : taken(stepped);
   }
 
   /**
@@ -171,10 +192,24 @@ export class SecretTree {
    * `generation-too-far` (beyond `maxForwardDistance`).
    */
   async key(leaf: LeafIndex, type: RatchetType, generation: number): Promise<TakenKey> {
+    return this.take(leaf, type, generation);
+  }
+
+  /**
+   * `key` without a promise when the suite has sync primitives, `leaf` was reached
+   * before and no generation has to be skipped (messages in order, or a kept skipped
+   * key); the same checks and refusals (thrown, not rejected, on that path).
+   */
+  take(leaf: LeafIndex, type: RatchetType, generation: number): TakenKey | Promise<TakenKey> {
     if (!Number.isInteger(generation) || generation < 0 || generation > MAX_GENERATION) {
       throw new ValidationError('bad-generation', 'generation is not a uint32');
     }
-    const reached = this.#reached(leaf) ?? (await this.#reach(leaf));
+    const reached = this.#reached(leaf);
+    if (reached === undefined) return this.#reach(leaf).then((r) => this.#take(r, leaf, type, generation));
+    return this.#take(reached, leaf, type, generation);
+  }
+
+  #take(reached: Reached, leaf: LeafIndex, type: RatchetType, generation: number): TakenKey | Promise<TakenKey> {
     const ratchet = reached.ratchets[type];
     if (generation < ratchet.generation) {
       const kept = ratchet.skipped.get(generation);
@@ -191,21 +226,25 @@ export class SecretTree {
     if (generation - ratchet.generation > this.#options.maxForwardDistance) {
       throw new ValidationError('generation-too-far', `generation ${generation} is too far ahead of ${ratchet.generation}`);
     }
-    let current = ratchet;
-    if (current.generation < generation) {
-      const skipped = new Map(current.skipped);
-      let evictedThrough = current.evictedThrough;
-      while (current.generation < generation) {
-        const stepped = await this.#step(current);
-        skipped.set(stepped.key.generation, stepped.key);
-        // Oldest first (Map order): drop beyond the bound, remembering how far.
-        for (const oldest of skipped.keys()) {
-          if (skipped.size <= this.#options.maxSkippedKeys) break;
-          skipped.delete(oldest);
-          evictedThrough = Math.max(evictedThrough, oldest);
-        }
-        current = { ...stepped.ratchet, skipped, evictedThrough };
+    if (ratchet.generation === generation) return this.#next(reached, leaf, type);
+    return this.#skipTo(reached, leaf, type, generation);
+  }
+
+  /** Steps `leaf`'s ratchet up to `generation`, keeping the skipped keys (bounded), then takes that generation's key. */
+  async #skipTo(reached: Reached, leaf: LeafIndex, type: RatchetType, generation: number): Promise<TakenKey> {
+    let current = reached.ratchets[type];
+    const skipped = new Map(current.skipped);
+    let evictedThrough = current.evictedThrough;
+    while (current.generation < generation) {
+      const stepped = await this.#step(current);
+      skipped.set(stepped.key.generation, stepped.key);
+      // Oldest first (Map order): drop beyond the bound, remembering how far.
+      for (const oldest of skipped.keys()) {
+        if (skipped.size <= this.#options.maxSkippedKeys) break;
+        skipped.delete(oldest);
+        evictedThrough = Math.max(evictedThrough, oldest);
       }
+      current = { ...stepped.ratchet, skipped, evictedThrough };
     }
     const { ratchet: next, key } = await this.#step(current);
     return { key, tree: this.#with(reached.nodes, leaf, reached.ratchets, type, next) };
@@ -296,14 +335,14 @@ export class SecretTree {
   }
 
   /** `leaf`'s ratchets when the leaf was reached before (every message but its first). */
-  #reached(leaf: LeafIndex): { nodes: IndexMap<Uint8Array>; ratchets: LeafRatchets } | undefined {
+  #reached(leaf: LeafIndex): Reached | undefined {
     this.#checkLeaf(leaf);
     const ratchets = this.#ratchets.get(leaf);
     return ratchets === undefined ? undefined : { nodes: this.#nodes, ratchets };
   }
 
   /** `leaf`'s ratchets, and the frontier once they exist (split from the root the first time). */
-  async #reach(leaf: LeafIndex): Promise<{ nodes: IndexMap<Uint8Array>; ratchets: LeafRatchets }> {
+  async #reach(leaf: LeafIndex): Promise<Reached> {
     this.#checkLeaf(leaf);
     const existing = this.#ratchets.get(leaf);
     if (existing !== undefined) return { nodes: this.#nodes, ratchets: existing };
