@@ -139,11 +139,12 @@ export function senderKey(resolveKey: SignatureKeyResolver, sender: Sender, cont
  */
 export function verifyContentSignature(epoch: FramingEpoch, authenticated: AuthenticatedContent, key: Uint8Array): VerifiedContent | Promise<VerifiedContent> {
   const ok = verifyFramedContent(epoch, authenticated, key);
-  const result = (valid: boolean): VerifiedContent => {
-    if (!valid) throw new ValidationError('invalid-signature', 'the FramedContentTBS signature does not verify');
-    return authenticated as VerifiedContent;
-  };
-  return ok instanceof Promise ? ok.then(result) : result(ok);
+  return ok instanceof Promise ? ok.then((valid) => verifiedOrRefused(authenticated, valid)) : verifiedOrRefused(authenticated, ok);
+}
+
+function verifiedOrRefused(authenticated: AuthenticatedContent, valid: boolean): VerifiedContent {
+  if (!valid) throw new ValidationError('invalid-signature', 'the FramedContentTBS signature does not verify');
+  return authenticated as VerifiedContent;
 }
 
 /** Constant-time check of a membership tag; `invalid-membership-tag`. */

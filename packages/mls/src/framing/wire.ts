@@ -125,8 +125,7 @@ export function senderDataBytes(leaf: LeafIndex, generation: number, reuseGuard:
 /** SenderData from its 12 decrypted bytes (any other length goes through the general decoder, which refuses it). */
 export function readSenderData(bytes: Uint8Array): { readonly leafIndex: LeafIndex; readonly generation: number; readonly reuseGuard: Uint8Array } {
   if (bytes.length !== SENDER_DATA_LENGTH) throw new InternalError('sender-data-length', 'SenderData is 12 bytes');
-  const u32 = (at: number): number => ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
-  return { leafIndex: u32(0) as LeafIndex, generation: u32(4), reuseGuard: bytes.slice(8, 12) };
+  return { leafIndex: readU32(bytes, 0) as LeafIndex, generation: readU32(bytes, 4), reuseGuard: bytes.slice(8, 12) };
 }
 
 /**
@@ -199,4 +198,59 @@ export function privateMessageMLSMessage(m: PrivateMessage): Uint8Array {
     .opaque(m.encryptedSenderData)
     .opaque(m.ciphertext)
     .done();
+}
+
+/**
+ * The PrivateMessage of an MLSMessage carrying application content, read in one pass
+ * (the inverse of `privateMessageMLSMessage`), or undefined for anything else — another
+ * wire format or content type, a non-minimal length header, a truncation, bytes left
+ * over — which the general decoder then handles (and refuses as it does). group_id,
+ * encrypted_sender_data and ciphertext are views of `bytes` (only read while the message
+ * is processed); authenticated_data, which reaches the caller, is a copy.
+ */
+export function readApplicationPrivateMessage(bytes: Uint8Array): PrivateMessage | undefined {
+  const end = bytes.length;
+  if (end < 4 || bytes[0] !== 0 || bytes[1] !== ProtocolVersion.mls10 || bytes[2] !== 0 || bytes[3] !== WireFormat.mls_private_message) return undefined;
+  const at = { pos: 4 };
+  const groupId = readOpaqueView(bytes, at);
+  if (groupId === undefined || end - at.pos < 9) return undefined;
+  const epoch = (BigInt(readU32(bytes, at.pos)) << 32n) | BigInt(readU32(bytes, at.pos + 4));
+  at.pos += 8;
+  if (bytes[at.pos++] !== ContentType.application) return undefined;
+  const authenticatedData = readOpaqueView(bytes, at);
+  const encryptedSenderData = readOpaqueView(bytes, at);
+  const ciphertext = readOpaqueView(bytes, at);
+  if (authenticatedData === undefined || encryptedSenderData === undefined || ciphertext === undefined || at.pos !== end) return undefined;
+  return { groupId, epoch, contentType: ContentType.application, authenticatedData: authenticatedData.slice(), encryptedSenderData, ciphertext };
+}
+
+function readU32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+}
+
+/** `opaque data<V>` at `at.pos` as a view, moving `at.pos` past it; undefined when truncated or the length header is not minimal. */
+function readOpaqueView(bytes: Uint8Array, at: { pos: number }): Uint8Array | undefined {
+  const end = bytes.length;
+  let p = at.pos;
+  if (p >= end) return undefined;
+  const first = bytes[p]!;
+  const prefix = first >> 6;
+  let n: number;
+  if (prefix === 0) {
+    n = first;
+    p += 1;
+  } else if (prefix === 1 && p + 2 <= end) {
+    n = ((first & 0x3f) << 8) | bytes[p + 1]!;
+    if (n < 0x40) return undefined;
+    p += 2;
+  } else if (prefix === 2 && p + 4 <= end) {
+    n = (first & 0x3f) * 0x100_0000 + ((bytes[p + 1]! << 16) | (bytes[p + 2]! << 8) | bytes[p + 3]!);
+    if (n < 0x4000) return undefined;
+    p += 4;
+  } else {
+    return undefined;
+  }
+  if (end - p < n) return undefined;
+  at.pos = p + n;
+  return bytes.subarray(p, p + n);
 }

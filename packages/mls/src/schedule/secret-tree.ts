@@ -176,9 +176,10 @@ export class SecretTree {
   }
 
   #next(reached: Reached, leaf: LeafIndex, type: RatchetType): TakenKey | Promise<TakenKey> {
+    // No named closure here: the hot path should not create one per message.
     const stepped = this.#step(reached.ratchets[type]);
-    const taken = (s: Stepped): TakenKey => ({ key: s.key, tree: this.#with(reached.nodes, leaf, reached.ratchets, type, s.ratchet) });
-    return stepped instanceof Promise ? stepped.then(taken) : taken(stepped);
+    if (stepped instanceof Promise) return stepped.then((s) => ({ key: s.key, tree: this.#with(reached.nodes, leaf, reached.ratchets, type, s.ratchet) }));
+    return { key: stepped.key, tree: this.#with(reached.nodes, leaf, reached.ratchets, type, stepped.ratchet) };
   }
 
   /**
