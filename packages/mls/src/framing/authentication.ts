@@ -19,7 +19,7 @@ import {
 import { encodeGroupContext, type GroupContext } from '../messages/group-context.js';
 import type { MembershipKey } from '../schedule/secrets.js';
 import { bytesEqual, constantTimeEqual } from '../util/bytes.js';
-import { applicationSignContent, framedContentSignContent, u64Bytes } from './wire.js';
+import { applicationSignContent, framedContentSignContent, epochBytes } from './wire.js';
 
 /** What every protect/unprotect of one epoch needs: the suite and the epoch's GroupContext (with its encoding). */
 export interface FramingEpoch {
@@ -59,7 +59,7 @@ export type SignatureKeyResolver = (sender: Sender, content: FramedContent | und
 function framedContentTbsSignContent(epoch: FramingEpoch, wireFormat: WireFormat, content: FramedContent): Uint8Array {
   if (content.contentType === ContentType.application && content.sender.senderType === SenderType.member) {
     const { groupId, sender, authenticatedData, applicationData } = content;
-    return applicationSignContent(wireFormat, groupId, u64Bytes(content.epoch), sender.leafIndex, authenticatedData, applicationData, epoch.groupContextBytes);
+    return applicationSignContent(wireFormat, groupId, epochBytes(content.epoch), sender.leafIndex, authenticatedData, applicationData, epoch.groupContextBytes);
   }
   return framedContentSignContent(encodeFramedContentTbs(wireFormat, content, epoch.groupContextBytes));
 }

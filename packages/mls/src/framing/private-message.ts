@@ -22,7 +22,7 @@ import {
 import { type RatchetType, type SecretTree, senderDataKeyNonce } from '../schedule/secret-tree.js';
 import type { SenderDataSecret } from '../schedule/secrets.js';
 import { checkGroupAndEpoch, type FramingEpoch, senderKey, type SignatureKeyResolver, type VerifiedContent, verifyContentSignature } from './authentication.js';
-import { applicationPlaintext, privateContentAad, readSenderData, SENDER_DATA_LENGTH, senderDataBytes, u64Bytes } from './wire.js';
+import { applicationPlaintext, privateContentAad, readSenderData, SENDER_DATA_LENGTH, senderDataBytes, epochBytes } from './wire.js';
 
 /** The epoch's secrets a PrivateMessage needs. */
 export interface PrivateMessageKeys {
@@ -114,7 +114,7 @@ export async function protectPrivateMessage(
 
   const plaintext = privateMessageContent(content, auth, block);
   const leaf = content.sender.leafIndex;
-  const aad = privateContentAad(content.groupId, u64Bytes(content.epoch), content.contentType, content.authenticatedData);
+  const aad = privateContentAad(content.groupId, epochBytes(content.epoch), content.contentType, content.authenticatedData);
   const reuseGuard = suite.randomBytes(REUSE_GUARD_LENGTH);
   // Each step is awaited only when it really is asynchronous (sync primitives absent,
   // or the sender's first message): on node:crypto a message costs no promise here.
@@ -198,7 +198,7 @@ export async function unprotectPrivateMessage(
 
   const sdp = senderDataKeyNonce(suite, keys.senderDataSecret, message.ciphertext);
   const sd = sdp instanceof Promise ? await sdp : sdp;
-  const aad = privateContentAad(message.groupId, u64Bytes(message.epoch), message.contentType, message.authenticatedData);
+  const aad = privateContentAad(message.groupId, epochBytes(message.epoch), message.contentType, message.authenticatedData);
   let senderDataPlain: Uint8Array;
   try {
     const opened = open(suite, 'sender-data', sd.key.bytes, sd.nonce.bytes, aad.senderDataAad, message.encryptedSenderData);

@@ -40,6 +40,23 @@ export function u64Bytes(value: bigint): Uint8Array {
   return out;
 }
 
+// Every message of an epoch encodes the same epoch two or three times: its last
+// encoding is kept (a bigint shift per call costs more than the rest of the field).
+let lastEpoch = -1n;
+let lastEpochBytes: Uint8Array = new Uint8Array(8);
+
+/**
+ * `u64Bytes(epoch)` shared between calls with the same value: the hot path only copies it
+ * into a buffer (Out.raw). Never change the returned bytes.
+ */
+export function epochBytes(epoch: bigint): Uint8Array {
+  if (epoch !== lastEpoch) {
+    lastEpochBytes = u64Bytes(epoch);
+    lastEpoch = epoch;
+  }
+  return lastEpochBytes;
+}
+
 /** A buffer of a known final length, filled front to back. */
 export class Out {
   readonly bytes: Uint8Array;
@@ -192,7 +209,7 @@ export function privateMessageMLSMessage(m: PrivateMessage): Uint8Array {
     .u16(ProtocolVersion.mls10)
     .u16(WireFormat.mls_private_message)
     .opaque(m.groupId)
-    .raw(u64Bytes(m.epoch))
+    .raw(epochBytes(m.epoch))
     .u8(m.contentType)
     .opaque(m.authenticatedData)
     .opaque(m.encryptedSenderData)

@@ -320,6 +320,19 @@ export class SecretTree {
     const j = ratchet.generation;
     // DeriveTreeSecret(secret, label, generation, length): the context is the uint32 generation.
     const generation = new Uint8Array([j >>> 24, (j >>> 16) & 0xff, (j >>> 8) & 0xff, j & 0xff]);
+    const sync = suite.sync;
+    if (sync !== undefined) {
+      // The per-message case, written out: three expands and nothing else allocated.
+      const { nk, nn } = suite.aead;
+      const nh = suite.kdf.nh;
+      const key = sync.expand(secret, kdfLabel('key', generation, nk), nk);
+      const nonce = sync.expand(secret, kdfLabel('nonce', generation, nn), nn);
+      const next = j === MAX_GENERATION ? undefined : sync.expand(secret, kdfLabel('secret', generation, nh), nh);
+      return {
+        ratchet: { secret: next, generation: j + 1, skipped: ratchet.skipped, evictedThrough: ratchet.evictedThrough },
+        key: { generation: j, key: asSecret(key), nonce: asSecret(nonce) },
+      };
+    }
     const requests: [string, Uint8Array, number][] = [
       ['key', generation, suite.aead.nk],
       ['nonce', generation, suite.aead.nn],
@@ -421,6 +434,14 @@ export function senderDataKeyNonce(
   ciphertext: Uint8Array,
 ): SenderDataKeyNonce | Promise<SenderDataKeyNonce> {
   const sample = ciphertext.subarray(0, suite.kdf.nh);
+  const sync = suite.sync;
+  if (sync !== undefined) {
+    const { nk, nn } = suite.aead;
+    return {
+      key: asSecret(sync.expand(senderDataSecret.bytes, kdfLabel('key', sample, nk), nk)),
+      nonce: asSecret(sync.expand(senderDataSecret.bytes, kdfLabel('nonce', sample, nn), nn)),
+    };
+  }
   const derived = expandAll(suite, senderDataSecret.bytes, [
     ['key', sample, suite.aead.nk],
     ['nonce', sample, suite.aead.nn],
