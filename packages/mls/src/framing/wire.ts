@@ -221,9 +221,9 @@ export function privateMessageMLSMessage(m: PrivateMessage): Uint8Array {
  * The PrivateMessage of an MLSMessage carrying application content, read in one pass
  * (the inverse of `privateMessageMLSMessage`), or undefined for anything else — another
  * wire format or content type, a non-minimal length header, a truncation, bytes left
- * over — which the general decoder then handles (and refuses as it does). group_id,
- * encrypted_sender_data and ciphertext are views of `bytes` (only read while the message
- * is processed); authenticated_data, which reaches the caller, is a copy.
+ * over — which the general decoder then handles (and refuses as it does). Like the
+ * general decoder's, the fields are copies: processing may pause (an async backend, a
+ * sender's first message), and a caller reusing its buffer meanwhile must change nothing.
  */
 export function readApplicationPrivateMessage(bytes: Uint8Array): PrivateMessage | undefined {
   const end = bytes.length;
@@ -238,7 +238,14 @@ export function readApplicationPrivateMessage(bytes: Uint8Array): PrivateMessage
   const encryptedSenderData = readOpaqueView(bytes, at);
   const ciphertext = readOpaqueView(bytes, at);
   if (authenticatedData === undefined || encryptedSenderData === undefined || ciphertext === undefined || at.pos !== end) return undefined;
-  return { groupId, epoch, contentType: ContentType.application, authenticatedData: authenticatedData.slice(), encryptedSenderData, ciphertext };
+  return {
+    groupId: groupId.slice(),
+    epoch,
+    contentType: ContentType.application,
+    authenticatedData: authenticatedData.slice(),
+    encryptedSenderData: encryptedSenderData.slice(),
+    ciphertext: ciphertext.slice(),
+  };
 }
 
 function readU32(bytes: Uint8Array, at: number): number {
