@@ -4,12 +4,21 @@
 // 4-byte length headers; a suite without sync primitives (as the WebCrypto backend)
 // reads what a sync one writes and the other way round; key caches follow the bytes.
 import { describe, expect, it } from 'vitest';
-import { encode, Writer } from '../src/codec/index.js';
+import { decode, encode, Writer } from '../src/codec/index.js';
 import type { CipherSuite } from '../src/crypto/provider.js';
 import { nodeCryptoProvider } from '../src/crypto/node/index.js';
 import { authenticateContent, framingEpoch } from '../src/framing/authentication.js';
 import { protectPrivateMessage, unprotectPrivateMessage } from '../src/framing/private-message.js';
-import { applicationPlaintext, applicationSignContent, privateContentAad, privateMessageMLSMessage, senderDataBytes, u64Bytes } from '../src/framing/wire.js';
+import {
+  applicationPlaintext,
+  applicationSignContent,
+  privateContentAad,
+  privateMessageMLSMessage,
+  readApplicationPrivateMessage,
+  readSenderData,
+  senderDataBytes,
+  u64Bytes,
+} from '../src/framing/wire.js';
 import { ProtocolVersion } from '../src/messages/common.js';
 import {
   ContentType,
@@ -18,11 +27,12 @@ import {
   encodePrivateMessageContent,
   encodeSenderData,
   encodeSenderDataAad,
+  decodeSenderData,
   type FramedContent,
   SenderType,
   WireFormat,
 } from '../src/messages/framing.js';
-import { encodeMLSMessage } from '../src/messages/mls-message.js';
+import { decodeMLSMessage, encodeMLSMessage } from '../src/messages/mls-message.js';
 import { SecretTree } from '../src/schedule/secret-tree.js';
 import { asSecret } from '../src/schedule/secrets.js';
 import { leafIndex } from '../src/util/brand.js';
@@ -108,6 +118,48 @@ describe('one-pass encodings equal the general codec', () => {
       const w = new Writer();
       encodeMLSMessage(w, { version: ProtocolVersion.mls10, wireFormat: WireFormat.mls_private_message, privateMessage });
       expect(privateMessageMLSMessage(privateMessage)).toEqual(w.finish());
+    }
+  });
+
+  it('readApplicationPrivateMessage reads what the general decoder reads, and leaves it every other input', () => {
+    for (const n of LENGTHS) {
+      const privateMessage = {
+        groupId: bytes(n % 50, 1),
+        epoch: 0x1_0000_0002n + BigInt(n),
+        contentType: ContentType.application,
+        authenticatedData: bytes(n % 80, 2),
+        encryptedSenderData: bytes(28, 3),
+        ciphertext: bytes(n + 16, 4),
+      };
+      const wire = privateMessageMLSMessage(privateMessage);
+      const general = decode(decodeMLSMessage, wire);
+      const read = readApplicationPrivateMessage(wire);
+      expect(general.wireFormat === WireFormat.mls_private_message ? general.privateMessage : undefined).toEqual(read);
+      // Copies, not views of the input (which the caller may reuse while processing pauses).
+      for (const field of [read!.groupId, read!.authenticatedData, read!.encryptedSenderData, read!.ciphertext]) expect(field.buffer).not.toBe(wire.buffer);
+      // Truncated, extended, another content type or wire format, a non-minimal header: not read here.
+      expect(readApplicationPrivateMessage(wire.subarray(0, wire.length - 1))).toBeUndefined();
+      expect(readApplicationPrivateMessage(new Uint8Array([...wire, 0]))).toBeUndefined();
+      expect(readApplicationPrivateMessage(privateMessageMLSMessage({ ...privateMessage, contentType: ContentType.commit }))).toBeUndefined();
+      const other = wire.slice();
+      other[3] = WireFormat.mls_public_message;
+      expect(readApplicationPrivateMessage(other)).toBeUndefined();
+      const version = wire.slice();
+      version[1] = 2;
+      expect(readApplicationPrivateMessage(version)).toBeUndefined();
+    }
+    // group_id of 5 bytes with a 2-byte length header (0x40 0x05): refused by both.
+    const minimal = privateMessageMLSMessage({ groupId: bytes(5), epoch: 1n, contentType: ContentType.application, authenticatedData: bytes(0), encryptedSenderData: bytes(28), ciphertext: bytes(40) });
+    const nonMinimal = new Uint8Array([...minimal.subarray(0, 4), 0x40, ...minimal.subarray(4)]);
+    expect(readApplicationPrivateMessage(nonMinimal)).toBeUndefined();
+    expect(() => decode(decodeMLSMessage, nonMinimal)).toThrow();
+    expect(readApplicationPrivateMessage(minimal)).toBeDefined();
+  });
+
+  it('readSenderData reads what the general decoder reads', () => {
+    for (const [leaf, generation] of [[0, 0], [7, 1], [0xffff_ffff, 0x8000_0000]] as const) {
+      const sd = senderDataBytes(leafIndex(leaf), generation, new Uint8Array([9, 8, 7, 6]));
+      expect(readSenderData(sd)).toEqual(decode(decodeSenderData, sd));
     }
   });
 });

@@ -191,3 +191,34 @@ describe('secret tree', () => {
     expect(inspect(tree)).not.toContain(Buffer.from(ENCRYPTION_SECRET).toString('hex'));
   });
 });
+
+describe('take / takeNext (the message path without promises)', () => {
+  it('answer synchronously once the leaf was reached, with the keys key/nextKey give, and refuse a replay by a throw', async () => {
+    if (suite.sync === undefined) return; // a backend without sync primitives always answers with a promise
+    const sender = newTree();
+    const first = sender.takeNext(A, 'application');
+    expect(first).toBeInstanceOf(Promise); // the leaf's first message splits the tree from the root
+    let tx = (await first).tree;
+    let rx = newTree();
+    rx = (await rx.take(A, 'application', 0)).tree;
+    for (let g = 1; g < 5; g++) {
+      const sent = tx.takeNext(A, 'application');
+      if (sent instanceof Promise) throw new Error('takeNext of a reached leaf returned a promise');
+      expect(sent.key.generation).toBe(g);
+      expect(sent.key.key.bytes).toEqual(await reference(g));
+      tx = sent.tree;
+      const got = rx.take(A, 'application', g);
+      if (got instanceof Promise) throw new Error('take in order returned a promise');
+      expect(got.key.nonce.bytes).toEqual(sent.key.nonce.bytes);
+      expect(() => got.tree.take(A, 'application', g)).toThrow(ValidationError);
+      rx = got.tree;
+    }
+    // Skipping ahead goes the async way and keeps the skipped key, which is then taken synchronously.
+    const ahead = rx.take(A, 'application', 7);
+    expect(ahead).toBeInstanceOf(Promise);
+    rx = (await ahead).tree;
+    const late = rx.take(A, 'application', 5);
+    if (late instanceof Promise) throw new Error('a kept skipped key came back as a promise');
+    expect(late.key.key.bytes).toEqual(await reference(5));
+  });
+});

@@ -19,7 +19,7 @@ import {
 import { encodeGroupContext, type GroupContext } from '../messages/group-context.js';
 import type { MembershipKey } from '../schedule/secrets.js';
 import { bytesEqual, constantTimeEqual } from '../util/bytes.js';
-import { applicationSignContent, framedContentSignContent, u64Bytes } from './wire.js';
+import { applicationSignContent, framedContentSignContent, epochBytes } from './wire.js';
 
 /** What every protect/unprotect of one epoch needs: the suite and the epoch's GroupContext (with its encoding). */
 export interface FramingEpoch {
@@ -59,7 +59,7 @@ export type SignatureKeyResolver = (sender: Sender, content: FramedContent | und
 function framedContentTbsSignContent(epoch: FramingEpoch, wireFormat: WireFormat, content: FramedContent): Uint8Array {
   if (content.contentType === ContentType.application && content.sender.senderType === SenderType.member) {
     const { groupId, sender, authenticatedData, applicationData } = content;
-    return applicationSignContent(wireFormat, groupId, u64Bytes(content.epoch), sender.leafIndex, authenticatedData, applicationData, epoch.groupContextBytes);
+    return applicationSignContent(wireFormat, groupId, epochBytes(content.epoch), sender.leafIndex, authenticatedData, applicationData, epoch.groupContextBytes);
   }
   return framedContentSignContent(encodeFramedContentTbs(wireFormat, content, epoch.groupContextBytes));
 }
@@ -133,11 +133,17 @@ export function senderKey(resolveKey: SignatureKeyResolver, sender: Sender, cont
   return key;
 }
 
-/** Verifies the signature of `authenticated` with the sender's key; `invalid-signature`. */
-export async function verifyContentSignature(epoch: FramingEpoch, authenticated: AuthenticatedContent, key: Uint8Array): Promise<VerifiedContent> {
-  if (!(await verifyFramedContent(epoch, authenticated, key))) {
-    throw new ValidationError('invalid-signature', 'the FramedContentTBS signature does not verify');
-  }
+/**
+ * Verifies the signature of `authenticated` with the sender's key; `invalid-signature`.
+ * Synchronous (no promise, a refusal thrown) when the suite has sync primitives.
+ */
+export function verifyContentSignature(epoch: FramingEpoch, authenticated: AuthenticatedContent, key: Uint8Array): VerifiedContent | Promise<VerifiedContent> {
+  const ok = verifyFramedContent(epoch, authenticated, key);
+  return ok instanceof Promise ? ok.then((valid) => verifiedOrRefused(authenticated, valid)) : verifiedOrRefused(authenticated, ok);
+}
+
+function verifiedOrRefused(authenticated: AuthenticatedContent, valid: boolean): VerifiedContent {
+  if (!valid) throw new ValidationError('invalid-signature', 'the FramedContentTBS signature does not verify');
   return authenticated as VerifiedContent;
 }
 

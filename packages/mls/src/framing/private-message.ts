@@ -22,7 +22,7 @@ import {
 import { type RatchetType, type SecretTree, senderDataKeyNonce } from '../schedule/secret-tree.js';
 import type { SenderDataSecret } from '../schedule/secrets.js';
 import { checkGroupAndEpoch, type FramingEpoch, senderKey, type SignatureKeyResolver, type VerifiedContent, verifyContentSignature } from './authentication.js';
-import { applicationPlaintext, privateContentAad, senderDataBytes, u64Bytes } from './wire.js';
+import { applicationPlaintext, privateContentAad, readSenderData, SENDER_DATA_LENGTH, senderDataBytes, epochBytes } from './wire.js';
 
 /** The epoch's secrets a PrivateMessage needs. */
 export interface PrivateMessageKeys {
@@ -114,14 +114,20 @@ export async function protectPrivateMessage(
 
   const plaintext = privateMessageContent(content, auth, block);
   const leaf = content.sender.leafIndex;
-  const aad = privateContentAad(content.groupId, u64Bytes(content.epoch), content.contentType, content.authenticatedData);
+  const aad = privateContentAad(content.groupId, epochBytes(content.epoch), content.contentType, content.authenticatedData);
   const reuseGuard = suite.randomBytes(REUSE_GUARD_LENGTH);
-  const { key: k, tree: secretTree } = await keys.secretTree.nextKey(leaf, ratchetType(content.contentType));
-  const ciphertext = await seal(suite, k.key.bytes, guardedNonce(k.nonce.bytes, reuseGuard), aad.contentAad, plaintext);
+  // Each step is awaited only when it really is asynchronous (sync primitives absent,
+  // or the sender's first message): on node:crypto a message costs no promise here.
+  const taken = keys.secretTree.takeNext(leaf, ratchetType(content.contentType));
+  const { key: k, tree: secretTree } = taken instanceof Promise ? await taken : taken;
+  const sealed = seal(suite, k.key.bytes, guardedNonce(k.nonce.bytes, reuseGuard), aad.contentAad, plaintext);
+  const ciphertext = sealed instanceof Promise ? await sealed : sealed;
 
   const senderData = senderDataBytes(leaf, k.generation, reuseGuard);
-  const sd = await senderDataKeyNonce(suite, keys.senderDataSecret, ciphertext);
-  const encryptedSenderData = await seal(suite, sd.key.bytes, sd.nonce.bytes, aad.senderDataAad, senderData);
+  const sdp = senderDataKeyNonce(suite, keys.senderDataSecret, ciphertext);
+  const sd = sdp instanceof Promise ? await sdp : sdp;
+  const sealedSenderData = seal(suite, sd.key.bytes, sd.nonce.bytes, aad.senderDataAad, senderData);
+  const encryptedSenderData = sealedSenderData instanceof Promise ? await sealedSenderData : sealedSenderData;
   sd.key.destroy();
   sd.nonce.destroy();
   return {
@@ -190,24 +196,28 @@ export async function unprotectPrivateMessage(
   const { suite } = epoch;
   checkGroupAndEpoch(epoch, message.groupId, message.epoch);
 
-  const sd = await senderDataKeyNonce(suite, keys.senderDataSecret, message.ciphertext);
-  const aad = privateContentAad(message.groupId, u64Bytes(message.epoch), message.contentType, message.authenticatedData);
+  const sdp = senderDataKeyNonce(suite, keys.senderDataSecret, message.ciphertext);
+  const sd = sdp instanceof Promise ? await sdp : sdp;
+  const aad = privateContentAad(message.groupId, epochBytes(message.epoch), message.contentType, message.authenticatedData);
   let senderDataPlain: Uint8Array;
   try {
-    senderDataPlain = await open(suite, 'sender-data', sd.key.bytes, sd.nonce.bytes, aad.senderDataAad, message.encryptedSenderData);
+    const opened = open(suite, 'sender-data', sd.key.bytes, sd.nonce.bytes, aad.senderDataAad, message.encryptedSenderData);
+    senderDataPlain = opened instanceof Promise ? await opened : opened;
   } finally {
     sd.key.destroy();
     sd.nonce.destroy();
   }
-  const senderData = decode(decodeSenderData, senderDataPlain);
+  const senderData = senderDataPlain.length === SENDER_DATA_LENGTH ? readSenderData(senderDataPlain) : decode(decodeSenderData, senderDataPlain);
   const sender = { senderType: SenderType.member, leafIndex: senderData.leafIndex } as const;
 
   // §6.3.2: the leaf must be a member (non-blank) before any ratchet work is done for it.
   if (senderData.leafIndex >= keys.secretTree.nLeaves) throw new ValidationError('unknown-sender', 'the sender leaf is outside the tree');
   const signatureKey = senderKey(resolveKey, sender, undefined);
 
-  const { key: k, tree: secretTree } = await keys.secretTree.key(senderData.leafIndex, ratchetType(message.contentType), senderData.generation);
-  const plaintext = await open(suite, 'content', k.key.bytes, guardedNonce(k.nonce.bytes, senderData.reuseGuard), aad.contentAad, message.ciphertext);
+  const taken = keys.secretTree.take(senderData.leafIndex, ratchetType(message.contentType), senderData.generation);
+  const { key: k, tree: secretTree } = taken instanceof Promise ? await taken : taken;
+  const opened = open(suite, 'content', k.key.bytes, guardedNonce(k.nonce.bytes, senderData.reuseGuard), aad.contentAad, message.ciphertext);
+  const plaintext = opened instanceof Promise ? await opened : opened;
 
   let decoded;
   try {
@@ -225,6 +235,6 @@ export async function unprotectPrivateMessage(
     authenticatedData: message.authenticatedData,
     ...decoded.body,
   } as FramedContent;
-  const verified = await verifyContentSignature(epoch, { wireFormat: WireFormat.mls_private_message, content, auth: decoded.auth }, signatureKey);
-  return { verified, secretTree };
+  const checked = verifyContentSignature(epoch, { wireFormat: WireFormat.mls_private_message, content, auth: decoded.auth }, signatureKey);
+  return { verified: checked instanceof Promise ? await checked : checked, secretTree };
 }

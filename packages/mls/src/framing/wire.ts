@@ -40,6 +40,23 @@ export function u64Bytes(value: bigint): Uint8Array {
   return out;
 }
 
+// Every message of an epoch encodes the same epoch two or three times: its last
+// encoding is kept (a bigint shift per call costs more than the rest of the field).
+let lastEpoch = -1n;
+let lastEpochBytes: Uint8Array = new Uint8Array(8);
+
+/**
+ * `u64Bytes(epoch)` shared between calls with the same value: the hot path only copies it
+ * into a buffer (Out.raw). Never change the returned bytes.
+ */
+export function epochBytes(epoch: bigint): Uint8Array {
+  if (epoch !== lastEpoch) {
+    lastEpochBytes = u64Bytes(epoch);
+    lastEpoch = epoch;
+  }
+  return lastEpochBytes;
+}
+
 /** A buffer of a known final length, filled front to back. */
 export class Out {
   readonly bytes: Uint8Array;
@@ -122,6 +139,12 @@ export function senderDataBytes(leaf: LeafIndex, generation: number, reuseGuard:
   return new Out(SENDER_DATA_LENGTH).u32(leaf).u32(generation).raw(reuseGuard).done();
 }
 
+/** SenderData from its 12 decrypted bytes (any other length goes through the general decoder, which refuses it). */
+export function readSenderData(bytes: Uint8Array): { readonly leafIndex: LeafIndex; readonly generation: number; readonly reuseGuard: Uint8Array } {
+  if (bytes.length !== SENDER_DATA_LENGTH) throw new InternalError('sender-data-length', 'SenderData is 12 bytes');
+  return { leafIndex: readU32(bytes, 0) as LeafIndex, generation: readU32(bytes, 4), reuseGuard: bytes.slice(8, 12) };
+}
+
 /**
  * §6.3.1 PrivateMessageContent of application content: `opaque application_data<V>;
  * FramedContentAuthData auth` (the signature) and zero padding up to a multiple of `block`.
@@ -186,10 +209,72 @@ export function privateMessageMLSMessage(m: PrivateMessage): Uint8Array {
     .u16(ProtocolVersion.mls10)
     .u16(WireFormat.mls_private_message)
     .opaque(m.groupId)
-    .raw(u64Bytes(m.epoch))
+    .raw(epochBytes(m.epoch))
     .u8(m.contentType)
     .opaque(m.authenticatedData)
     .opaque(m.encryptedSenderData)
     .opaque(m.ciphertext)
     .done();
+}
+
+/**
+ * The PrivateMessage of an MLSMessage carrying application content, read in one pass
+ * (the inverse of `privateMessageMLSMessage`), or undefined for anything else — another
+ * wire format or content type, a non-minimal length header, a truncation, bytes left
+ * over — which the general decoder then handles (and refuses as it does). Like the
+ * general decoder's, the fields are copies: processing may pause (an async backend, a
+ * sender's first message), and a caller reusing its buffer meanwhile must change nothing.
+ */
+export function readApplicationPrivateMessage(bytes: Uint8Array): PrivateMessage | undefined {
+  const end = bytes.length;
+  if (end < 4 || bytes[0] !== 0 || bytes[1] !== ProtocolVersion.mls10 || bytes[2] !== 0 || bytes[3] !== WireFormat.mls_private_message) return undefined;
+  const at = { pos: 4 };
+  const groupId = readOpaqueView(bytes, at);
+  if (groupId === undefined || end - at.pos < 9) return undefined;
+  const epoch = (BigInt(readU32(bytes, at.pos)) << 32n) | BigInt(readU32(bytes, at.pos + 4));
+  at.pos += 8;
+  if (bytes[at.pos++] !== ContentType.application) return undefined;
+  const authenticatedData = readOpaqueView(bytes, at);
+  const encryptedSenderData = readOpaqueView(bytes, at);
+  const ciphertext = readOpaqueView(bytes, at);
+  if (authenticatedData === undefined || encryptedSenderData === undefined || ciphertext === undefined || at.pos !== end) return undefined;
+  return {
+    groupId: groupId.slice(),
+    epoch,
+    contentType: ContentType.application,
+    authenticatedData: authenticatedData.slice(),
+    encryptedSenderData: encryptedSenderData.slice(),
+    ciphertext: ciphertext.slice(),
+  };
+}
+
+function readU32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+}
+
+/** `opaque data<V>` at `at.pos` as a view, moving `at.pos` past it; undefined when truncated or the length header is not minimal. */
+function readOpaqueView(bytes: Uint8Array, at: { pos: number }): Uint8Array | undefined {
+  const end = bytes.length;
+  let p = at.pos;
+  if (p >= end) return undefined;
+  const first = bytes[p]!;
+  const prefix = first >> 6;
+  let n: number;
+  if (prefix === 0) {
+    n = first;
+    p += 1;
+  } else if (prefix === 1 && p + 2 <= end) {
+    n = ((first & 0x3f) << 8) | bytes[p + 1]!;
+    if (n < 0x40) return undefined;
+    p += 2;
+  } else if (prefix === 2 && p + 4 <= end) {
+    n = (first & 0x3f) * 0x100_0000 + ((bytes[p + 1]! << 16) | (bytes[p + 2]! << 8) | bytes[p + 3]!);
+    if (n < 0x4000) return undefined;
+    p += 4;
+  } else {
+    return undefined;
+  }
+  if (end - p < n) return undefined;
+  at.pos = p + n;
+  return bytes.subarray(p, p + n);
 }

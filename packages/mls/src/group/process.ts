@@ -25,6 +25,8 @@ import { assertNotReinitialising, type GroupState } from './state.js';
 import { validateLeafPolicy } from './validation.js';
 import { EXTERNAL_PROPOSAL_TYPES } from './external-proposal.js';
 import { decodeMLSMessage, type MLSMessage } from '../messages/mls-message.js';
+import { ProtocolVersion } from '../messages/common.js';
+import { readApplicationPrivateMessage } from '../framing/wire.js';
 
 export type GroupEvent =
   | { readonly type: 'application'; readonly sender: LeafIndex; readonly data: Uint8Array; readonly authenticatedData: Uint8Array; readonly epoch: bigint }
@@ -47,7 +49,10 @@ export interface Processed {
 /** Decodes an MLSMessage carrying a PublicMessage or PrivateMessage and processes it. */
 export async function processMessage(state: GroupState, bytes: Uint8Array): Promise<Processed> {
   assertNotReinitialising(state);
-  const message: MLSMessage = decode(decodeMLSMessage, bytes);
+  // Application messages (nearly every message) skip the general decoder.
+  const application = bytes instanceof Uint8Array ? readApplicationPrivateMessage(bytes) : undefined;
+  const message: MLSMessage =
+    application !== undefined ? { version: ProtocolVersion.mls10, wireFormat: WireFormat.mls_private_message, privateMessage: application } : decode(decodeMLSMessage, bytes);
   if (message.wireFormat === WireFormat.mls_public_message) {
     const m = message.publicMessage;
     checkGroupAndEpoch(state, m.content);

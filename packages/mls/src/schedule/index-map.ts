@@ -79,5 +79,7 @@ function put(level: Level | undefined, shift: number, index: number, value: unkn
   const slot = (index >>> shift) & MASK;
   const copy = level === undefined ? new Array<unknown>(WIDTH).fill(undefined) : level.slice();
   copy[slot] = shift === 0 ? value : put(copy[slot] as Level | undefined, shift - BITS, index, value);
-  return copy[slot] === undefined && copy.every((x) => x === undefined) ? undefined : copy;
+  // Only a removal can leave a level empty.
+  if (copy[slot] !== undefined) return copy;
+  return copy.every((x) => x === undefined) ? undefined : copy;
 }

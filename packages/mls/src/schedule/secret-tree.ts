@@ -100,6 +100,12 @@ interface LeafRatchets {
   readonly application: HashRatchet;
 }
 
+/** A leaf's ratchets, with the frontier that goes with them. */
+interface Reached {
+  readonly nodes: IndexMap<Uint8Array>;
+  readonly ratchets: LeafRatchets;
+}
+
 const NO_SKIPPED: ReadonlyMap<number, RatchetKey> = new Map();
 
 interface Stepped {
@@ -155,9 +161,25 @@ export class SecretTree {
    * keeps the nonces apart, but receivers refuse the second message as a replay).
    */
   async nextKey(leaf: LeafIndex, type: RatchetType): Promise<TakenKey> {
-    const reached = this.#reached(leaf) ?? (await this.#reach(leaf));
-    const { ratchet, key } = await this.#step(reached.ratchets[type]);
-    return { key, tree: this.#with(reached.nodes, leaf, reached.ratchets, type, ratchet) };
+    return this.takeNext(leaf, type);
+  }
+
+  /**
+   * `nextKey` without a promise when the suite has sync primitives and `leaf` sent
+   * before (every message of a sender but its first): the message path awaits only
+   * what is really asynchronous.
+   */
+  takeNext(leaf: LeafIndex, type: RatchetType): TakenKey | Promise<TakenKey> {
+    const reached = this.#reached(leaf);
+    if (reached === undefined) return this.#reach(leaf).then((r) => this.#next(r, leaf, type));
+    return this.#next(reached, leaf, type);
+  }
+
+  #next(reached: Reached, leaf: LeafIndex, type: RatchetType): TakenKey | Promise<TakenKey> {
+    // No named closure here: the hot path should not create one per message.
+    const stepped = this.#step(reached.ratchets[type]);
+    if (stepped instanceof Promise) return stepped.then((s) => ({ key: s.key, tree: this.#with(reached.nodes, leaf, reached.ratchets, type, s.ratchet) }));
+    return { key: stepped.key, tree: this.#with(reached.nodes, leaf, reached.ratchets, type, stepped.ratchet) };
   }
 
   /**
@@ -171,10 +193,24 @@ export class SecretTree {
    * `generation-too-far` (beyond `maxForwardDistance`).
    */
   async key(leaf: LeafIndex, type: RatchetType, generation: number): Promise<TakenKey> {
+    return this.take(leaf, type, generation);
+  }
+
+  /**
+   * `key` without a promise when the suite has sync primitives, `leaf` was reached
+   * before and no generation has to be skipped (messages in order, or a kept skipped
+   * key); the same checks and refusals (thrown, not rejected, on that path).
+   */
+  take(leaf: LeafIndex, type: RatchetType, generation: number): TakenKey | Promise<TakenKey> {
     if (!Number.isInteger(generation) || generation < 0 || generation > MAX_GENERATION) {
       throw new ValidationError('bad-generation', 'generation is not a uint32');
     }
-    const reached = this.#reached(leaf) ?? (await this.#reach(leaf));
+    const reached = this.#reached(leaf);
+    if (reached === undefined) return this.#reach(leaf).then((r) => this.#take(r, leaf, type, generation));
+    return this.#take(reached, leaf, type, generation);
+  }
+
+  #take(reached: Reached, leaf: LeafIndex, type: RatchetType, generation: number): TakenKey | Promise<TakenKey> {
     const ratchet = reached.ratchets[type];
     if (generation < ratchet.generation) {
       const kept = ratchet.skipped.get(generation);
@@ -191,21 +227,25 @@ export class SecretTree {
     if (generation - ratchet.generation > this.#options.maxForwardDistance) {
       throw new ValidationError('generation-too-far', `generation ${generation} is too far ahead of ${ratchet.generation}`);
     }
-    let current = ratchet;
-    if (current.generation < generation) {
-      const skipped = new Map(current.skipped);
-      let evictedThrough = current.evictedThrough;
-      while (current.generation < generation) {
-        const stepped = await this.#step(current);
-        skipped.set(stepped.key.generation, stepped.key);
-        // Oldest first (Map order): drop beyond the bound, remembering how far.
-        for (const oldest of skipped.keys()) {
-          if (skipped.size <= this.#options.maxSkippedKeys) break;
-          skipped.delete(oldest);
-          evictedThrough = Math.max(evictedThrough, oldest);
-        }
-        current = { ...stepped.ratchet, skipped, evictedThrough };
+    if (ratchet.generation === generation) return this.#next(reached, leaf, type);
+    return this.#skipTo(reached, leaf, type, generation);
+  }
+
+  /** Steps `leaf`'s ratchet up to `generation`, keeping the skipped keys (bounded), then takes that generation's key. */
+  async #skipTo(reached: Reached, leaf: LeafIndex, type: RatchetType, generation: number): Promise<TakenKey> {
+    let current = reached.ratchets[type];
+    const skipped = new Map(current.skipped);
+    let evictedThrough = current.evictedThrough;
+    while (current.generation < generation) {
+      const stepped = await this.#step(current);
+      skipped.set(stepped.key.generation, stepped.key);
+      // Oldest first (Map order): drop beyond the bound, remembering how far.
+      for (const oldest of skipped.keys()) {
+        if (skipped.size <= this.#options.maxSkippedKeys) break;
+        skipped.delete(oldest);
+        evictedThrough = Math.max(evictedThrough, oldest);
       }
+      current = { ...stepped.ratchet, skipped, evictedThrough };
     }
     const { ratchet: next, key } = await this.#step(current);
     return { key, tree: this.#with(reached.nodes, leaf, reached.ratchets, type, next) };
@@ -280,6 +320,19 @@ export class SecretTree {
     const j = ratchet.generation;
     // DeriveTreeSecret(secret, label, generation, length): the context is the uint32 generation.
     const generation = new Uint8Array([j >>> 24, (j >>> 16) & 0xff, (j >>> 8) & 0xff, j & 0xff]);
+    const sync = suite.sync;
+    if (sync !== undefined) {
+      // The per-message case, written out: three expands and nothing else allocated.
+      const { nk, nn } = suite.aead;
+      const nh = suite.kdf.nh;
+      const key = sync.expand(secret, kdfLabel('key', generation, nk), nk);
+      const nonce = sync.expand(secret, kdfLabel('nonce', generation, nn), nn);
+      const next = j === MAX_GENERATION ? undefined : sync.expand(secret, kdfLabel('secret', generation, nh), nh);
+      return {
+        ratchet: { secret: next, generation: j + 1, skipped: ratchet.skipped, evictedThrough: ratchet.evictedThrough },
+        key: { generation: j, key: asSecret(key), nonce: asSecret(nonce) },
+      };
+    }
     const requests: [string, Uint8Array, number][] = [
       ['key', generation, suite.aead.nk],
       ['nonce', generation, suite.aead.nn],
@@ -296,14 +349,14 @@ export class SecretTree {
   }
 
   /** `leaf`'s ratchets when the leaf was reached before (every message but its first). */
-  #reached(leaf: LeafIndex): { nodes: IndexMap<Uint8Array>; ratchets: LeafRatchets } | undefined {
+  #reached(leaf: LeafIndex): Reached | undefined {
     this.#checkLeaf(leaf);
     const ratchets = this.#ratchets.get(leaf);
     return ratchets === undefined ? undefined : { nodes: this.#nodes, ratchets };
   }
 
   /** `leaf`'s ratchets, and the frontier once they exist (split from the root the first time). */
-  async #reach(leaf: LeafIndex): Promise<{ nodes: IndexMap<Uint8Array>; ratchets: LeafRatchets }> {
+  async #reach(leaf: LeafIndex): Promise<Reached> {
     this.#checkLeaf(leaf);
     const existing = this.#ratchets.get(leaf);
     if (existing !== undefined) return { nodes: this.#nodes, ratchets: existing };
@@ -381,6 +434,14 @@ export function senderDataKeyNonce(
   ciphertext: Uint8Array,
 ): SenderDataKeyNonce | Promise<SenderDataKeyNonce> {
   const sample = ciphertext.subarray(0, suite.kdf.nh);
+  const sync = suite.sync;
+  if (sync !== undefined) {
+    const { nk, nn } = suite.aead;
+    return {
+      key: asSecret(sync.expand(senderDataSecret.bytes, kdfLabel('key', sample, nk), nk)),
+      nonce: asSecret(sync.expand(senderDataSecret.bytes, kdfLabel('nonce', sample, nn), nn)),
+    };
+  }
   const derived = expandAll(suite, senderDataSecret.bytes, [
     ['key', sample, suite.aead.nk],
     ['nonce', sample, suite.aead.nn],
