@@ -19,7 +19,7 @@ import type { Credential } from '../messages/credential.js';
 import { encodeCredential } from '../messages/credential.js';
 import { bytesEqual } from '../util/bytes.js';
 import type { GroupConfig } from './state.js';
-import { checkRequiredCapabilities, requiredCapabilities, validateKeyPackage, validateLeafNode } from './validation.js';
+import { checkRequiredCapabilities, keyPackageSignatureVerdicts, requiredCapabilities, validateKeyPackage, validateLeafNode } from './validation.js';
 import type { CipherSuite } from '../crypto/provider.js';
 
 /** A proposal with who sent it (the committer for proposals inline in its commit). */
@@ -197,8 +197,11 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
   // earlier Adds): a commit adding N members stays linear in N.
   const addSignatureKeys = new KeySet();
   const addEncryptionKeys = new KeySet();
-  for (const kp of adds) {
-    await validateKeyPackage(addCtx, kp);
+  // Every Add's two signatures in one batch (checked in parallel where the backend can),
+  // then each key package validated in order with its verdicts, as one by one.
+  const verdicts = await keyPackageSignatureVerdicts(ctx.suite, adds);
+  for (const [i, kp] of adds.entries()) {
+    await validateKeyPackage(addCtx, kp, verdicts[i]);
     if (!addSignatureKeys.add(kp.leafNode.signatureKey)) fail('duplicate-signature-key', 'two Adds carry the same signature key');
     if (!addEncryptionKeys.add(kp.leafNode.encryptionKey)) fail('duplicate-encryption-key', 'two Adds carry the same encryption key');
     treeChanges.push({ proposal: { proposalType: ProposalType.add, add: { keyPackage: kp } } });

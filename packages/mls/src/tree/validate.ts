@@ -7,7 +7,8 @@
 
 import { ValidationError } from '../errors.js';
 import { bytesEqual } from '../util/bytes.js';
-import { verifyLeafNodeSignature } from './leaf-signature.js';
+import { verifyWithLabelMany } from '../crypto/labeled.js';
+import { leafNodeSignatureCheck } from './leaf-signature.js';
 import type { PublicTree } from './public-tree.js';
 
 export interface TreeValidationParams {
@@ -31,15 +32,10 @@ export async function validateRatchetTree(tree: PublicTree, p: TreeValidationPar
 
 /** §7.2: every non-blank leaf's signature verifies under its own signature key. */
 export async function verifyLeafSignatures(tree: PublicTree, groupId: Uint8Array): Promise<void> {
-  const checks: Promise<void>[] = [];
-  for (const [leafIndex, leaf] of tree.leaves()) {
-    checks.push(
-      verifyLeafNodeSignature(tree.suite, leaf, { groupId, leafIndex }).then((ok) => {
-        if (!ok) throw new ValidationError('invalid-leaf-signature', `leaf ${leafIndex} has an invalid signature`);
-      }),
-    );
-  }
+  const leaves = [...tree.leaves()];
+  // One batch: the backend may check it in parallel (crypto/labeled.ts verifyWithLabelMany).
+  const verdicts = await verifyWithLabelMany(tree.suite, leaves.map(([leafIndex, leaf]) => leafNodeSignatureCheck(leaf, { groupId, leafIndex })));
   // Report the lowest failing leaf, deterministically.
-  const results = await Promise.allSettled(checks);
-  for (const r of results) if (r.status === 'rejected') throw r.reason;
+  const bad = verdicts.indexOf(false);
+  if (bad >= 0) throw new ValidationError('invalid-leaf-signature', `leaf ${leaves[bad]![0]} has an invalid signature`);
 }
