@@ -4,6 +4,8 @@
 // under test is broken.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encode } from '../src/codec/index.js';
+import { signWithLabel } from '../src/crypto/labeled.js';
+import { encodeKeyPackageTbs } from '../src/messages/key-package.js';
 import { nodeCryptoProvider } from '../src/crypto/node/index.js';
 import { ValidationError } from '../src/errors.js';
 import { membershipTag, signFramedContent } from '../src/framing/authentication.js';
@@ -117,6 +119,31 @@ describe('validation of received commits', () => {
   it('§12.2: an Add whose signature key is already a member', async () => {
     const dup = await generateKeyPackage({ suite, credential: { credentialType: CredentialType.basic, identity: utf8Bytes('x') }, signatureKey: { publicKey: b.tree.leaf(leafIndex(1))!.signatureKey, privateKey: b.signaturePrivateKey.bytes } });
     await expectCode(processMessage(c, await forge(a, { proposals: [byValue({ proposalType: ProposalType.add, add: { keyPackage: dup.keyPackage } })], path: undefined })), 'duplicate-signature-key');
+  });
+  it('§10.1, §7.3: in a batch of Adds (checked in parallel) the first failing one in order gives the error', async () => {
+    // Twelve Adds, above the size at which the Node backend verifies on its threadpool.
+    // Add 3 has a forged leaf signature under a valid KeyPackageTBS signature, add 8 a
+    // forged key package signature: add 3's error is reported, whatever finishes first.
+    const adds = [];
+    for (let i = 0; i < 12; i++) {
+      const id = await identity(`batch-${i}`);
+      let kp = (await generateKeyPackage({ suite, ...id })).keyPackage;
+      if (i === 3) {
+        const leafNode = { ...kp.leafNode, signature: kp.leafNode.signature.map((x, j) => (j === 5 ? x ^ 1 : x)) };
+        const unsigned = { ...kp, leafNode };
+        kp = { ...unsigned, signature: await signWithLabel(suite, id.signatureKey.privateKey, 'KeyPackageTBS', encodeKeyPackageTbs(unsigned)) };
+      }
+      if (i === 8) kp = { ...kp, signature: kp.signature.map((x, j) => (j === 0 ? x ^ 1 : x)) };
+      adds.push(byValue({ proposalType: ProposalType.add, add: { keyPackage: kp } }));
+    }
+    await expectCode(processMessage(b, await forge(a, { proposals: adds, path: undefined })), 'invalid-leaf-signature');
+    await expectCode(processMessage(b, await forge(a, { proposals: [...adds.slice(0, 3), ...adds.slice(4)], path: undefined })), 'invalid-key-package-signature');
+    // The committer's own check of the same batch, and the ten good Adds pass it.
+    const kps = adds.map((p) => (p.proposal as Extract<Proposal, { proposalType: 1 }>).add.keyPackage);
+    const asAdd = (keyPackage: (typeof kps)[number]) => ({ proposalType: ProposalType.add, add: { keyPackage } }) as const;
+    await expectCode(createCommit(a, { proposals: kps.map(asAdd) }), 'invalid-leaf-signature');
+    const good = await createCommit(a, { proposals: [...kps.slice(0, 3), ...kps.slice(4, 8), ...kps.slice(9)].map(asAdd) });
+    expect(good.welcome).toBeDefined();
   });
   it('§10.1: an Add with a bad key package signature', async () => {
     const kp = (await keyPackage('dave')).keyPackage;

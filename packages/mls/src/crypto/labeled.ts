@@ -64,6 +64,25 @@ export function verifyWithLabel(suite: CipherSuite, verificationKey: Uint8Array,
   return suite.signature.verify(verificationKey, signContent(label, content), signature);
 }
 
+/** One VerifyWithLabel to run in a batch. */
+export interface LabeledSignatureCheck {
+  readonly verificationKey: Uint8Array;
+  readonly label: string;
+  readonly content: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+/**
+ * VerifyWithLabel for each check, verdicts in check order: through the backend's
+ * `verifyMany` when it has one (node:crypto checks the batch on its threadpool, in
+ * parallel), else `verify` per check. Every signature is checked either way.
+ */
+export function verifyWithLabelMany(suite: CipherSuite, checks: readonly LabeledSignatureCheck[]): Promise<boolean[]> {
+  const items = checks.map((c) => ({ publicKey: c.verificationKey, message: signContent(c.label, c.content), signature: c.signature }));
+  if (suite.signature.verifyMany !== undefined) return suite.signature.verifyMany(items);
+  return Promise.all(items.map((i) => suite.signature.verify(i.publicKey, i.message, i.signature)));
+}
+
 /** EncryptContext = struct { opaque label<V>; opaque context<V>; } */
 function encryptContext(label: string, context: Uint8Array): Uint8Array {
   return new Writer(16 + label.length + context.length).opaque(labelBytes(label)).opaque(context).finish();

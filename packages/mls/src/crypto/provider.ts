@@ -67,6 +67,13 @@ export interface SyncPrimitives {
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
 }
 
+/** One signature to check: `verify(publicKey, message, signature)`. */
+export interface SignatureCheck {
+  readonly publicKey: Uint8Array;
+  readonly message: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
 export interface CipherSuite {
   readonly id: CipherSuiteId;
   readonly name: string;
@@ -97,6 +104,13 @@ export interface CipherSuite {
     sign(privateKey: Uint8Array, message: Uint8Array): Promise<Uint8Array>;
     /** False (never a throw) for a bad signature or a malformed key. */
     verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
+    /**
+     * `verify` for each item, results in item order (false, never a throw, as `verify`).
+     * Optional: a backend that has it may check the signatures in parallel (node:crypto
+     * on libuv's threadpool), which a commit adding many members or a Welcome's whole
+     * ratchet tree uses; the engine falls back to `verify` per item without it.
+     */
+    verifyMany?(items: readonly SignatureCheck[]): Promise<boolean[]>;
   };
   randomBytes(length: number): Uint8Array;
   /** Present when the backend can run the per-message primitives synchronously (see SyncPrimitives). */

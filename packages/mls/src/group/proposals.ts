@@ -19,7 +19,7 @@ import type { Credential } from '../messages/credential.js';
 import { encodeCredential } from '../messages/credential.js';
 import { bytesEqual } from '../util/bytes.js';
 import type { GroupConfig } from './state.js';
-import { checkRequiredCapabilities, requiredCapabilities, validateKeyPackage, validateLeafNode } from './validation.js';
+import { checkRequiredCapabilities, keyPackageSignatureVerdicts, requiredCapabilities, validateKeyPackage, validateLeafNode } from './validation.js';
 import type { CipherSuite } from '../crypto/provider.js';
 import { ProtocolVersion } from '../messages/common.js';
 
@@ -219,8 +219,11 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
       known.push(leaf.credential);
     }
   }
-  for (const kp of adds) {
-    await validateKeyPackage(addCtx, kp);
+  // Every Add's two signatures in one batch (checked in parallel where the backend can),
+  // then each key package validated in order with its verdicts, as one by one.
+  const verdicts = await keyPackageSignatureVerdicts(ctx.suite, adds);
+  for (const [i, kp] of adds.entries()) {
+    await validateKeyPackage(addCtx, kp, verdicts[i]);
     const credential = kp.leafNode.credential;
     const client = toHex(encode(encodeCredential, credential));
     if (clients.has(client)) fail('duplicate-member', 'an Add names a client that is already a member or added twice');

@@ -2,7 +2,7 @@
 // checks of §11 (required capabilities) and §5.3.1 (the application's credential
 // verdict). Each failure is a ValidationError with a stable code.
 
-import { verifyWithLabel } from '../crypto/labeled.js';
+import { verifyWithLabel, verifyWithLabelMany } from '../crypto/labeled.js';
 import type { CipherSuite } from '../crypto/provider.js';
 import { UsageError, ValidationError } from '../errors.js';
 import { ProtocolVersion } from '../messages/common.js';
@@ -10,7 +10,7 @@ import { decodeRequiredCapabilities, ExtensionType, type Extension, type Require
 import { encodeKeyPackageTbs, type KeyPackage } from '../messages/key-package.js';
 import { LeafNodeSource, type LeafNode } from '../messages/leaf-node.js';
 import { decode } from '../codec/index.js';
-import { verifyLeafNodeSignature } from '../tree/leaf-signature.js';
+import { leafNodeSignatureCheck, verifyLeafNodeSignature } from '../tree/leaf-signature.js';
 import type { PublicTree } from '../tree/public-tree.js';
 import type { LeafIndex } from '../util/brand.js';
 import { bytesEqual } from '../util/bytes.js';
@@ -61,10 +61,12 @@ export async function validateLeafNode(
   expectedSource: LeafNodeSource,
   at: LeafIndex | undefined,
   replacing?: LeafIndex,
+  signatureVerdict?: boolean,
 ): Promise<void> {
   if (leaf.leafNodeSource !== expectedSource) throw new ValidationError('invalid-leaf-node-source', `leaf node source ${leaf.leafNodeSource} where ${expectedSource} is required`);
   const sigCtx = expectedSource === LeafNodeSource.key_package || at === undefined ? undefined : { groupId: ctx.groupId, leafIndex: at };
-  if (!(await verifyLeafNodeSignature(ctx.suite, leaf, sigCtx))) throw new ValidationError('invalid-leaf-signature', 'leaf node signature does not verify');
+  const signed = signatureVerdict ?? (await verifyLeafNodeSignature(ctx.suite, leaf, sigCtx));
+  if (!signed) throw new ValidationError('invalid-leaf-signature', 'leaf node signature does not verify');
   await validateLeafPolicy(ctx, leaf, replacing);
 }
 
@@ -127,15 +129,43 @@ export async function validateLeafPolicy(ctx: LeafCheckContext, leaf: LeafNode, 
   }
 }
 
-/** §10.1 key package validation (the leaf node's policy checks included). */
-export async function validateKeyPackage(ctx: LeafCheckContext, kp: KeyPackage): Promise<void> {
+/** The verdicts of a key package's two signatures, when checked beforehand in a batch (keyPackageSignatureChecks). */
+export interface KeyPackageSignatureVerdicts {
+  readonly keyPackage: boolean;
+  readonly leafNode: boolean;
+}
+
+const KEY_PACKAGE_TBS = 'KeyPackageTBS';
+
+/**
+ * The two signatures §10.1 checks for each key package (the KeyPackageTBS and its leaf
+ * node's LeafNodeTBS, both under the leaf's signature key), verified in one batch that
+ * the backend may run in parallel. Verdicts in `kps` order, for validateKeyPackage.
+ */
+export async function keyPackageSignatureVerdicts(suite: CipherSuite, kps: readonly KeyPackage[]): Promise<KeyPackageSignatureVerdicts[]> {
+  const checks = kps.flatMap((kp) => [
+    { verificationKey: kp.leafNode.signatureKey, label: KEY_PACKAGE_TBS, content: encodeKeyPackageTbs(kp), signature: kp.signature },
+    leafNodeSignatureCheck(kp.leafNode),
+  ]);
+  const v = await verifyWithLabelMany(suite, checks);
+  return kps.map((_, i) => ({ keyPackage: v[2 * i]!, leafNode: v[2 * i + 1]! }));
+}
+
+/**
+ * §10.1 key package validation (the leaf node's policy checks included). `verdicts`
+ * are the results of its two signature checks when already made
+ * (keyPackageSignatureVerdicts); without them the signatures are verified here. The
+ * checks run, and fail, in the same order either way.
+ */
+export async function validateKeyPackage(ctx: LeafCheckContext, kp: KeyPackage, verdicts?: KeyPackageSignatureVerdicts): Promise<void> {
   if (kp.version !== ProtocolVersion.mls10) throw new ValidationError('unsupported-version', 'key package version is not mls10');
   if (kp.cipherSuite !== ctx.suite.id) throw new ValidationError('cipher-suite-mismatch', 'key package cipher suite differs from the group');
-  if (!(await verifyWithLabel(ctx.suite, kp.leafNode.signatureKey, 'KeyPackageTBS', encodeKeyPackageTbs(kp), kp.signature))) {
+  const signed = verdicts?.keyPackage ?? (await verifyWithLabel(ctx.suite, kp.leafNode.signatureKey, KEY_PACKAGE_TBS, encodeKeyPackageTbs(kp), kp.signature));
+  if (!signed) {
     throw new ValidationError('invalid-key-package-signature', 'key package signature does not verify');
   }
   if (bytesEqual(kp.initKey, kp.leafNode.encryptionKey)) throw new ValidationError('init-key-reused', 'init_key equals the leaf encryption key');
-  await validateLeafNode(ctx, kp.leafNode, LeafNodeSource.key_package, undefined);
+  await validateLeafNode(ctx, kp.leafNode, LeafNodeSource.key_package, undefined, undefined, verdicts?.leafNode);
 }
 
 /**

@@ -1,7 +1,7 @@
 // RFC 9420 §7.2: a LeafNode's signature, SignWithLabel(., "LeafNodeTBS", LeafNodeTBS),
 // where LeafNodeTBS adds group_id and leaf_index for leaves of source update or commit.
 
-import { signWithLabel, verifyWithLabel } from '../crypto/labeled.js';
+import { signWithLabel, verifyWithLabel, type LabeledSignatureCheck } from '../crypto/labeled.js';
 import type { CipherSuite } from '../crypto/provider.js';
 import { encodeLeafNodeTbs, type LeafNode, type LeafNodeTbsContext, type UnsignedLeafNode } from '../messages/leaf-node.js';
 
@@ -16,4 +16,9 @@ export async function signLeafNode(suite: CipherSuite, leaf: UnsignedLeafNode, s
 /** Whether the leaf's signature verifies under its own `signature_key` (never throws for a bad signature). */
 export function verifyLeafNodeSignature(suite: CipherSuite, leaf: LeafNode, ctx?: LeafNodeTbsContext): Promise<boolean> {
   return verifyWithLabel(suite, leaf.signatureKey, LABEL, encodeLeafNodeTbs(leaf, ctx), leaf.signature);
+}
+
+/** The leaf's signature check, for a batch (crypto/labeled.ts verifyWithLabelMany). */
+export function leafNodeSignatureCheck(leaf: LeafNode, ctx?: LeafNodeTbsContext): LabeledSignatureCheck {
+  return { verificationKey: leaf.signatureKey, label: LABEL, content: encodeLeafNodeTbs(leaf, ctx), signature: leaf.signature };
 }

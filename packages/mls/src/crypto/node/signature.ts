@@ -3,8 +3,8 @@
 // signature DER-encoded as in TLS 1.3, private key the big-endian scalar, public key
 // the uncompressed SEC1 point.
 
-import { generateKeyPairSync, sign, verify } from 'node:crypto';
-import type { KeyPair } from '../provider.js';
+import { generateKeyPairSync, sign, verify, type KeyObject, type VerifyKeyObjectInput } from 'node:crypto';
+import type { KeyPair, SignatureCheck } from '../provider.js';
 import type { SignatureScheme } from '../suites.js';
 import { NistKeys, RawKeys } from './keys.js';
 
@@ -16,6 +16,63 @@ export interface SignatureOps {
   /** node:crypto signs and verifies synchronously; the async members above wrap these. */
   signSync(privateKey: Uint8Array, message: Uint8Array): Uint8Array;
   verifySync(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
+  /** `verify` for each item, on libuv's threadpool (see verifyOnThreadpool). */
+  verifyMany(items: readonly SignatureCheck[]): Promise<boolean[]>;
+}
+
+/** Below this many signatures a batch is checked on the calling thread: a threadpool round trip costs more than it saves. */
+const THREADPOOL_MIN_BATCH = 8;
+/**
+ * Checks in flight at once: enough to keep libuv's threadpool (4 threads by default)
+ * busy while the main thread imports the next keys, few enough that file-system and
+ * DNS work sharing the pool never waits behind a whole batch.
+ */
+const THREADPOOL_WINDOW = 16;
+
+/**
+ * node:crypto's callback form of `verify` runs the check on libuv's threadpool, so a
+ * batch uses every core: the main thread only imports keys (cached KeyObjects) and
+ * collects results. Same verdicts as the synchronous form: false for a bad signature,
+ * a key that does not import (`key` returns undefined) or an OpenSSL error.
+ */
+function verifyOnThreadpool(
+  algorithm: string | null,
+  key: (publicKey: Uint8Array) => KeyObject | VerifyKeyObjectInput | undefined,
+  items: readonly SignatureCheck[],
+  verifySync: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean,
+): Promise<boolean[]> {
+  const results = new Array<boolean>(items.length).fill(false);
+  if (items.length < THREADPOOL_MIN_BATCH) {
+    for (let i = 0; i < items.length; i++) results[i] = verifySync(items[i]!.publicKey, items[i]!.message, items[i]!.signature);
+    return Promise.resolve(results);
+  }
+  return new Promise((resolve) => {
+    let next = 0;
+    let pending = items.length;
+    // Starts the next check that reaches the threadpool; one that fails before it (a key
+    // that does not import) is settled here, in the loop, not by recursion.
+    const start = (): void => {
+      while (next < items.length) {
+        const i = next++;
+        const item = items[i]!;
+        const k = key(item.publicKey);
+        if (k !== undefined) {
+          try {
+            verify(algorithm, item.message, k, item.signature, (error, ok) => {
+              results[i] = error === null && ok;
+              if (--pending === 0) resolve(results);
+              else start();
+            });
+            return;
+          } catch {
+            // results[i] stays false
+          }
+        }
+        if (--pending === 0) resolve(results);
+      }
+    };
+    for (let w = 0; w < THREADPOOL_WINDOW && next < items.length; w++) start();
+  });
 }
 
 class EdwardsSignature implements SignatureOps {
@@ -54,6 +111,18 @@ class EdwardsSignature implements SignatureOps {
       return verify(null, message, this.keys.publicKey(publicKey), signature);
     } catch {
       return false;
+    }
+  }
+
+  verifyMany(items: readonly SignatureCheck[]): Promise<boolean[]> {
+    return verifyOnThreadpool(null, (raw) => this.importOrUndefined(raw), items, (k, m, sig) => this.verifySync(k, m, sig));
+  }
+
+  private importOrUndefined(raw: Uint8Array): KeyObject | undefined {
+    try {
+      return this.keys.publicKey(raw);
+    } catch {
+      return undefined;
     }
   }
 }
@@ -95,6 +164,17 @@ class EcdsaSignature implements SignatureOps {
     } catch {
       return false;
     }
+  }
+
+  verifyMany(items: readonly SignatureCheck[]): Promise<boolean[]> {
+    const key = (raw: Uint8Array): VerifyKeyObjectInput | undefined => {
+      try {
+        return { key: this.keys.verifyingKey(raw), dsaEncoding: 'der' };
+      } catch {
+        return undefined;
+      }
+    };
+    return verifyOnThreadpool(this.hash, key, items, (k, m, sig) => this.verifySync(k, m, sig));
   }
 }
 
