@@ -5,7 +5,7 @@
 // shipped and not used by tests. Imported keys are cached per raw value (the peer would
 // otherwise re-import a KeyObject for every signature and verification).
 
-import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, randomBytes, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import type { Ciphersuite, CiphersuiteImpl, CryptoProvider, PrivateKey, PublicKey } from 'ts-mls';
 
 
@@ -103,12 +103,15 @@ function keySchedule(shared: Uint8Array, info: Uint8Array): { key: Uint8Array; n
     exporter: labeledExpand(HPKE_SUITE, secret, 'exp', ctx, 32),
   };
 }
+// Keys from random bytes, not generateKeyPairSync: on Node 20 exporting a key it made can
+// deadlock with the GC of its KeyGenJob (packages/mls/src/crypto/node/keys.ts).
+function okpPair(crv: 'X25519' | 'Ed25519'): { sk: Uint8Array; pk: Uint8Array } {
+  const sk = u8(randomBytes(32));
+  const privateKey = createPrivateKey({ key: { kty: 'OKP', crv, d: Buffer.from(sk).toString('base64url'), x: '' }, format: 'jwk' });
+  return { sk, pk: u8(Buffer.from(createPublicKey(privateKey).export({ format: 'jwk' }).x ?? '', 'base64url')) };
+}
 function xGenerate(): { sk: Uint8Array; pk: Uint8Array } {
-  const { privateKey, publicKey } = generateKeyPairSync('x25519');
-  return {
-    sk: u8(Buffer.from(privateKey.export({ format: 'jwk' }).d ?? '', 'base64url')),
-    pk: u8(Buffer.from(publicKey.export({ format: 'jwk' }).x ?? '', 'base64url')),
-  };
+  return okpPair('X25519');
 }
 function encap(pkR: Uint8Array): { enc: Uint8Array; shared: Uint8Array } {
   const e = xGenerate();
@@ -119,11 +122,8 @@ function decap(enc: Uint8Array, key: XKey): Uint8Array {
 }
 
 function edRawPair(): { signKey: Uint8Array; publicKey: Uint8Array } {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  return {
-    signKey: u8(Buffer.from(privateKey.export({ format: 'jwk' }).d ?? '', 'base64url')),
-    publicKey: u8(Buffer.from(publicKey.export({ format: 'jwk' }).x ?? '', 'base64url')),
-  };
+  const { sk, pk } = okpPair('Ed25519');
+  return { signKey: sk, publicKey: pk };
 }
 
 const impl: CiphersuiteImpl = {

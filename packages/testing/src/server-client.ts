@@ -2,7 +2,7 @@
 // key, a device certificate, and a WebSocket speaking the frames of @parley/protocol.
 // The real SDK is packages/client; this one exists so the server is tested alone.
 
-import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { WebSocket } from 'ws';
 import {
   PROTOCOL_VERSION,
@@ -66,8 +66,11 @@ export interface TestUser {
 }
 
 export function ed25519(): { publicKey: Uint8Array; privateKey: KeyObject } {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const x = publicKey.export({ format: 'jwk' }).x!;
+  // From a random seed, not generateKeyPairSync, whose keys can deadlock an export on
+  // Node 20 (packages/mls/src/crypto/node/keys.ts, RawKeys.generate).
+  const seed = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), randomBytes(32)]);
+  const privateKey = createPrivateKey({ key: seed, format: 'der', type: 'pkcs8' });
+  const x = createPublicKey(privateKey).export({ format: 'jwk' }).x!;
   return { publicKey: new Uint8Array(Buffer.from(x, 'base64url')), privateKey };
 }
 

@@ -1,12 +1,10 @@
 // ClientCrypto on node:crypto (OpenSSL): the Node adapter of src/crypto/client-crypto.ts.
 // Ed25519 raw keys are wrapped in their fixed DER prefixes (RFC 8410) to import them.
 
-import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, generateKeyPair, randomBytes, scrypt, sign, verify, type KeyObject } from 'node:crypto';
-import { promisify } from 'node:util';
+import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, randomBytes, scrypt, sign, verify, type KeyObject } from 'node:crypto';
 import type { ClientCrypto, Ed25519KeyPair } from '../crypto/client-crypto.js';
 import { ClientCryptoError, ClientUsageError } from '../errors.js';
 
-const generateKeyPairAsync = promisify(generateKeyPair);
 
 // RFC 8410 §7 / §10.3: PKCS#8 and SPKI encodings of Ed25519 keys are a fixed prefix + raw key.
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -38,9 +36,11 @@ function checkAes(key: Uint8Array, nonce: Uint8Array): void {
 export const nodeClientCrypto: ClientCrypto = {
   ed25519: {
     async generateKeyPair(): Promise<Ed25519KeyPair> {
-      const { privateKey, publicKey } = await generateKeyPairAsync('ed25519');
-      const der = privateKey.export({ format: 'der', type: 'pkcs8' });
-      return { privateKey: new Uint8Array(der.subarray(PKCS8_PREFIX.length)), publicKey: rawPublic(publicKey) };
+      // A random seed (RFC 8032 §5.1.5), not generateKeyPair: on Node 20 exporting a key
+      // that generateKeyPair made can deadlock with the GC of its KeyGenJob (see
+      // packages/mls/src/crypto/node/keys.ts, RawKeys.generate).
+      const seed = new Uint8Array(randomBytes(32));
+      return { privateKey: seed, publicKey: rawPublic(createPublicKey(privateKeyObject(seed))) };
     },
     async publicKeyOf(privateKey) {
       return rawPublic(createPublicKey(privateKeyObject(privateKey)));

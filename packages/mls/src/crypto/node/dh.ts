@@ -2,7 +2,7 @@
 // (RFC 7748) through KeyObjects, P-256/384/521 through the ECDH class (which checks
 // that a peer point is on the curve, RFC 9180 §7.1.4).
 
-import { diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { diffieHellman, type KeyObject } from 'node:crypto';
 import { CryptoError } from '../../errors.js';
 import type { DhGroup } from '../hpke/primitives.js';
 import type { KeyPair } from '../provider.js';
@@ -24,13 +24,17 @@ export class MontgomeryDh implements DhGroup {
 
   async ephemeralDh(publicKey: Uint8Array): Promise<{ publicKey: Uint8Array; shared: Uint8Array }> {
     const peer = this.keys.publicKey(publicKey);
-    const pair = this.curve === 'X25519' ? generateKeyPairSync('x25519') : generateKeyPairSync('x448');
-    return { publicKey: this.keys.exportPublic(pair.publicKey), shared: this.agree(pair.privateKey, peer) };
+    const pair = this.keys.generate();
+    try {
+      return { publicKey: pair.publicKey, shared: this.agree(pair.key, peer) };
+    } finally {
+      pair.raw.fill(0);
+    }
   }
 
   async generateKeyPair(): Promise<KeyPair> {
-    const pair = this.curve === 'X25519' ? generateKeyPairSync('x25519') : generateKeyPairSync('x448');
-    return { privateKey: this.keys.exportPrivate(pair.privateKey), publicKey: this.keys.exportPublic(pair.publicKey) };
+    const pair = this.keys.generate();
+    return { privateKey: pair.raw, publicKey: pair.publicKey };
   }
 
   async publicKeyOf(privateKey: Uint8Array): Promise<Uint8Array> {

@@ -5,7 +5,7 @@
 //   class takes both raw, and signing keys go through JWK.
 // Imported keys are cached (bounded LRU) so hot paths do not re-import.
 
-import { createECDH, createPrivateKey, createPublicKey, type ECDH, type KeyObject } from 'node:crypto';
+import { createECDH, createPrivateKey, createPublicKey, randomBytes, type ECDH, type KeyObject } from 'node:crypto';
 import { CryptoError } from '../../errors.js';
 import { fromHex } from '../../util/bytes.js';
 import { LruCache, u8 } from './bytes.js';
@@ -59,6 +59,24 @@ export class RawKeys {
       const key = this.importPrivate(raw);
       return { key, publicKey: this.exportPublic(createPublicKey(key)) };
     });
+  }
+
+  /**
+   * A fresh key pair, not cached: the private key is `length` random bytes (every such
+   * string is a valid X25519/X448 scalar, RFC 7748 §5, or Ed25519/Ed448 seed, RFC 8032
+   * §5.1.5), imported like any other key.
+   *
+   * Not generateKeyPairSync: on Node 20 the KeyGenJob it leaves for the garbage collector
+   * shares the new key's mutex and locks it in its destructor, so a GC that runs while
+   * that key is exported (`export()` holds the mutex and allocates) deadlocks the thread
+   * for good. Seen here as test runs and benches stuck at 0 % CPU; a loop of
+   * generateKeyPairSync + export hangs within 6,000–34,000 keys.
+   * test/crypto-node-keygen.test.ts keeps the engine off that path.
+   */
+  generate(): RawPrivate & { readonly raw: Uint8Array } {
+    const raw = u8(randomBytes(this.length));
+    const key = this.importPrivate(raw);
+    return { raw, key, publicKey: this.exportPublic(createPublicKey(key)) };
   }
 
   /** Throws CryptoError('invalid-public-key') for bytes OpenSSL does not accept. */

@@ -3,7 +3,7 @@
 // signature DER-encoded as in TLS 1.3, private key the big-endian scalar, public key
 // the uncompressed SEC1 point.
 
-import { generateKeyPairSync, sign, verify, type KeyObject, type VerifyKeyObjectInput } from 'node:crypto';
+import { sign, verify, type KeyObject, type VerifyKeyObjectInput } from 'node:crypto';
 import type { KeyPair, SignatureCheck } from '../provider.js';
 import type { SignatureScheme } from '../suites.js';
 import { NistKeys, RawKeys } from './keys.js';
@@ -85,8 +85,8 @@ class EdwardsSignature implements SignatureOps {
   }
 
   async generateKeyPair(): Promise<KeyPair> {
-    const pair = this.curve === 'Ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ed448');
-    return { privateKey: this.keys.exportPrivate(pair.privateKey), publicKey: this.keys.exportPublic(pair.publicKey) };
+    const pair = this.keys.generate();
+    return { privateKey: pair.raw, publicKey: pair.publicKey };
   }
 
   async publicKeyOf(privateKey: Uint8Array): Promise<Uint8Array> {
