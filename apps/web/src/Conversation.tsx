@@ -89,11 +89,13 @@ export function Conversation(props: { session: Session; view: ConversationView }
   );
   useEffect(() => {
     let live = true;
-    void Promise.all([session.history(groupId, limit), session.loadFlags(groupId)]).then(([page]) => {
-      if (!live) return;
-      setComplete(page.length < limit);
-      setMessages(page.filter((m) => !session.isReplaced(m.messageId)));
-    });
+    void Promise.all([session.history(groupId, limit), session.loadFlags(groupId)])
+      .then(([page]) => {
+        if (!live) return;
+        setComplete(page.length < limit);
+        setMessages(page.filter((m) => !session.isReplaced(m.messageId)));
+      })
+      .catch(session.ignoreAfterClose);
     return () => {
       live = false;
     };
@@ -104,9 +106,9 @@ export function Conversation(props: { session: Session; view: ConversationView }
   }, [session, view.peer]);
 
   useEffect(() => {
-    void load();
+    void load().catch(session.ignoreAfterClose);
     return session.subscribe(() => {
-      void load();
+      void load().catch(session.ignoreAfterClose);
     });
   }, [session, load]);
 

@@ -357,9 +357,12 @@ export function GroupBar(props: { session: Session; view: ConversationView }) {
   useEffect(() => {
     if (!closed) return;
     let live = true;
-    void session.closedBecause(view.record.groupId).then((w) => {
-      if (live) setWhy(w);
-    });
+    void session
+      .closedBecause(view.record.groupId)
+      .then((w) => {
+        if (live) setWhy(w);
+      })
+      .catch(session.ignoreAfterClose);
     return () => {
       live = false;
     };

@@ -26,7 +26,7 @@ export function KeyChangedWarning(props: { session: Session; contact: ContactRec
   const titleId = useId();
   const inputId = useId();
   useEffect(() => {
-    void props.session.keyChangeAcknowledged(user, changedAt).then(setAcknowledged);
+    void props.session.keyChangeAcknowledged(user, changedAt).then(setAcknowledged).catch(props.session.ignoreAfterClose);
   }, [props.session, user, changedAt]);
   // Verified since the change (the numbers were compared): nothing left to warn about. A
   // warning closed while the old key stays pinned (the app once closed it without accepting) opens again.

@@ -364,6 +364,17 @@ export class Session {
     return () => this.listeners.delete(l);
   }
 
+  /**
+   * For work started without waiting on it (a refresh after an event, saving flags,
+   * marking read): once the session is locked its store is closed, and what was still
+   * running then fails with `store-closed`. That is expected and dropped; any other
+   * error is thrown on, so it still shows as a page error.
+   */
+  readonly ignoreAfterClose = (e: unknown): void => {
+    if (this.closed && codeOf(e) === 'store-closed') return;
+    throw e;
+  };
+
   private changed(): void {
     for (const l of [...this.listeners]) l();
   }
@@ -421,10 +432,10 @@ export class Session {
     if (e.type === 'message') {
       if (e.gap || e.replay) {
         this.flags.set(`${e.message.groupId}\u0000${e.message.messageId}`, { gap: e.gap, replay: e.replay });
-        void this.saveFlags(e.message.groupId);
+        void this.saveFlags(e.message.groupId).catch(this.ignoreAfterClose);
       }
     }
-    void this.refresh();
+    void this.refresh().catch(this.ignoreAfterClose);
   }
 
   private async loadReplaced(): Promise<void> {
@@ -518,7 +529,7 @@ export class Session {
       const next: Seen = { order: upTo, incoming: incomingOf(summary, this.userId) - later };
       await this.store.commit({ cursors: { [key]: JSON.stringify(next) } });
       await this.refresh();
-    });
+    }).catch(this.ignoreAfterClose);
   }
 
   /**
