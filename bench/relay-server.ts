@@ -1,5 +1,6 @@
 // The server process of `npm run bench:relay`: a real server on 127.0.0.1 over a temp
 // data directory (durable: synchronous=FULL), no rate limits. Prints "LISTENING <url>".
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { defaultConfig, EnvelopeInspector, startServer } from '@parley/server';
 
 const dataDir = process.argv[2];
@@ -11,6 +12,25 @@ const server = await startServer(
   { logLevel: 'warn', inspector: new EnvelopeInspector() },
 );
 process.stdout.write(`LISTENING ${server.url}\n`);
+
+// Where the latency tail comes from: the event loop's delay and the GC pauses since the
+// last SIGUSR2, printed as one "LOOP {json}" line on each (the bench asks around a step).
+const loop = monitorEventLoopDelay({ resolution: 1 });
+loop.enable();
+let gcMaxMs = 0;
+let gcTotalMs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcTotalMs += e.duration;
+    gcMaxMs = Math.max(gcMaxMs, e.duration);
+  }
+}).observe({ entryTypes: ['gc'] });
+process.on('SIGUSR2', () => {
+  process.stdout.write(`LOOP ${JSON.stringify({ p99Ms: loop.percentile(99) / 1e6, maxMs: loop.max / 1e6, gcMaxMs, gcTotalMs })}\n`);
+  loop.reset();
+  gcMaxMs = 0;
+  gcTotalMs = 0;
+});
 process.once('SIGTERM', () => {
   void server.close().then(() => process.exit(0));
 });

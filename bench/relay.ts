@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { decodeDeliverFrame, encodeSendFrame } from '@parley/protocol';
@@ -83,8 +83,32 @@ function rssBytes(pid: number): number {
   return Number(m?.[1] ?? 0) * 1024;
 }
 
+/** A process's event-loop delay (p99, max) and GC pauses (longest, total) over a span, in ms. */
+interface LoopStats {
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  readonly gcMaxMs: number;
+  readonly gcTotalMs: number;
+}
+
+/** The generator's own event loop and GC, measured like the server's (bench/relay-server.ts). */
+const genLoop = monitorEventLoopDelay({ resolution: 1 });
+genLoop.enable();
+let genGc = { max: 0, total: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) genGc = { max: Math.max(genGc.max, e.duration), total: genGc.total + e.duration };
+}).observe({ entryTypes: ['gc'] });
+function genLoopStats(): LoopStats {
+  const r = { p99Ms: genLoop.percentile(99) / 1e6, maxMs: genLoop.max / 1e6, gcMaxMs: genGc.max, gcTotalMs: genGc.total };
+  genLoop.reset();
+  genGc = { max: 0, total: 0 };
+  return r;
+}
+
 interface Server {
   readonly child: ChildProcess;
+  /** The server's loop and GC since the last call (SIGUSR2, answered by a LOOP line). */
+  readonly loopStats: () => Promise<LoopStats>;
   readonly url: string;
   readonly wsUrl: string;
   readonly pid: number;
@@ -96,6 +120,21 @@ async function spawnServer(): Promise<Server> {
   // node with tsx's loader (not the tsx wrapper): the child is the server, so its pid is the one to read.
   const prof = PROF_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`];
   const child = spawn(process.execPath, [...prof, '--import', 'tsx', '--conditions=parley:source', join(root, 'bench/relay-server.ts'), dir], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const waiting: ((s: LoopStats) => void)[] = [];
+  let lines = '';
+  child.stdout.on('data', (d: Buffer) => {
+    lines += d.toString();
+    for (let nl = lines.indexOf('\n'); nl >= 0; nl = lines.indexOf('\n')) {
+      const l = lines.slice(0, nl);
+      lines = lines.slice(nl + 1);
+      if (l.startsWith('LOOP ')) waiting.shift()?.(JSON.parse(l.slice(5)) as LoopStats);
+    }
+  });
+  const loopStats = (): Promise<LoopStats> =>
+    new Promise((resolve) => {
+      waiting.push(resolve);
+      child.kill('SIGUSR2');
+    });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -107,7 +146,7 @@ async function spawnServer(): Promise<Server> {
       reject(new Error('server exited'));
     });
   });
-  return { child, url, wsUrl: url.replace(/^http/, 'ws') + '/v1/ws', pid: child.pid!, dir };
+  return { child, loopStats, url, wsUrl: url.replace(/^http/, 'ws') + '/v1/ws', pid: child.pid!, dir };
 }
 
 async function stopServer(s: Server): Promise<void> {
@@ -294,6 +333,9 @@ interface Figures {
   p50: number;
   p99: number;
   halfRate: number;
+  /** During the half-rate step: each process's event-loop delay and GC (see LoopStats). */
+  serverLoop: LoopStats;
+  genLoop: LoopStats;
   fanDeliveries: number;
   fanCpuPer: number;
   fanGenCpuPer: number;
@@ -371,11 +413,17 @@ async function oneRun(run: number): Promise<Figures> {
     await quiesce(conns);
     for (const c of conns) c.latencies.length = 0;
     const halfRate = LATENCY_RATE ?? Math.max(500, (best?.rate ?? 0) / 2);
+    await srv.loopStats();
+    genLoopStats();
     measureStart = performance.now();
     measuring = true;
     const half = await load(pid, conns, targets, halfRate);
     measuring = false;
+    const serverLoop = await srv.loopStats();
+    const genLoopNow = genLoopStats();
     note(describe(`half rate ${halfRate}/s`, half, 'msg'));
+    const ms = (x: number): string => x.toFixed(1);
+    note(`  half rate: event-loop delay p99 / max, longest GC: server ${ms(serverLoop.p99Ms)} / ${ms(serverLoop.maxMs)} ms, ${ms(serverLoop.gcMaxMs)} ms; generator ${ms(genLoopNow.p99Ms)} / ${ms(genLoopNow.maxMs)} ms, ${ms(genLoopNow.gcMaxMs)} ms`);
     const lat = conns.flatMap((c) => c.latencies).sort((a, b) => a - b);
     const per = (x: Step | undefined, k: 'cpu' | 'genCpu'): number => (x === undefined ? NaN : (x[k] / x.delivered) * 1e6);
     const cores = (x: Step | undefined, k: 'cpu' | 'genCpu' | 'otherCpu'): number => (x === undefined ? NaN : x[k] / x.wallS);
@@ -389,6 +437,8 @@ async function oneRun(run: number): Promise<Figures> {
       p50: lat[Math.floor(lat.length * 0.5)] ?? NaN,
       p99: lat[Math.floor(lat.length * 0.99)] ?? NaN,
       halfRate,
+      serverLoop,
+      genLoop: genLoopNow,
     };
     if (ONLY === '1:1') {
       for (const c of conns) c.ws.terminate();
@@ -465,7 +515,15 @@ async function main(): Promise<void> {
   line('1:1 relay: generator cores at max rate', (x) => x.genCores, 'cores');
   line('1:1 relay: other processes\' cores at max rate', (x) => x.otherCores, 'cores');
   line('1:1 relay: p50 latency at half rate', (x) => x.p50, 'ms', { rate: m((x) => x.halfRate).value });
-  line('1:1 relay: p99 latency at half rate', (x) => x.p99, 'ms');
+  line('1:1 relay: p99 latency at half rate', (x) => x.p99, 'ms', {
+    // Medians over the runs, in ms: what in each process could have held a message up.
+    serverLoopP99: m((x) => x.serverLoop.p99Ms).value,
+    serverLoopMax: m((x) => x.serverLoop.maxMs).value,
+    serverGcMax: m((x) => x.serverLoop.gcMaxMs).value,
+    generatorLoopP99: m((x) => x.genLoop.p99Ms).value,
+    generatorLoopMax: m((x) => x.genLoop.maxMs).value,
+    generatorGcMax: m((x) => x.genLoop.gcMaxMs).value,
+  });
   if (ONLY !== '1:1') {
     line('fan-out (100 members): deliveries', (x) => x.fanDeliveries, 'deliveries/s');
     line('fan-out (100 members): server CPU per delivery', (x) => x.fanCpuPer, 'µs');
