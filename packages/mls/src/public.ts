@@ -28,7 +28,7 @@ import { bytesEqual } from './util/bytes.js';
 import { verifyContentSignature } from './framing/authentication.js';
 import { proposalRef, verifyGroupInfo } from './group/content-auth.js';
 import { EXTERNAL_PROPOSAL_TYPES, resolveProposals, senderSignatureKey } from './group/process.js';
-import { applyProposals } from './group/proposals.js';
+import { applyContextOf, applyProposals } from './group/proposals.js';
 import type { CachedProposal, CredentialValidator, GroupConfig } from './group/state.js';
 import { validateKeyPackage, validateLeafPolicy, validateTreeLeaves } from './group/validation.js';
 import { LAST_RESORT_EXTENSION } from './group/create.js';
@@ -138,12 +138,7 @@ async function processPublicCommit(
   const list = resolveProposals(state, commit, committer);
   const applied = await applyProposals(
     {
-      suite,
-      config: state.config,
-      groupId: state.groupContext.groupId,
-      extensions: state.groupContext.extensions,
-      tree: state.tree,
-      ownLeaf: undefined,
+      ...applyContextOf(suite, state, undefined),
       joinerCredential: commit.path?.leafNode.credential,
     },
     list.map((p) => ({ proposal: p.proposal, sender: p.sender })),

@@ -26,7 +26,7 @@ import { Secret } from '../util/secret.js';
 import { advanceEpoch } from './advance.js';
 import { membershipTag, signFramedContent } from '../framing/authentication.js';
 import { proposalRef, signGroupInfo } from './content-auth.js';
-import { applyProposals, type ProposalWithSender } from './proposals.js';
+import { applyContextOf, applyProposals, type ProposalWithSender } from './proposals.js';
 import { assertBranchTarget, checkFirstCommit } from './resumption.js';
 import { assertNotReinitialising, assertReinitTarget, type CachedProposal, type GroupState } from './state.js';
 
@@ -185,12 +185,7 @@ export async function createCommit(state: GroupState, options: CreateCommitOptio
   ];
   const applied = await applyProposals(
     {
-      suite,
-      config: state.config,
-      groupId: state.groupContext.groupId,
-      extensions: state.groupContext.extensions,
-      tree: state.tree,
-      ownLeaf: state.ownLeaf,
+      ...applyContextOf(suite, state, state.ownLeaf),
       reinitOf: options.resumeFrom === undefined ? undefined : { groupId: options.resumeFrom.groupContext.groupId, epoch: options.resumeFrom.groupContext.epoch },
       branchOf: options.branchFrom === undefined ? undefined : { groupId: options.branchFrom.groupContext.groupId, epoch: options.branchFrom.groupContext.epoch },
     },

@@ -20,7 +20,7 @@ import { advanceEpoch } from './advance.js';
 import { verifyContentSignature, verifyMembershipTag } from '../framing/authentication.js';
 import { proposalRef } from './content-auth.js';
 import { unprotectPrivateMessage } from './private-message.js';
-import { applyProposals, type ProposalWithSender } from './proposals.js';
+import { applyContextOf, applyProposals, type ProposalWithSender } from './proposals.js';
 import { assertNotReinitialising, type GroupState } from './state.js';
 import { validateLeafPolicy } from './validation.js';
 import { EXTERNAL_PROPOSAL_TYPES } from './external-proposal.js';
@@ -216,12 +216,7 @@ async function processCommit(
   }
   const applied = await applyProposals(
     {
-      suite,
-      config: state.config,
-      groupId: state.groupContext.groupId,
-      extensions: state.groupContext.extensions,
-      tree: state.tree,
-      ownLeaf: state.ownLeaf,
+      ...applyContextOf(suite, state, state.ownLeaf),
       joinerCredential: commit.path?.leafNode.credential,
     },
     list,

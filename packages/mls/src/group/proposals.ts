@@ -14,10 +14,8 @@ import { KeySet, type PublicTree } from '../tree/public-tree.js';
 import { applyProposalsToTree, type SentProposal } from '../tree/proposals.js';
 import type { HpkePrivateKey } from '../tree/private.js';
 import type { LeafIndex } from '../util/brand.js';
-import { toHex } from '../util/bytes.js';
-import type { Credential } from '../messages/credential.js';
-import { encodeCredential } from '../messages/credential.js';
-import { bytesEqual } from '../util/bytes.js';
+import { bytesEqual, toHex } from '../util/bytes.js';
+import { encodeCredential, type Credential } from '../messages/credential.js';
 import type { GroupConfig } from './state.js';
 import { checkRequiredCapabilities, keyPackageSignatureVerdicts, requiredCapabilities, validateKeyPackage, validateLeafNode } from './validation.js';
 import type { CipherSuite } from '../crypto/provider.js';
@@ -70,6 +68,15 @@ export interface ApplyContext {
    * hold): the one PSK of usage branch that names it is allowed.
    */
   readonly branchOf?: { readonly groupId: Uint8Array; readonly epoch: bigint } | undefined;
+}
+
+/** The part of an ApplyContext that a group's state gives (its config, context and tree). */
+export function applyContextOf(
+  suite: CipherSuite,
+  state: { readonly config: GroupConfig; readonly groupContext: { readonly groupId: Uint8Array; readonly extensions: readonly Extension[] }; readonly tree: PublicTree },
+  ownLeaf: LeafIndex | undefined,
+): ApplyContext {
+  return { suite, config: state.config, groupId: state.groupContext.groupId, extensions: state.groupContext.extensions, tree: state.tree, ownLeaf };
 }
 
 const fail = (code: string, message: string): never => {
