@@ -30,6 +30,8 @@
 //     opaque payload<V>;
 //   } DeliverFrame;
 
+import type { ErrorCode } from './errors.js';
+
 export const FRAME_SEND = 1;
 export const FRAME_DELIVER = 2;
 export const MESSAGE_ID_LENGTH = 16;
@@ -275,6 +277,31 @@ export type ServerControlFrame =
   | { readonly type: 'pong'; readonly ref?: number }
   | { readonly type: 'membership'; readonly groupId: string; readonly member: boolean };
 
+/**
+ * What an `error` frame answers: a client frame type, the binary `send` frame, or
+ * `connection` for the one error the server sends unasked (a newer connection of the
+ * same device closed this one). A frame that does not parse far enough to have a type
+ * is answered as `frame`.
+ */
+export type ErrorFrameSource = ClientControlFrame['type'] | 'send' | 'connection' | 'frame';
+
+/**
+ * The codes an `error` frame may carry, per what it answers (docs/protocol.md lists the
+ * same). A code outside its list is a server bug: the server counts it
+ * (`parley_ws_undeclared_errors_total`) and the test server fails the test that saw it.
+ * Adding a code to a list is compatible; removing one is not.
+ */
+export const FRAME_ERROR_CODES: Readonly<Record<ErrorFrameSource, readonly ErrorCode[]>> = {
+  // Before authentication: a bad first frame, no auth in time, a wrong version, a bad token.
+  auth: ['bad-request', 'unauthenticated', 'unsupported-protocol-version', 'device-required', 'internal'],
+  ack: ['bad-request', 'internal'],
+  sync: ['bad-request'],
+  ping: ['bad-request'],
+  send: ['bad-request', 'rate-limited', 'unknown-group', 'not-a-member', 'internal'],
+  connection: ['too-many-connections'],
+  frame: ['bad-request'],
+};
+
 export const MAX_CONTROL_FRAME = 64 * 1024;
 const MAX_CURSORS = 10_000;
 
@@ -373,6 +400,17 @@ export function peekFrameRef(frame: string | Uint8Array): number | undefined {
   try {
     const v: unknown = JSON.parse(frame);
     return isRecord(v) && isRef(v.ref) ? v.ref : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `type` of a control frame that may not parse otherwise, if it names a known one (for its error codes). */
+export function peekFrameType(frame: string): ClientControlFrame['type'] | undefined {
+  if (frame.length > MAX_CONTROL_FRAME) return undefined;
+  try {
+    const v: unknown = JSON.parse(frame);
+    return isRecord(v) && typeof v.type === 'string' && Object.hasOwn(CLIENT_CONTROL_FRAME_SCHEMAS, v.type) ? (v.type as ClientControlFrame['type']) : undefined;
   } catch {
     return undefined;
   }

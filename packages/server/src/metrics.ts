@@ -13,6 +13,7 @@ export class Metrics {
   readonly storeBatch = new Histogram({ name: 'parley_store_batch_size', help: 'Messages per durable write', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [this.registry] });
   /** Error answers with a code the route does not declare (http/schema.ts routeErrors): a bug, each one. */
   readonly undeclaredErrors = new Counter({ name: 'parley_http_undeclared_errors_total', help: 'Error answers with a code the route does not declare (a bug)', labelNames: ['method', 'route', 'code'] as const, registers: [this.registry] });
+  readonly wsUndeclaredErrors = new Counter({ name: 'parley_ws_undeclared_errors_total', help: 'WebSocket error frames with a code their frame type does not declare (a bug)', labelNames: ['frame', 'code'] as const, registers: [this.registry] });
   readonly pruned = new Counter({ name: 'parley_messages_pruned_total', help: 'Messages deleted (acknowledged or expired)', registers: [this.registry] });
 
   constructor(defaults = true) {

@@ -28,9 +28,12 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}, opt
   const server = await startServer(config, { logLevel: 'silent', ...options });
   const close = async (): Promise<void> => {
     // An error answer with a code its route does not declare (the OpenAPI document's list) is a bug: it fails the test that caused it.
+    // So is an error frame whose code its frame type does not declare (FRAME_ERROR_CODES).
     const undeclared = (await server.ctx.metrics.undeclaredErrors.get()).values.filter((v) => v.value > 0);
+    const undeclaredWs = (await server.ctx.metrics.wsUndeclaredErrors.get()).values.filter((v) => v.value > 0);
     await server.close();
     if (undeclared.length > 0) throw new Error(`error codes not declared by their routes: ${undeclared.map((v) => `${String(v.labels.method)} ${String(v.labels.route)} ${String(v.labels.code)} (${v.value})`).join(', ')}`);
+    if (undeclaredWs.length > 0) throw new Error(`error codes not declared for their frames: ${undeclaredWs.map((v) => `${String(v.labels.frame)} ${String(v.labels.code)} (${v.value})`).join(', ')}`);
   };
   return { url: server.url, wsUrl: server.url.replace(/^http/, 'ws') + '/v1/ws', dataDir, server, close };
 }

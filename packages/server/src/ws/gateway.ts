@@ -16,13 +16,17 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
   ERROR_STATUS,
+  FRAME_ERROR_CODES,
   FrameError,
   PROTOCOL_VERSION,
   decodeSendFrame,
   encodeDeliverFrame,
   parseClientControlFrame,
   peekFrameRef,
+  peekFrameType,
   type ClientControlFrame,
+  type ErrorCode,
+  type ErrorFrameSource,
   type ServerControlFrame,
   type Stream,
 } from '@parley/protocol';
@@ -86,8 +90,9 @@ class Connection {
     this.ws.send(JSON.stringify(frame));
   }
 
-  /** An error answering a client frame: with that frame's ref, when it had one. */
-  error(code: string, message: string, ref: number | undefined, retryAfter?: number): void {
+  /** An error answering a client frame (of kind `source`): with that frame's ref, when it had one. */
+  error(source: ErrorFrameSource, code: ErrorCode, message: string, ref: number | undefined, retryAfter?: number): void {
+    this.gw.checkDeclared(source, code);
     this.control({ type: 'error', code, message, ...(ref === undefined ? {} : { ref }), ...(retryAfter === undefined ? {} : { retryAfter }) });
   }
 
@@ -269,7 +274,9 @@ export class Gateway {
 
   private accept(ws: WebSocket, req: IncomingMessage): void {
     const address = req.socket.remoteAddress ?? '';
-    const fail = (code: string, message: string, close: number, ref?: number): void => {
+    // Before authentication every error answers the auth step (`auth` in FRAME_ERROR_CODES).
+    const fail = (code: ErrorCode, message: string, close: number, ref?: number): void => {
+      this.checkDeclared('auth', code);
       ws.send(JSON.stringify({ type: 'error', code, message, ...(ref === undefined ? {} : { ref }) } satisfies ServerControlFrame));
       ws.close(close, code);
     };
@@ -330,7 +337,7 @@ export class Gateway {
     const mine = this.byDevice.get(auth.deviceId);
     while (mine !== undefined && mine.size >= this.ctx.config.wsMaxConnectionsPerDevice) {
       const oldest = mine.values().next().value!;
-      oldest.error('too-many-connections', `at most ${this.ctx.config.wsMaxConnectionsPerDevice} connections per device; this one is the oldest`, undefined);
+      oldest.error('connection', 'too-many-connections', `at most ${this.ctx.config.wsMaxConnectionsPerDevice} connections per device; this one is the oldest`, undefined);
       oldest.close(CLOSE_TOO_MANY, 'too-many-connections');
     }
     this.all.add(c);
@@ -361,6 +368,13 @@ export class Gateway {
     }
   }
 
+  /** An error code outside FRAME_ERROR_CODES for what it answers is a bug: counted and logged, still sent. */
+  checkDeclared(source: ErrorFrameSource, code: ErrorCode): void {
+    if (FRAME_ERROR_CODES[source].includes(code)) return;
+    this.ctx.metrics.wsUndeclaredErrors.inc({ frame: source, code });
+    this.ctx.log.error({ frame: source, code }, 'error code not declared for this frame');
+  }
+
   /** Forgets a connection (idempotent). */
   drop(c: Connection): void {
     if (!this.all.delete(c)) return;
@@ -388,7 +402,7 @@ export class Gateway {
           throw new FrameError('already authenticated');
         case 'ack':
           void this.onAck(c, f).catch(() => {
-            c.error('internal', 'ack failed', f.ref);
+            c.error('ack', 'internal', 'ack failed', f.ref);
           });
           return;
         case 'sync':
@@ -411,9 +425,11 @@ export class Gateway {
       }
     } catch (e) {
       ref ??= peekFrameRef(raw);
-      if (e instanceof ApiError) c.error(e.code, e.message, ref, e.extra.retryAfter);
-      else if (e instanceof FrameError) c.error(e.code, e.message, ref);
-      else c.error('internal', 'internal error', ref);
+      // Only on this error path: what the frame was, for its list of error codes.
+      const source: ErrorFrameSource = typeof raw !== 'string' ? 'send' : (peekFrameType(raw) ?? 'frame');
+      if (e instanceof ApiError) c.error(source, e.code, e.message, ref, e.extra.retryAfter);
+      else if (e instanceof FrameError) c.error(source, e.code, e.message, ref);
+      else c.error(source, 'internal', 'internal error', ref);
     }
   }
 
@@ -454,10 +470,10 @@ export class Gateway {
       .then(
         (r) => {
           if (r.ok) c.control({ type: 'sent', ref: f.ref, groupId: f.groupId, seq: r.seq, duplicate: r.duplicate });
-          else c.error(r.reason, r.reason === 'unknown-group' ? 'no such group' : 'not a member of the group', f.ref);
+          else c.error('send', r.reason, r.reason === 'unknown-group' ? 'no such group' : 'not a member of the group', f.ref);
         },
         () => {
-          c.error('internal', 'the message was not stored', f.ref);
+          c.error('send', 'internal', 'the message was not stored', f.ref);
         },
       );
   }
