@@ -16,6 +16,7 @@ export {
   type CreateCommitOptions,
   type CreatedCommit,
 } from './commit.js';
+export type { OmittedProposal, OmitReason } from './commit-selection.js';
 export { processMessage, type GroupEvent, type Processed } from './process.js';
 export { encryptApplication, exportSecret, epochAuthenticator, epochOf } from './application.js';
 export { serializeState, deserializeState } from './persist.js';

@@ -259,6 +259,14 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
 }
 
 /**
+ * §12.2: the keys under which a client is known for the duplicate-member rule: its
+ * credential's encoding (identical credentials are one client).
+ */
+export function clientIds(_config: GroupConfig, credential: Credential): string[] {
+  return [`credential:${toHex(encode(encodeCredential, credential))}`];
+}
+
+/**
  * §12.1.2, §12.4.3.2: whether `next` presents identifiers acceptable for the client that
  * held `previous`. The application decides (config.isSameClient); by default the two
  * credentials must be identical.
