@@ -59,6 +59,15 @@ export interface GroupConfig {
   readonly secretTree?: SecretTreeOptions;
   /** How many past epochs keep their secret tree for late application messages. Default 2. */
   readonly retainedEpochs?: number;
+  /**
+   * §8.6: how many past epochs keep their resumption_psk, for PreSharedKey proposals
+   * and Welcomes that name one (usage application; a re-initialised or branched group's
+   * old state holds its own). With k, at epoch n the epochs n-k…n are available and
+   * older ones are refused as `missing-psk`. An integer in 0…RESUMPTION_PSK_EPOCHS_MAX;
+   * default 8. The members should agree: a member keeping fewer refuses a commit that
+   * names an epoch it has dropped. Not stored by serializeState: given again on restore.
+   */
+  readonly resumptionPskEpochs?: number;
   /** PrivateMessage padding: content is padded to a multiple of this many bytes. Default 32 (src/framing). */
   readonly paddingBlock?: number;
 }
@@ -140,4 +149,22 @@ export function assertNotReinitialising(state: Pick<GroupState, 'reinit'>): void
 
 export function retainedEpochCount(config: GroupConfig): number {
   return config.retainedEpochs ?? 2;
+}
+
+export const DEFAULT_RESUMPTION_PSK_EPOCHS = 8;
+/** The most past resumption PSKs a state keeps (each is KDF.Nh bytes, in every saved state). */
+export const RESUMPTION_PSK_EPOCHS_MAX = 1024;
+
+/** config.resumptionPskEpochs, checked (UsageError 'bad-option'), or its default. */
+export function resumptionPskEpochCount(config: GroupConfig): number {
+  const k = config.resumptionPskEpochs ?? DEFAULT_RESUMPTION_PSK_EPOCHS;
+  if (!Number.isSafeInteger(k) || k < 0 || k > RESUMPTION_PSK_EPOCHS_MAX) {
+    throw new UsageError('bad-option', `resumptionPskEpochs must be an integer in 0..${RESUMPTION_PSK_EPOCHS_MAX}`);
+  }
+  return k;
+}
+
+/** Checks the options of a GroupConfig that are numbers (at the entry points that take one). */
+export function checkGroupConfig(config: GroupConfig): void {
+  resumptionPskEpochCount(config);
 }
