@@ -15,7 +15,9 @@
 //   and all but the most recently received ReInit otherwise.
 //
 // The proposals given by value are the caller's own and are never left out: a received
-// proposal that conflicts with one of them yields to it.
+// proposal that conflicts with one of them yields to it. A client is recognised by its
+// credential and config.clientKey; config.isSameClient is not asked here (pair by pair),
+// so an Add it would refuse still fails createCommit with duplicate-member.
 
 import { encode } from '../codec/index.js';
 import { SenderType } from '../messages/framing.js';
@@ -115,12 +117,16 @@ export function selectProposals(state: GroupState, candidates: readonly CachedPr
 
   // Adds: our own (by value) first, then the received ones in order; the first Add of a
   // client or key wins, and a client that stays a member is not added again.
+  const receivedAdds = of(ProposalType.add);
   const members = new Set<string>();
   const memberKeys = new KeySet();
-  for (const [i, leaf] of state.tree.leaves()) {
-    if (removed.has(i)) continue;
-    for (const id of clientIds(state.config, leaf.credential)) members.add(id);
-    memberKeys.add(leaf.signatureKey);
+  // Only when there is a received Add to check (config.clientKey is asked per member).
+  if (receivedAdds.length > 0) {
+    for (const [i, leaf] of state.tree.leaves()) {
+      if (removed.has(i)) continue;
+      for (const id of clientIds(state.config, leaf.credential)) members.add(id);
+      memberKeys.add(leaf.signatureKey);
+    }
   }
   const addClients = new Set<string>();
   const addSignatureKeys = new KeySet();
@@ -135,8 +141,8 @@ export function selectProposals(state: GroupState, candidates: readonly CachedPr
     addEncryptionKeys.add(leaf.encryptionKey);
     return undefined;
   };
-  for (const p of byValue) if (p.proposalType === ProposalType.add) claim(p);
-  for (const c of of(ProposalType.add)) {
+  if (receivedAdds.length > 0) for (const p of byValue) if (p.proposalType === ProposalType.add) claim(p);
+  for (const c of receivedAdds) {
     const refused = claim(c.proposal);
     if (refused !== undefined) omit(c, refused);
   }
