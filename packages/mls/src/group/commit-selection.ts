@@ -50,6 +50,7 @@ export interface OmittedProposal {
 export interface ProposalSelection {
   /** The received proposals to commit by reference, in the order asked for. */
   readonly included: readonly CachedProposal[];
+  /** The others, in the order asked for. */
   readonly omitted: readonly OmittedProposal[];
 }
 
@@ -63,12 +64,14 @@ const pskKey = (p: Kind<typeof ProposalType.psk>): string => toHex(encode(encode
  * one is left out. Received order (state.proposals) decides which is "most recent".
  */
 export function selectProposals(state: GroupState, candidates: readonly CachedProposal[], byValue: readonly Proposal[]): ProposalSelection {
-  const omitted: OmittedProposal[] = [];
+  const omitted: (OmittedProposal & { readonly at: number })[] = [];
+  const position = new Map<CachedProposal, number>();
+  for (const [i, c] of candidates.entries()) if (!position.has(c)) position.set(c, i);
   const out = new Set<CachedProposal>();
   const omit = (c: CachedProposal, reason: OmitReason): void => {
     if (out.has(c)) return;
     out.add(c);
-    omitted.push({ ref: c.ref, reason });
+    omitted.push({ ref: c.ref, reason, at: position.get(c)! });
   };
   const receivedAt = new Map<CachedProposal, number>(state.proposals.map((c, i) => [c, i]));
   const newest = (list: readonly CachedProposal[]): CachedProposal | undefined =>
@@ -76,11 +79,11 @@ export function selectProposals(state: GroupState, candidates: readonly CachedPr
 
   const seenRefs = new Set<string>();
   const unique: CachedProposal[] = [];
-  for (const c of candidates) {
+  for (const [at, c] of candidates.entries()) {
     const key = toHex(c.ref);
     if (seenRefs.has(key)) {
-      // The same object twice: record it without marking the first copy as left out.
-      omitted.push({ ref: c.ref, reason: 'duplicate-reference' });
+      // The same proposal asked for twice: the later copy is left out, not the first.
+      omitted.push({ ref: c.ref, reason: 'duplicate-reference', at });
       continue;
     }
     seenRefs.add(key);
@@ -170,5 +173,6 @@ export function selectProposals(state: GroupState, candidates: readonly CachedPr
     for (const c of reinits) if (c !== keepReinit) omit(c, others ? 'reinit-with-other-proposals' : 'superseded-reinit');
   }
 
-  return { included: unique.filter((c) => !out.has(c)), omitted };
+  omitted.sort((x, y) => x.at - y.at);
+  return { included: unique.filter((c) => !out.has(c)), omitted: omitted.map(({ ref, reason }) => ({ ref, reason })) };
 }

@@ -59,8 +59,15 @@ describe('§12.2 an Update and a Remove of the same leaf, received by the commit
       }
       expect(committed.tree.leaf(leaf(1))).toBeUndefined();
     }
-    // All cached proposals (no proposalRefs) give the same choice.
+    // All cached proposals (no proposalRefs) give the same choice; a reference asked for
+    // twice is committed once.
     expect((await createCommit(states[2]!)).omitted).toEqual([{ ref: update.ref, reason: 'leaf-removed' }]);
+    const twice = await commitAndProcess(states, 2, { proposalRefs: [removal.ref, update.ref, removal.ref] });
+    expect(twice.made.omitted).toEqual([
+      { ref: update.ref, reason: 'leaf-removed' },
+      { ref: removal.ref, reason: 'duplicate-reference' },
+    ]);
+    expect(twice.processed[3]!.event.type).toBe('commit');
   });
 
   it('the Update alone, or the Remove alone, is committed as asked', async () => {
@@ -96,8 +103,8 @@ describe('§12.2 proposals the committer itself cannot commit', () => {
     states = removeAlice.states;
     const { made, processed, committed } = await commitAndProcess(states, 0);
     expect(made.omitted).toEqual([
-      { ref: removeAlice.ref, reason: 'removes-committer' },
       { ref: own.ref, reason: 'own-update' },
+      { ref: removeAlice.ref, reason: 'removes-committer' },
     ]);
     expect(committed.tree.leaf(leaf(0))).toBeDefined();
     for (const i of [1, 2]) expect(processed[i]!.state.groupContext.epoch).toBe(committed.groupContext.epoch);
