@@ -15,6 +15,7 @@ import {
   type GroupState,
 } from '../../src/group/index.js';
 import { ProtocolVersion } from '../../src/messages/common.js';
+import { publicGroupFromGroupInfo } from '../../src/public.js';
 import type { Credential } from '../../src/messages/credential.js';
 import { ProposalType } from '../../src/messages/proposal.js';
 import { utf8Bytes } from '../../src/util/bytes.js';
@@ -104,6 +105,8 @@ describe('§12.2 config.clientKey: one call per credential', () => {
     const both: GroupConfig = { ...config, clientKey: person, isSameClient: () => false };
     await expectCode(createGroup({ provider, suite: SUITE, groupId: utf8Bytes('g'), ...id, config: both }), 'bad-option', 'usage');
     const [a] = await group(['alice', 'bob']);
+    const { groupInfo } = await createCommit(a!, { withPath: true });
+    await expectCode(publicGroupFromGroupInfo({ provider, groupInfo, config: both }), 'bad-option', 'usage');
     const notAString: GroupConfig = { ...config, clientKey: () => 7 as unknown as string };
     await expectCode(createCommit({ ...a!, config: notAString }, { proposals: [add((await keyPackage('erin')).keyPackage)] }), 'bad-client-key', 'usage');
   });
