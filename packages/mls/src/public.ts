@@ -29,7 +29,7 @@ import { verifyContentSignature } from './framing/authentication.js';
 import { proposalRef, verifyGroupInfo } from './group/content-auth.js';
 import { EXTERNAL_PROPOSAL_TYPES, resolveProposals, senderSignatureKey } from './group/process.js';
 import { applyContextOf, applyProposals } from './group/proposals.js';
-import type { CachedProposal, CredentialValidator, GroupConfig } from './group/state.js';
+import { checkGroupConfig, type CachedProposal, type CredentialValidator, type GroupConfig } from './group/state.js';
 import { validateKeyPackage, validateLeafPolicy, validateTreeLeaves } from './group/validation.js';
 import { LAST_RESORT_EXTENSION } from './group/create.js';
 import type { Credential } from './messages/credential.js';
@@ -61,6 +61,7 @@ export interface PublicGroupFromGroupInfoParams {
 
 /** §12.4.3: starts the view from a signed GroupInfo, checking the signature and the tree. */
 export async function publicGroupFromGroupInfo(p: PublicGroupFromGroupInfoParams): Promise<PublicGroupState> {
+  checkGroupConfig(p.config ?? {});
   const m = decode(decodeMLSMessage, p.groupInfo);
   if (m.wireFormat !== WireFormat.mls_group_info) throw new UsageError('not-a-group-info', 'the message is not a GroupInfo');
   const info = m.groupInfo;

@@ -16,7 +16,7 @@ import type { TreePrivateKeys } from '../tree/private.js';
 import type { LeafIndex } from '../util/brand.js';
 import { constantTimeEqual } from '../util/bytes.js';
 import { epochKeysFrom, pskSecretFor, type PskSource } from './epoch.js';
-import { retainedEpochCount, type GroupState, type RetainedEpoch } from './state.js';
+import { resumptionPskEpochCount, retainedEpochCount, type GroupState, type RetainedEpoch } from './state.js';
 
 export interface EpochChange {
   readonly tree: PublicTree;
@@ -102,7 +102,7 @@ export async function advanceEpoch(state: EpochBefore, change: EpochChange): Pro
     confirmationTag: tag,
     keys,
     proposals: [],
-    resumptionPsks: state.keys === undefined ? [] : [{ epoch: state.groupContext.epoch, psk: state.keys.resumptionPsk }, ...state.resumptionPsks].slice(0, 8),
+    resumptionPsks: state.keys === undefined ? [] : [{ epoch: state.groupContext.epoch, psk: state.keys.resumptionPsk }, ...state.resumptionPsks].slice(0, resumptionPskEpochCount(state.config)),
     retained,
     ...(change.reinit === undefined ? {} : { reinit: change.reinit }),
   };

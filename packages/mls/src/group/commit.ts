@@ -27,6 +27,7 @@ import { advanceEpoch } from './advance.js';
 import { membershipTag, signFramedContent } from '../framing/authentication.js';
 import { proposalRef, signGroupInfo } from './content-auth.js';
 import { applyContextOf, applyProposals, type ProposalWithSender } from './proposals.js';
+import { selectProposals, type OmittedProposal } from './commit-selection.js';
 import { assertBranchTarget, checkFirstCommit } from './resumption.js';
 import { assertNotReinitialising, assertReinitTarget, type CachedProposal, type GroupState } from './state.js';
 
@@ -155,6 +156,11 @@ export interface CreatedCommit {
   readonly welcome?: Uint8Array;
   /** MLSMessage (GroupInfo) of the new epoch, with external_pub and the ratchet tree. */
   readonly groupInfo: Uint8Array;
+  /**
+   * Received proposals asked for (or cached) that the commit leaves out, and why (§12.2);
+   * they lapse with the epoch, so their senders may propose them again.
+   */
+  readonly omitted: readonly OmittedProposal[];
 }
 
 export async function createCommit(state: GroupState, options: CreateCommitOptions = {}): Promise<CreatedCommit> {
@@ -173,8 +179,9 @@ export async function createCommit(state: GroupState, options: CreateCommitOptio
     if (c === undefined) throw new UsageError('unknown-proposal-ref', 'no cached proposal with this reference');
     return c;
   });
-  // Our own cached Updates cannot be committed by us (§12.2); the path refreshes our leaf instead.
-  const usable = cached.filter((c) => !(c.proposal.proposalType === ProposalType.update && c.sender.senderType === SenderType.member && c.sender.leafIndex === state.ownLeaf));
+  // §12.2: received proposals that cannot be committed together (our own Update, an
+  // Update of a leaf also removed, duplicates…) are left out, as the RFC prefers.
+  const { included: usable, omitted } = selectProposals(state, cached, byValue);
   const list: ProposalWithSender[] = [
     ...usable.map((c) => ({ proposal: c.proposal, sender: c.sender })),
     ...byValue.map((proposal) => ({ proposal, sender: sender })),
@@ -302,7 +309,7 @@ export async function createCommit(state: GroupState, options: CreateCommitOptio
   next.schedule.joinerSecret.destroy();
   next.schedule.welcomeSecret.destroy();
   const pending: StagedCommit = { fromEpoch: state.groupContext.epoch, groupId: state.groupContext.groupId, state: newState };
-  return welcome === undefined ? { pending, commitMessage, groupInfo: groupInfoBytes } : { pending, commitMessage, welcome, groupInfo: groupInfoBytes };
+  return welcome === undefined ? { pending, commitMessage, groupInfo: groupInfoBytes, omitted } : { pending, commitMessage, welcome, groupInfo: groupInfoBytes, omitted };
 }
 
 /** Enters the epoch of our own commit once the server accepted it (§12.4.1: staged, then merged). */

@@ -21,7 +21,7 @@ import { PublicTree } from '../tree/public-tree.js';
 import { leafIndex } from '../util/brand.js';
 import { Secret } from '../util/secret.js';
 import { epochKeysFrom } from './epoch.js';
-import type { GroupConfig, GroupState } from './state.js';
+import { checkGroupConfig, type GroupConfig, type GroupState } from './state.js';
 import type { KeyPackagePrivateKeys } from './welcome.js';
 
 /** The last_resort key package extension (RFC 9420 §17.3 registry, value 0x000a). */
@@ -114,6 +114,7 @@ export interface CreateGroupParams extends LeafParams {
 export async function createGroup(p: CreateGroupParams): Promise<GroupState> {
   const suite = p.provider.suite(p.suite);
   const config = p.config ?? {};
+  checkGroupConfig(config);
   if (p.groupId.length === 0) throw new UsageError('bad-group-id', 'a group id must not be empty');
   if (!(await suite.signature.publicKeyOf(p.signatureKey.privateKey)).every((b, i) => b === p.signatureKey.publicKey[i])) {
     throw new UsageError('signature-key-mismatch', 'the signature private key does not match its public key');

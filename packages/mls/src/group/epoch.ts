@@ -8,7 +8,7 @@ import type { CipherSuite } from '../crypto/provider.js';
 import { resolvePskSecret } from '../schedule/psk.js';
 import { PSKType, type PreSharedKeyID } from '../messages/proposal.js';
 import { bytesEqual } from '../util/bytes.js';
-import type { EpochKeys, GroupConfig, GroupState } from './state.js';
+import { resumptionPskEpochCount, type EpochKeys, type GroupConfig, type GroupState } from './state.js';
 
 export function epochKeysFrom(suite: CipherSuite, secrets: EpochSecrets, nLeaves: number, config: GroupConfig): EpochKeys {
   const secretTree = SecretTree.create(suite, secrets.encryptionSecret, nLeaves, config.secretTree);
@@ -42,12 +42,18 @@ export async function epochFromJoiner(
 }
 
 /** A group whose resumption PSKs a commit or Welcome may name: its current epoch's and recent ones. */
-export type PskSource = Pick<GroupState, 'groupContext' | 'resumptionPsks'> & { readonly keys: GroupState['keys'] | undefined };
+export type PskSource = Pick<GroupState, 'config' | 'groupContext' | 'resumptionPsks'> & { readonly keys: GroupState['keys'] | undefined };
 
-/** The resumption_psk of `groupId` at `epoch`, when `source` is that group and holds that epoch. */
+/**
+ * The resumption_psk of `groupId` at `epoch`, when `source` is that group and holds that
+ * epoch within its config.resumptionPskEpochs (a state restored with a smaller window
+ * may still list older ones until its next epoch: they are not used).
+ */
 export function resumptionPskOf(source: PskSource | undefined, groupId: Uint8Array, epoch: bigint): Uint8Array | undefined {
   if (source === undefined || !bytesEqual(groupId, source.groupContext.groupId)) return undefined;
-  if (epoch === source.groupContext.epoch) return source.keys?.resumptionPsk.bytes;
+  const current = source.groupContext.epoch;
+  if (epoch === current) return source.keys?.resumptionPsk.bytes;
+  if (epoch > current || epoch < current - BigInt(resumptionPskEpochCount(source.config))) return undefined;
   return source.resumptionPsks.find((r) => r.epoch === epoch)?.psk.bytes;
 }
 

@@ -30,7 +30,7 @@ import type { Capabilities } from '../messages/capabilities.js';
 import type { SignatureKeyPair } from './create.js';
 import { applyProposals } from './proposals.js';
 import { validateTreeLeaves } from './validation.js';
-import type { GroupConfig, GroupState } from './state.js';
+import { checkGroupConfig, type GroupConfig, type GroupState } from './state.js';
 
 export interface JoinExternalParams {
   readonly provider: CryptoProvider;
@@ -48,6 +48,7 @@ export interface JoinExternalParams {
 /** Returns our state in the new epoch and the commit (MLSMessage) to send to the group. */
 export async function joinExternal(p: JoinExternalParams): Promise<{ state: GroupState; commitMessage: Uint8Array }> {
   const config = p.config ?? {};
+  checkGroupConfig(config);
   const m = decode(decodeMLSMessage, p.groupInfo);
   if (m.wireFormat !== WireFormat.mls_group_info) throw new UsageError('not-a-group-info', 'the message is not a GroupInfo');
   const info = m.groupInfo;

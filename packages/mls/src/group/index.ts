@@ -1,5 +1,6 @@
 // RFC 9420 §10–§12: the group layer's public surface.
 export type { GroupConfig, GroupState, CredentialValidator, CachedProposal } from './state.js';
+export { DEFAULT_RESUMPTION_PSK_EPOCHS, RESUMPTION_PSK_EPOCHS_MAX } from './state.js';
 export { generateKeyPackage, createGroup, LAST_RESORT_EXTENSION, type SignatureKeyPair, type GenerateKeyPackageParams, type CreateGroupParams } from './create.js';
 export { joinFromWelcome, type JoinFromWelcomeParams, type KeyPackagePrivateKeys } from './welcome.js';
 export {
@@ -16,6 +17,7 @@ export {
   type CreateCommitOptions,
   type CreatedCommit,
 } from './commit.js';
+export type { OmittedProposal, OmitReason } from './commit-selection.js';
 export { processMessage, type GroupEvent, type Processed } from './process.js';
 export { encryptApplication, exportSecret, epochAuthenticator, epochOf } from './application.js';
 export { serializeState, deserializeState } from './persist.js';

@@ -20,7 +20,7 @@ import { TreePrivateKeys, type HpkePrivateKey } from '../tree/private.js';
 import { PublicTree } from '../tree/public-tree.js';
 import { leafIndex, nodeIndex, type NodeIndex } from '../util/brand.js';
 import { Secret } from '../util/secret.js';
-import type { CachedProposal, EpochKeys, GroupConfig, GroupState, RetainedEpoch } from './state.js';
+import { checkGroupConfig, type CachedProposal, type EpochKeys, type GroupConfig, type GroupState, type RetainedEpoch } from './state.js';
 
 const FORMAT_VERSION = 1;
 
@@ -90,6 +90,7 @@ export function serializeState(state: GroupState): Uint8Array {
 
 /** Restores a state from `serializeState`; the configuration (callbacks, clock) is given again. */
 export function deserializeState(bytes: Uint8Array, provider: CryptoProvider, config: GroupConfig = {}): GroupState {
+  checkGroupConfig(config);
   return decode((r) => {
     if (r.u8() !== FORMAT_VERSION) throw new DecodeError('unknown-state-version', 'unknown group state format');
     const suite = provider.suite(r.u16());

@@ -2,7 +2,7 @@
 // proposals a commit covers to the new tree, GroupContext extensions, added members
 // and PSKs, checking every rule on the way (ValidationError with a stable code).
 
-import { InternalError, ValidationError } from '../errors.js';
+import { InternalError, UsageError, ValidationError } from '../errors.js';
 import type { Extension } from '../messages/extension.js';
 import { SenderType, type Sender } from '../messages/framing.js';
 import type { KeyPackage } from '../messages/key-package.js';
@@ -214,16 +214,18 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
   const addSignatureKeys = new KeySet();
   const addEncryptionKeys = new KeySet();
   // §12.2: no Add of a client already in the group (unless removed by this commit) or
-  // added twice. A client is known here by its credential (identical encodings, the
-  // default of config.isSameClient) as well as by its signature key (below).
-  // With config.isSameClient the application decides too (one call per pair: a cost it
-  // opts into).
+  // added twice. A client is known here by its credential (identical encodings) and by
+  // config.clientKey (one call per member and per Add, looked up in a set), as well as
+  // by its signature key (below). With config.isSameClient instead, the application
+  // decides pair by pair: one call per Add and member or earlier Add, a cost it opts
+  // into (clientKey is the linear way to the same rule).
   const clients = new Set<string>();
   const known: Credential[] = [];
+  const pairwise = ctx.config.isSameClient !== undefined && ctx.config.clientKey === undefined;
   if (adds.length > 0) {
     for (const [, leaf] of afterRemoves.leaves()) {
-      clients.add(toHex(encode(encodeCredential, leaf.credential)));
-      known.push(leaf.credential);
+      for (const id of clientIds(ctx.config, leaf.credential)) clients.add(id);
+      if (pairwise) known.push(leaf.credential);
     }
   }
   // Every Add's two signatures in one batch (checked in parallel where the backend can),
@@ -232,13 +234,13 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
   for (const [i, kp] of adds.entries()) {
     await validateKeyPackage(addCtx, kp, verdicts[i]);
     const credential = kp.leafNode.credential;
-    const client = toHex(encode(encodeCredential, credential));
-    if (clients.has(client)) fail('duplicate-member', 'an Add names a client that is already a member or added twice');
-    if (ctx.config.isSameClient !== undefined) {
+    const ids = clientIds(ctx.config, credential);
+    if (ids.some((id) => clients.has(id))) fail('duplicate-member', 'an Add names a client that is already a member or added twice');
+    if (pairwise) {
       for (const other of known) if (await ctx.config.isSameClient(other, credential)) fail('duplicate-member', 'an Add names a client that is already a member or added twice');
       known.push(credential);
     }
-    clients.add(client);
+    for (const id of ids) clients.add(id);
     if (!addSignatureKeys.add(kp.leafNode.signatureKey)) fail('duplicate-signature-key', 'two Adds carry the same signature key');
     if (!addEncryptionKeys.add(kp.leafNode.encryptionKey)) fail('duplicate-encryption-key', 'two Adds carry the same encryption key');
     treeChanges.push({ proposal: { proposalType: ProposalType.add, add: { keyPackage: kp } } });
@@ -259,11 +261,29 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
 }
 
 /**
+ * §12.2: the keys under which a client is known for the duplicate-member rule: its
+ * credential's encoding (identical credentials are one client) and, with
+ * config.clientKey, the application's key for it.
+ */
+export function clientIds(config: GroupConfig, credential: Credential): string[] {
+  const encoding = `credential:${toHex(encode(encodeCredential, credential))}`;
+  return config.clientKey === undefined ? [encoding] : [encoding, `client:${clientKeyOf(config.clientKey, credential)}`];
+}
+
+/** config.clientKey(credential), which must be a string (UsageError 'bad-client-key'). */
+export function clientKeyOf(clientKey: (credential: Credential) => string, credential: Credential): string {
+  const key: unknown = clientKey(credential);
+  if (typeof key !== 'string') throw new UsageError('bad-client-key', 'config.clientKey must return a string');
+  return key;
+}
+
+/**
  * §12.1.2, §12.4.3.2: whether `next` presents identifiers acceptable for the client that
- * held `previous`. The application decides (config.isSameClient); by default the two
- * credentials must be identical.
+ * held `previous`. The application decides (config.clientKey, or config.isSameClient);
+ * by default the two credentials must be identical.
  */
 export async function sameClient(config: GroupConfig, previous: Credential, next: Credential): Promise<boolean> {
+  if (config.clientKey !== undefined) return clientKeyOf(config.clientKey, previous) === clientKeyOf(config.clientKey, next);
   if (config.isSameClient !== undefined) return config.isSameClient(previous, next);
   return bytesEqual(encode(encodeCredential, previous), encode(encodeCredential, next));
 }

@@ -10,7 +10,7 @@
 //   (and its Welcome): same version and cipher suite, epoch 1, and every member of the
 //   new group is a member of the old one (§11.3).
 // Members "match" when the application says their credentials belong to the same client
-// (config.isSameClient; by default identical credentials).
+// (config.clientKey or config.isSameClient; by default identical credentials).
 
 import { encode } from '../codec/index.js';
 import { UsageError, ValidationError } from '../errors.js';
@@ -23,7 +23,7 @@ import type { CipherSuite } from '../crypto/provider.js';
 import type { PublicTree } from '../tree/public-tree.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
 import { resumptionPskOf, type PskSource } from './epoch.js';
-import { sameClient } from './proposals.js';
+import { clientKeyOf, sameClient } from './proposals.js';
 import { matchesReinit, type GroupConfig, type GroupState } from './state.js';
 
 type ResumptionId = Extract<PreSharedKeyID, { psktype: typeof PSKType.resumption }>;
@@ -93,26 +93,28 @@ export function welcomePskSecret(suite: CipherSuite, psks: readonly PreSharedKey
   });
 }
 
-function credentialKey(c: Credential): string {
-  return toHex(encode(encodeCredential, c));
+/** The key members are matched by in one pass: config.clientKey's, else the credential's encoding. */
+function credentialKey(config: GroupConfig, c: Credential): string {
+  return config.clientKey === undefined ? toHex(encode(encodeCredential, c)) : clientKeyOf(config.clientKey, c);
 }
 
 /**
  * Matches every member of `inner` to a distinct member of `outer` that is the same
- * client (identical credentials first, then config.isSameClient for the rest). Returns
+ * client (by config.clientKey; else identical credentials first, then config.isSameClient
+ * for the rest). Returns
  * the number of `inner` members left unmatched.
  */
 async function unmatchedMembers(config: GroupConfig, inner: PublicTree, outer: PublicTree): Promise<number> {
   const free = new Map<string, Credential[]>();
   for (const [, leaf] of outer.leaves()) {
-    const k = credentialKey(leaf.credential);
+    const k = credentialKey(config, leaf.credential);
     const list = free.get(k);
     if (list === undefined) free.set(k, [leaf.credential]);
     else list.push(leaf.credential);
   }
   const rest: Credential[] = [];
   for (const [, leaf] of inner.leaves()) {
-    const list = free.get(credentialKey(leaf.credential));
+    const list = free.get(credentialKey(config, leaf.credential));
     if (list !== undefined && list.length > 0) list.pop();
     else rest.push(leaf.credential);
   }

@@ -53,12 +53,28 @@ export interface GroupConfig {
    * members (§11.2, §11.3). By default the two credentials must be identical.
    */
   readonly isSameClient?: (previous: Credential, next: Credential) => boolean | Promise<boolean>;
+  /**
+   * The same question as isSameClient, answered as a key: two credentials belong to one
+   * client when their keys are equal (a string, e.g. a user and device id). Asked once
+   * per credential rather than once per pair, so a commit adding N clients to a group of
+   * M costs N + M calls instead of about N·M. Give this or isSameClient, not both.
+   */
+  readonly clientKey?: (credential: Credential) => string;
   /** §8.4: values of external PSKs by psk_id. */
   readonly externalPsk?: (pskId: Uint8Array) => Uint8Array | undefined;
   /** Out-of-order window of each epoch's secret tree (§9.2). */
   readonly secretTree?: SecretTreeOptions;
   /** How many past epochs keep their secret tree for late application messages. Default 2. */
   readonly retainedEpochs?: number;
+  /**
+   * §8.6: how many past epochs keep their resumption_psk, for PreSharedKey proposals
+   * and Welcomes that name one (usage application; a re-initialised or branched group's
+   * old state holds its own). With k, at epoch n the epochs n-k…n are available and
+   * older ones are refused as `missing-psk`. An integer in 0…RESUMPTION_PSK_EPOCHS_MAX;
+   * default 8. The members should agree: a member keeping fewer refuses a commit that
+   * names an epoch it has dropped. Not stored by serializeState: given again on restore.
+   */
+  readonly resumptionPskEpochs?: number;
   /** PrivateMessage padding: content is padded to a multiple of this many bytes. Default 32 (src/framing). */
   readonly paddingBlock?: number;
 }
@@ -140,4 +156,25 @@ export function assertNotReinitialising(state: Pick<GroupState, 'reinit'>): void
 
 export function retainedEpochCount(config: GroupConfig): number {
   return config.retainedEpochs ?? 2;
+}
+
+export const DEFAULT_RESUMPTION_PSK_EPOCHS = 8;
+/** The most past resumption PSKs a state keeps (each is KDF.Nh bytes, in every saved state). */
+export const RESUMPTION_PSK_EPOCHS_MAX = 1024;
+
+/** config.resumptionPskEpochs, checked (UsageError 'bad-option'), or its default. */
+export function resumptionPskEpochCount(config: GroupConfig): number {
+  const k = config.resumptionPskEpochs ?? DEFAULT_RESUMPTION_PSK_EPOCHS;
+  if (!Number.isSafeInteger(k) || k < 0 || k > RESUMPTION_PSK_EPOCHS_MAX) {
+    throw new UsageError('bad-option', `resumptionPskEpochs must be an integer in 0..${RESUMPTION_PSK_EPOCHS_MAX}`);
+  }
+  return k;
+}
+
+/** Checks a GroupConfig's options (at the entry points that take one; UsageError 'bad-option'). */
+export function checkGroupConfig(config: GroupConfig): void {
+  resumptionPskEpochCount(config);
+  if (config.clientKey !== undefined && config.isSameClient !== undefined) {
+    throw new UsageError('bad-option', 'give config.clientKey or config.isSameClient, not both');
+  }
 }

@@ -27,7 +27,7 @@ import { Secret } from '../util/secret.js';
 import { verifyGroupInfo } from './content-auth.js';
 import { epochFromJoiner, type PskSource } from './epoch.js';
 import { checkResumedGroup, checkWelcomePsks, welcomePskSecret } from './resumption.js';
-import type { GroupConfig, GroupState } from './state.js';
+import { checkGroupConfig, type GroupConfig, type GroupState } from './state.js';
 import { validateTreeLeaves } from './validation.js';
 import { decodeMLSMessage } from '../messages/mls-message.js';
 import { decodeGroupInfo, decodeGroupSecrets, type Welcome } from '../messages/welcome.js';
@@ -76,6 +76,7 @@ function welcomeOf(w: Uint8Array | Welcome): Welcome {
 
 export async function joinFromWelcome(p: JoinFromWelcomeParams): Promise<GroupState> {
   const config = p.config ?? {};
+  checkGroupConfig(config);
   const welcome = welcomeOf(p.welcome);
   const kp = p.keyPackage;
   if (welcome.cipherSuite !== kp.cipherSuite) throw new ValidationError('cipher-suite-mismatch', 'the Welcome and the key package use different cipher suites');

@@ -132,18 +132,21 @@ describe('§12.1.5 a ReInit that lowers the version', () => {
 });
 
 describe('§12.2 Update and Remove of the same leaf', () => {
-  it('is refused by the committer and by a receiver (duplicate-leaf-change)', async () => {
+  it('is refused by a receiver (duplicate-leaf-change); the committer leaves the Update out instead', async () => {
     const [a, b, c] = await group(['alice', 'bob', 'carol']);
     const upd = await proposeUpdate(b!);
     const a1 = (await processMessage(a!, upd.message)).state;
     const c1 = (await processMessage(c!, upd.message)).state;
-    await expectCode(createCommit(a1, { proposals: [remove(b!.ownLeaf)] }), 'duplicate-leaf-change');
     await expectCode(processMessage(c1, await forgeCommit(a1, [byRef(upd.ref), byValue(remove(b!.ownLeaf))])), 'duplicate-leaf-change');
+    const made = await createCommit(a1, { proposals: [remove(b!.ownLeaf)] });
+    expect(made.omitted).toEqual([{ ref: upd.ref, reason: 'leaf-removed' }]);
+    const event = (await processMessage(c1, made.commitMessage)).event;
+    expect(event.type === 'commit' && event.removed).toEqual([b!.ownLeaf]);
   });
 });
 
 describe('§12.2 two Updates of the same leaf', () => {
-  it('is refused by the committer and by a receiver (duplicate-leaf-change)', async () => {
+  it('is refused by a receiver (duplicate-leaf-change); the committer keeps the most recent one', async () => {
     const [a, b, c] = await group(['alice', 'bob', 'carol']);
     const u1 = await proposeUpdate(b!);
     const u2 = await proposeUpdate(u1.state);
@@ -153,10 +156,14 @@ describe('§12.2 two Updates of the same leaf', () => {
       a1 = (await processMessage(a1, m)).state;
       c1 = (await processMessage(c1, m)).state;
     }
-    await expectCode(createCommit(a1), 'duplicate-leaf-change');
     await expectCode(processMessage(c1, await forgeCommit(a1, [byRef(u1.ref), byRef(u2.ref)])), 'duplicate-leaf-change');
-    // One of them is fine.
-    expect((await createCommit(a1, { proposalRefs: [u2.ref] })).pending).toBeDefined();
+    // Asked for in either order, the commit carries the Update received last.
+    for (const proposalRefs of [undefined, [u2.ref, u1.ref]]) {
+      const made = await createCommit(a1, proposalRefs === undefined ? {} : { proposalRefs });
+      expect(made.omitted).toEqual([{ ref: u1.ref, reason: 'superseded-update' }]);
+      const c2 = (await processMessage(c1, made.commitMessage)).state;
+      expect(c2.tree.leaf(b!.ownLeaf)!.encryptionKey).toEqual((u2.state.proposals.at(-1)!.proposal as { update: { leafNode: { encryptionKey: Uint8Array } } }).update.leafNode.encryptionKey);
+    }
   });
 });
 
