@@ -26,7 +26,7 @@ import { Secret } from '../util/secret.js';
 import { advanceEpoch } from './advance.js';
 import { membershipTag, signFramedContent } from '../framing/authentication.js';
 import { proposalRef, signGroupInfo } from './content-auth.js';
-import { applyContextOf, applyProposals, type ProposalWithSender } from './proposals.js';
+import { applyContextOf, applyProposalsUnconfirmed, type AppliedProposals, type ProposalWithSender } from './proposals.js';
 import { assertBranchTarget, checkFirstCommit } from './resumption.js';
 import { assertNotReinitialising, assertReinitTarget, type CachedProposal, type GroupState } from './state.js';
 
@@ -183,7 +183,10 @@ export async function createCommit(state: GroupState, options: CreateCommitOptio
     ...usable.map((c) => ({ type: ProposalOrRefType.reference, reference: c.ref }) as const),
     ...byValue.map((proposal) => ({ type: ProposalOrRefType.proposal, proposal }) as const),
   ];
-  const applied = await applyProposals(
+  // The Adds' signatures are checked while the commit is built from what they would
+  // give (the Welcome's seals to the new members are most of the work); the commit is
+  // returned only once they verified, otherwise their error is thrown.
+  const { applied, confirmation } = await applyProposalsUnconfirmed(
     {
       ...applyContextOf(suite, state, state.ownLeaf),
       reinitOf: options.resumeFrom === undefined ? undefined : { groupId: options.resumeFrom.groupContext.groupId, epoch: options.resumeFrom.groupContext.epoch },
@@ -192,6 +195,30 @@ export async function createCommit(state: GroupState, options: CreateCommitOptio
     list,
     sender,
   );
+  return afterConfirmation(confirmation, () => buildCommit(state, options, applied, proposalOrRefs));
+}
+
+/**
+ * `work`'s result once `confirmation` resolved. If either fails, the confirmation's error
+ * wins (it is the one checking in order would have thrown first), and nothing of `work`
+ * is returned.
+ */
+async function afterConfirmation<T>(confirmation: Promise<void>, work: () => Promise<T>): Promise<T> {
+  let result: T;
+  try {
+    result = await work();
+  } catch (error) {
+    await confirmation;
+    throw error;
+  }
+  await confirmation;
+  return result;
+}
+
+/** createCommit from the applied proposals on. */
+async function buildCommit(state: GroupState, options: CreateCommitOptions, applied: AppliedProposals, proposalOrRefs: ProposalOrRef[]): Promise<CreatedCommit> {
+  const { suite } = state;
+  const sender = ownSender(state);
   await checkFirstCommit(state.config, applied, options);
   const withPath = options.withPath === true || applied.pathRequired;
   const addedLeaves = new Set(applied.added.map((a) => Number(a.leafIndex)));
