@@ -2,16 +2,17 @@
 // and a GroupInfo, §12.4.3), staged until the server accepts it and then merged.
 
 import { encode } from '../codec/index.js';
+import { Writer } from '../codec/writer.js';
 import { encryptWithLabelMany, makeKeyPackageRef } from '../crypto/labeled.js';
 import { UsageError } from '../errors.js';
 import type { Commit } from '../messages/commit.js';
 import { encodeExternalPub, ExtensionType, type Extension } from '../messages/extension.js';
-import { ContentType, SenderType, WireFormat, type FramedContent, type PublicMessage } from '../messages/framing.js';
+import { ContentType, encodeFramedContent, SenderType, WireFormat, writePublicMessage, type FramedContent, type PublicMessage } from '../messages/framing.js';
 import { encodeGroupContext } from '../messages/group-context.js';
 import { encodeKeyPackage, type KeyPackage } from '../messages/key-package.js';
 import { LeafNodeSource } from '../messages/leaf-node.js';
 import { encodeMLSMessage } from '../messages/mls-message.js';
-import { ProtocolVersion } from '../messages/common.js';
+import { encodeProtocolVersion, ProtocolVersion } from '../messages/common.js';
 import { ProposalOrRefType, ProposalType, PSKType, ResumptionPSKUsage, type PreSharedKeyID, type Proposal, type ProposalOrRef } from '../messages/proposal.js';
 import { encodeRatchetTree } from '../messages/ratchet-tree.js';
 import { encodeGroupInfo, encodeGroupSecrets, type EncryptedGroupSecrets, type GroupInfo } from '../messages/welcome.js';
@@ -36,6 +37,15 @@ function ownSender(state: GroupState): { senderType: typeof SenderType.member; l
 
 function publicMessageBytes(message: PublicMessage): Uint8Array {
   return encode(encodeMLSMessage, { version: ProtocolVersion.mls10, wireFormat: WireFormat.mls_public_message, publicMessage: message });
+}
+
+/** publicMessageBytes for a message whose content is already encoded (`contentBytes`). */
+function publicMessageBytesFrom(message: PublicMessage, contentBytes: Uint8Array): Uint8Array {
+  const w = new Writer(contentBytes.length + 256);
+  encodeProtocolVersion(w, ProtocolVersion.mls10);
+  w.u16(WireFormat.mls_public_message);
+  writePublicMessage(w, message, contentBytes);
+  return w.finish();
 }
 
 /** Signs and MACs content from our leaf as a PublicMessage of the current epoch. */
@@ -251,7 +261,10 @@ async function buildCommit(state: GroupState, options: CreateCommitOptions, appl
     contentType: ContentType.commit,
     commit,
   };
-  const signature = await signFramedContent(state, WireFormat.mls_public_message, content, state.signaturePrivateKey.bytes);
+  // Encoded once: the signature, transcript hash, membership tag and message all hold it
+  // (with 1,000 Adds it is 1,000 key packages).
+  const contentBytes = encode(encodeFramedContent, content);
+  const signature = await signFramedContent(state, WireFormat.mls_public_message, content, state.signaturePrivateKey.bytes, contentBytes);
   const next = await advanceEpoch(state, {
     tree,
     extensions: applied.extensions,
@@ -261,13 +274,14 @@ async function buildCommit(state: GroupState, options: CreateCommitOptions, appl
     ownLeaf: state.ownLeaf,
     wireFormat: WireFormat.mls_public_message,
     content,
+    contentBytes,
     signature,
     reinit: applied.reinit,
     resumeFrom: options.resumeFrom ?? options.branchFrom,
   });
   const auth = { signature, confirmationTag: next.confirmationTag };
-  const mTag = await membershipTag(state, state.keys.membershipKey, content, auth);
-  const commitMessage = publicMessageBytes({ content, auth, membershipTag: mTag });
+  const mTag = await membershipTag(state, state.keys.membershipKey, content, auth, contentBytes);
+  const commitMessage = publicMessageBytesFrom({ content, auth, membershipTag: mTag }, contentBytes);
 
   const newState = next.state;
   const ratchetTreeExt: Extension = { extensionType: ExtensionType.ratchet_tree, extensionData: encode(encodeRatchetTree, newState.tree.toNodes()) };
