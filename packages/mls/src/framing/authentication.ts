@@ -56,24 +56,33 @@ export type SignatureKeyResolver = (sender: Sender, content: FramedContent | und
  * member's application content (every application message) is laid out in one pass
  * (framing/wire.ts); other content goes through the general encoder.
  */
-function framedContentTbsSignContent(epoch: FramingEpoch, wireFormat: WireFormat, content: FramedContent): Uint8Array {
+function framedContentTbsSignContent(epoch: FramingEpoch, wireFormat: WireFormat, content: FramedContent, contentBytes?: Uint8Array): Uint8Array {
   if (content.contentType === ContentType.application && content.sender.senderType === SenderType.member) {
     const { groupId, sender, authenticatedData, applicationData } = content;
     return applicationSignContent(wireFormat, groupId, epochBytes(content.epoch), sender.leafIndex, authenticatedData, applicationData, epoch.groupContextBytes);
   }
-  return framedContentSignContent(encodeFramedContentTbs(wireFormat, content, epoch.groupContextBytes));
+  return framedContentSignContent(encodeFramedContentTbs(wireFormat, content, epoch.groupContextBytes, contentBytes));
 }
 
 /** SignWithLabel(., "FramedContentTBS", FramedContentTBS), synchronously when the suite can. */
-function framedContentSignature(epoch: FramingEpoch, wireFormat: WireFormat, content: FramedContent, signaturePrivateKey: Uint8Array): Uint8Array | Promise<Uint8Array> {
-  const signContent = framedContentTbsSignContent(epoch, wireFormat, content);
+function framedContentSignature(
+  epoch: FramingEpoch,
+  wireFormat: WireFormat,
+  content: FramedContent,
+  signaturePrivateKey: Uint8Array,
+  contentBytes?: Uint8Array,
+): Uint8Array | Promise<Uint8Array> {
+  const signContent = framedContentTbsSignContent(epoch, wireFormat, content, contentBytes);
   const sync = epoch.suite.sync;
   return sync !== undefined ? sync.sign(signaturePrivateKey, signContent) : epoch.suite.signature.sign(signaturePrivateKey, signContent);
 }
 
-/** SignWithLabel(., "FramedContentTBS", FramedContentTBS). */
-export async function signFramedContent(epoch: FramingEpoch, wireFormat: WireFormat, content: FramedContent, signaturePrivateKey: Uint8Array): Promise<Uint8Array> {
-  return framedContentSignature(epoch, wireFormat, content, signaturePrivateKey);
+/**
+ * SignWithLabel(., "FramedContentTBS", FramedContentTBS). `contentBytes`, when given, is
+ * encode(encodeFramedContent, content), made once by a caller that needs it again.
+ */
+export async function signFramedContent(epoch: FramingEpoch, wireFormat: WireFormat, content: FramedContent, signaturePrivateKey: Uint8Array, contentBytes?: Uint8Array): Promise<Uint8Array> {
+  return framedContentSignature(epoch, wireFormat, content, signaturePrivateKey, contentBytes);
 }
 
 /** VerifyWithLabel(., "FramedContentTBS", FramedContentTBS, signature). */
@@ -97,9 +106,9 @@ export async function authenticateContent(
   return { wireFormat, content, auth };
 }
 
-/** membership_tag = MAC(membership_key, AuthenticatedContentTBM). */
-export function membershipTag(epoch: FramingEpoch, membershipKey: MembershipKey, content: FramedContent, auth: FramedContentAuthData): Promise<Uint8Array> {
-  const tbm = encodeAuthenticatedContentTbm(content, auth, epoch.groupContextBytes, WireFormat.mls_public_message);
+/** membership_tag = MAC(membership_key, AuthenticatedContentTBM); `contentBytes` as for signFramedContent. */
+export function membershipTag(epoch: FramingEpoch, membershipKey: MembershipKey, content: FramedContent, auth: FramedContentAuthData, contentBytes?: Uint8Array): Promise<Uint8Array> {
+  const tbm = encodeAuthenticatedContentTbm(content, auth, epoch.groupContextBytes, WireFormat.mls_public_message, contentBytes);
   return epoch.suite.hash.mac(membershipKey.bytes, tbm);
 }
 

@@ -2,16 +2,17 @@
 // and a GroupInfo, §12.4.3), staged until the server accepts it and then merged.
 
 import { encode } from '../codec/index.js';
+import { Writer } from '../codec/writer.js';
 import { encryptWithLabelMany, makeKeyPackageRef } from '../crypto/labeled.js';
 import { UsageError } from '../errors.js';
 import type { Commit } from '../messages/commit.js';
 import { encodeExternalPub, ExtensionType, type Extension } from '../messages/extension.js';
-import { ContentType, SenderType, WireFormat, type FramedContent, type PublicMessage } from '../messages/framing.js';
+import { ContentType, encodeFramedContent, SenderType, WireFormat, writePublicMessage, type FramedContent, type PublicMessage } from '../messages/framing.js';
 import { encodeGroupContext } from '../messages/group-context.js';
 import { encodeKeyPackage, type KeyPackage } from '../messages/key-package.js';
 import { LeafNodeSource } from '../messages/leaf-node.js';
 import { encodeMLSMessage } from '../messages/mls-message.js';
-import { ProtocolVersion } from '../messages/common.js';
+import { encodeProtocolVersion, ProtocolVersion } from '../messages/common.js';
 import { ProposalOrRefType, ProposalType, PSKType, ResumptionPSKUsage, type PreSharedKeyID, type Proposal, type ProposalOrRef } from '../messages/proposal.js';
 import { encodeRatchetTree } from '../messages/ratchet-tree.js';
 import { encodeGroupInfo, encodeGroupSecrets, type EncryptedGroupSecrets, type GroupInfo } from '../messages/welcome.js';
@@ -26,7 +27,7 @@ import { Secret } from '../util/secret.js';
 import { advanceEpoch } from './advance.js';
 import { membershipTag, signFramedContent } from '../framing/authentication.js';
 import { proposalRef, signGroupInfo } from './content-auth.js';
-import { applyContextOf, applyProposals, type ProposalWithSender } from './proposals.js';
+import { applyContextOf, applyProposalsUnconfirmed, type AppliedProposals, type ProposalWithSender } from './proposals.js';
 import { selectProposals, type OmittedProposal } from './commit-selection.js';
 import { assertBranchTarget, checkFirstCommit } from './resumption.js';
 import { assertNotReinitialising, assertReinitTarget, type CachedProposal, type GroupState } from './state.js';
@@ -37,6 +38,15 @@ function ownSender(state: GroupState): { senderType: typeof SenderType.member; l
 
 function publicMessageBytes(message: PublicMessage): Uint8Array {
   return encode(encodeMLSMessage, { version: ProtocolVersion.mls10, wireFormat: WireFormat.mls_public_message, publicMessage: message });
+}
+
+/** publicMessageBytes for a message whose content is already encoded (`contentBytes`). */
+function publicMessageBytesFrom(message: PublicMessage, contentBytes: Uint8Array): Uint8Array {
+  const w = new Writer(contentBytes.length + 256);
+  encodeProtocolVersion(w, ProtocolVersion.mls10);
+  w.u16(WireFormat.mls_public_message);
+  writePublicMessage(w, message, contentBytes);
+  return w.finish();
 }
 
 /** Signs and MACs content from our leaf as a PublicMessage of the current epoch. */
@@ -190,7 +200,10 @@ export async function createCommit(state: GroupState, options: CreateCommitOptio
     ...usable.map((c) => ({ type: ProposalOrRefType.reference, reference: c.ref }) as const),
     ...byValue.map((proposal) => ({ type: ProposalOrRefType.proposal, proposal }) as const),
   ];
-  const applied = await applyProposals(
+  // The Adds' signatures are checked while the commit is built from what they would
+  // give (the Welcome's seals to the new members are most of the work); the commit is
+  // returned only once they verified, otherwise their error is thrown.
+  const { applied, confirmation } = await applyProposalsUnconfirmed(
     {
       ...applyContextOf(suite, state, state.ownLeaf),
       reinitOf: options.resumeFrom === undefined ? undefined : { groupId: options.resumeFrom.groupContext.groupId, epoch: options.resumeFrom.groupContext.epoch },
@@ -199,6 +212,30 @@ export async function createCommit(state: GroupState, options: CreateCommitOptio
     list,
     sender,
   );
+  return afterConfirmation(confirmation, () => buildCommit(state, options, applied, proposalOrRefs, omitted));
+}
+
+/**
+ * `work`'s result once `confirmation` resolved. If either fails, the confirmation's error
+ * wins (it is the one checking in order would have thrown first), and nothing of `work`
+ * is returned.
+ */
+async function afterConfirmation<T>(confirmation: Promise<void>, work: () => Promise<T>): Promise<T> {
+  let result: T;
+  try {
+    result = await work();
+  } catch (error) {
+    await confirmation;
+    throw error;
+  }
+  await confirmation;
+  return result;
+}
+
+/** createCommit from the applied proposals on. */
+async function buildCommit(state: GroupState, options: CreateCommitOptions, applied: AppliedProposals, proposalOrRefs: ProposalOrRef[], omitted: readonly OmittedProposal[]): Promise<CreatedCommit> {
+  const { suite } = state;
+  const sender = ownSender(state);
   await checkFirstCommit(state.config, applied, options);
   const withPath = options.withPath === true || applied.pathRequired;
   const addedLeaves = new Set(applied.added.map((a) => Number(a.leafIndex)));
@@ -231,7 +268,10 @@ export async function createCommit(state: GroupState, options: CreateCommitOptio
     contentType: ContentType.commit,
     commit,
   };
-  const signature = await signFramedContent(state, WireFormat.mls_public_message, content, state.signaturePrivateKey.bytes);
+  // Encoded once: the signature, transcript hash, membership tag and message all hold it
+  // (with 1,000 Adds it is 1,000 key packages).
+  const contentBytes = encode(encodeFramedContent, content);
+  const signature = await signFramedContent(state, WireFormat.mls_public_message, content, state.signaturePrivateKey.bytes, contentBytes);
   const next = await advanceEpoch(state, {
     tree,
     extensions: applied.extensions,
@@ -241,13 +281,14 @@ export async function createCommit(state: GroupState, options: CreateCommitOptio
     ownLeaf: state.ownLeaf,
     wireFormat: WireFormat.mls_public_message,
     content,
+    contentBytes,
     signature,
     reinit: applied.reinit,
     resumeFrom: options.resumeFrom ?? options.branchFrom,
   });
   const auth = { signature, confirmationTag: next.confirmationTag };
-  const mTag = await membershipTag(state, state.keys.membershipKey, content, auth);
-  const commitMessage = publicMessageBytes({ content, auth, membershipTag: mTag });
+  const mTag = await membershipTag(state, state.keys.membershipKey, content, auth, contentBytes);
+  const commitMessage = publicMessageBytesFrom({ content, auth, membershipTag: mTag }, contentBytes);
 
   const newState = next.state;
   const ratchetTreeExt: Extension = { extensionType: ExtensionType.ratchet_tree, extensionData: encode(encodeRatchetTree, newState.tree.toNodes()) };

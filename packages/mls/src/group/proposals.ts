@@ -17,7 +17,17 @@ import type { LeafIndex } from '../util/brand.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
 import { encodeCredential, type Credential } from '../messages/credential.js';
 import type { GroupConfig } from './state.js';
-import { checkRequiredCapabilities, keyPackageSignatureVerdicts, requiredCapabilities, validateKeyPackage, validateLeafNode } from './validation.js';
+import {
+  checkRequiredCapabilities,
+  confirmKeyPackage,
+  keyPackageSignatureVerdicts,
+  precheckKeyPackage,
+  requiredCapabilities,
+  validateKeyPackage,
+  validateLeafNode,
+  type KeyPackageSignatureVerdicts,
+  type LeafCheckContext,
+} from './validation.js';
 import type { CipherSuite } from '../crypto/provider.js';
 import { ProtocolVersion } from '../messages/common.js';
 
@@ -88,6 +98,34 @@ const fail = (code: string, message: string): never => {
  * order of §12.3 (GroupContextExtensions, Update, Remove, Add; PSKs collected).
  */
 export async function applyProposals(ctx: ApplyContext, list: readonly ProposalWithSender[], committer: Sender): Promise<AppliedProposals> {
+  const { applied, confirmation } = await applyProposalsWith(ctx, list, committer, false);
+  await confirmation;
+  return applied;
+}
+
+/**
+ * applyProposals for a commit being created, returned before the Adds' signatures are
+ * known: `applied` is what applyProposals returns if they verify, and `confirmation`
+ * settles once they are checked, rejecting with exactly the error applyProposals would
+ * throw (the first failure in list order). Every other check has passed when this
+ * resolves. The caller may prepare the commit from `applied` meanwhile (seals, tree
+ * hash) but must not let any of it out before `confirmation` resolves (createCommit:
+ * afterConfirmation).
+ */
+export function applyProposalsUnconfirmed(
+  ctx: ApplyContext,
+  list: readonly ProposalWithSender[],
+  committer: Sender,
+): Promise<{ readonly applied: AppliedProposals; readonly confirmation: Promise<void> }> {
+  return applyProposalsWith(ctx, list, committer, true);
+}
+
+async function applyProposalsWith(
+  ctx: ApplyContext,
+  list: readonly ProposalWithSender[],
+  committer: Sender,
+  overlap: boolean,
+): Promise<{ readonly applied: AppliedProposals; readonly confirmation: Promise<void> }> {
   const external = committer.senderType === SenderType.new_member_commit;
   const committerLeaf = committer.senderType === SenderType.member ? committer.leafIndex : undefined;
   const gce: Extension[][] = [];
@@ -209,45 +247,30 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
     for (const [, leaf] of afterRemoves.leaves()) checkRequiredCapabilities(leaf, required);
   }
   const addCtx = { ...leafCtx, tree: afterRemoves };
-  // Keys are compared among the Adds through sets (one lookup each, not a pass over the
-  // earlier Adds): a commit adding N members stays linear in N.
-  const addSignatureKeys = new KeySet();
-  const addEncryptionKeys = new KeySet();
-  // §12.2: no Add of a client already in the group (unless removed by this commit) or
-  // added twice. A client is known here by its credential (identical encodings) and by
-  // config.clientKey (one call per member and per Add, looked up in a set), as well as
-  // by its signature key (below). With config.isSameClient instead, the application
-  // decides pair by pair: one call per Add and member or earlier Add, a cost it opts
-  // into (clientKey is the linear way to the same rule).
-  const clients = new Set<string>();
-  const known: Credential[] = [];
-  const pairwise = ctx.config.isSameClient !== undefined && ctx.config.clientKey === undefined;
-  if (adds.length > 0) {
-    for (const [, leaf] of afterRemoves.leaves()) {
-      for (const id of clientIds(ctx.config, leaf.credential)) clients.add(id);
-      if (pairwise) known.push(leaf.credential);
-    }
-  }
   // Every Add's two signatures in one batch (checked in parallel where the backend can),
-  // then each key package validated in order with its verdicts, as one by one.
-  const verdicts = await keyPackageSignatureVerdicts(ctx.suite, adds);
-  for (const [i, kp] of adds.entries()) {
-    await validateKeyPackage(addCtx, kp, verdicts[i]);
-    const credential = kp.leafNode.credential;
-    const ids = clientIds(ctx.config, credential);
-    if (ids.some((id) => clients.has(id))) fail('duplicate-member', 'an Add names a client that is already a member or added twice');
-    if (pairwise) {
-      for (const other of known) if (await ctx.config.isSameClient(other, credential)) fail('duplicate-member', 'an Add names a client that is already a member or added twice');
-      known.push(credential);
+  // started before the other checks so that they run meanwhile.
+  const verdicts = keyPackageSignatureVerdicts(ctx.suite, adds);
+  let confirmation: Promise<void> = Promise.resolve();
+  let prechecked = false;
+  if (overlap && adds.length > 0) {
+    try {
+      precheckAdds(addCtx, adds);
+      prechecked = true;
+    } catch {
+      // The order-exact path below finds the first failure, a signature's if it comes first.
     }
-    for (const id of ids) clients.add(id);
-    if (!addSignatureKeys.add(kp.leafNode.signatureKey)) fail('duplicate-signature-key', 'two Adds carry the same signature key');
-    if (!addEncryptionKeys.add(kp.leafNode.encryptionKey)) fail('duplicate-encryption-key', 'two Adds carry the same encryption key');
-    treeChanges.push({ proposal: { proposalType: ProposalType.add, add: { keyPackage: kp } } });
   }
+  if (prechecked) {
+    confirmation = verdicts.then((v) => confirmAdds(addCtx, adds, v));
+    // Handled by whoever awaits it; this keeps a rejection that is awaited later from counting as unhandled.
+    confirmation.catch(() => undefined);
+  } else {
+    await checkAdds(addCtx, adds, await verdicts);
+  }
+  for (const kp of adds) treeChanges.push({ proposal: { proposalType: ProposalType.add, add: { keyPackage: kp } } });
   const result = applyProposalsToTree(ctx.tree, treeChanges);
   const added = result.addedLeaves.map((leafIndex, i) => ({ leafIndex, keyPackage: adds[i]! }));
-  return {
+  const applied: AppliedProposals = {
     tree: result.tree,
     extensions,
     added,
@@ -258,6 +281,113 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
     externalInit,
     reinit: reinitProposal,
   };
+  return { applied, confirmation };
+}
+
+/**
+ * The client an Add names, by its credential's encoding: §12.2 allows no Add of a client
+ * already in the group (unless removed by this commit) or added twice. The application
+ * may also decide: config.clientKey (one call per member and per Add, looked up in a
+ * set), or config.isSameClient (one call per pair: a cost it opts into).
+ */
+function credentialKey(credential: Credential): string {
+  return `credential:${toHex(encode(encodeCredential, credential))}`;
+}
+
+/** config.clientKey's identifier of a client, in the namespace of clientIds. */
+function applicationKey(clientKey: (credential: Credential) => string, credential: Credential): string {
+  return `client:${clientKeyOf(clientKey, credential)}`;
+}
+
+/** isSameClient, when the application decides pair by pair (it cannot be set with clientKey). */
+function pairwiseOf(config: GroupConfig): GroupConfig['isSameClient'] {
+  return config.clientKey === undefined ? config.isSameClient : undefined;
+}
+
+/** The credentials of the members an Add joins (the tree after the Updates and Removes). */
+function memberCredentials(tree: PublicTree): Credential[] {
+  const out: Credential[] = [];
+  for (const [, leaf] of tree.leaves()) out.push(leaf.credential);
+  return out;
+}
+
+/**
+ * §10.1, §12.2 for the Adds, each in list order with its signature verdicts, as one by
+ * one: the key package, then its client and keys against the members and earlier Adds.
+ * Keys are compared through sets (one lookup each, not a pass over the earlier Adds): a
+ * commit adding N members stays linear in N.
+ */
+async function checkAdds(ctx: LeafCheckContext, adds: readonly KeyPackage[], verdicts: readonly KeyPackageSignatureVerdicts[]): Promise<void> {
+  if (adds.length === 0) return;
+  const members = memberCredentials(ctx.tree);
+  const clients = new Set(members.flatMap((c) => clientIds(ctx.config, c)));
+  const signatureKeys = new KeySet();
+  const encryptionKeys = new KeySet();
+  const isSameClient = pairwiseOf(ctx.config);
+  const known = isSameClient === undefined ? [] : members;
+  for (const [i, kp] of adds.entries()) {
+    await validateKeyPackage(ctx, kp, verdicts[i]);
+    const credential = kp.leafNode.credential;
+    checkNewClient(clients, clientIds(ctx.config, credential));
+    if (isSameClient !== undefined) {
+      for (const other of known) if (await isSameClient(other, credential)) failDuplicateMember();
+      known.push(credential);
+    }
+    checkNewKeys(signatureKeys, encryptionKeys, kp);
+  }
+}
+
+/**
+ * checkAdds without the signatures and the application's callbacks (validateCredential,
+ * clientKey, isSameClient), which confirmAdds then runs: synchronous, so nothing of the
+ * application's runs before the signatures are known.
+ */
+function precheckAdds(ctx: LeafCheckContext, adds: readonly KeyPackage[]): void {
+  const clients = new Set(memberCredentials(ctx.tree).map(credentialKey));
+  const signatureKeys = new KeySet();
+  const encryptionKeys = new KeySet();
+  for (const kp of adds) {
+    precheckKeyPackage(ctx, kp);
+    checkNewClient(clients, [credentialKey(kp.leafNode.credential)]);
+    checkNewKeys(signatureKeys, encryptionKeys, kp);
+  }
+}
+
+/**
+ * The rest of checkAdds once precheckAdds passed: per Add in order, its two signatures,
+ * the application's verdict on its credential, then its clientKey or isSameClient
+ * against the members and earlier Adds — the only checks of checkAdds that can still
+ * fail, in its order, so the error is the one checkAdds would throw.
+ */
+async function confirmAdds(ctx: LeafCheckContext, adds: readonly KeyPackage[], verdicts: readonly KeyPackageSignatureVerdicts[]): Promise<void> {
+  const clientKey = ctx.config.clientKey;
+  const isSameClient = pairwiseOf(ctx.config);
+  const members = clientKey === undefined && isSameClient === undefined ? [] : memberCredentials(ctx.tree);
+  const clients = clientKey === undefined ? undefined : new Set(members.map((c) => applicationKey(clientKey, c)));
+  const known = isSameClient === undefined ? [] : members;
+  for (const [i, kp] of adds.entries()) {
+    await confirmKeyPackage(ctx, kp, verdicts[i]!);
+    if (clients !== undefined) checkNewClient(clients, [applicationKey(clientKey!, kp.leafNode.credential)]);
+    if (isSameClient !== undefined) {
+      const credential = kp.leafNode.credential;
+      for (const other of known) if (await isSameClient(other, credential)) failDuplicateMember();
+      known.push(credential);
+    }
+  }
+}
+
+function checkNewClient(clients: Set<string>, ids: readonly string[]): void {
+  if (ids.some((id) => clients.has(id))) failDuplicateMember();
+  for (const id of ids) clients.add(id);
+}
+
+function checkNewKeys(signatureKeys: KeySet, encryptionKeys: KeySet, kp: KeyPackage): void {
+  if (!signatureKeys.add(kp.leafNode.signatureKey)) fail('duplicate-signature-key', 'two Adds carry the same signature key');
+  if (!encryptionKeys.add(kp.leafNode.encryptionKey)) fail('duplicate-encryption-key', 'two Adds carry the same encryption key');
+}
+
+function failDuplicateMember(): never {
+  throw new ValidationError('duplicate-member', 'an Add names a client that is already a member or added twice');
 }
 
 /**
@@ -266,8 +396,8 @@ export async function applyProposals(ctx: ApplyContext, list: readonly ProposalW
  * config.clientKey, the application's key for it.
  */
 export function clientIds(config: GroupConfig, credential: Credential): string[] {
-  const encoding = `credential:${toHex(encode(encodeCredential, credential))}`;
-  return config.clientKey === undefined ? [encoding] : [encoding, `client:${clientKeyOf(config.clientKey, credential)}`];
+  const encoding = credentialKey(credential);
+  return config.clientKey === undefined ? [encoding] : [encoding, applicationKey(config.clientKey, credential)];
 }
 
 /** config.clientKey(credential), which must be a string (UsageError 'bad-client-key'). */

@@ -63,11 +63,18 @@ export async function validateLeafNode(
   replacing?: LeafIndex,
   signatureVerdict?: boolean,
 ): Promise<void> {
-  if (leaf.leafNodeSource !== expectedSource) throw new ValidationError('invalid-leaf-node-source', `leaf node source ${leaf.leafNodeSource} where ${expectedSource} is required`);
+  checkLeafSource(leaf, expectedSource);
   const sigCtx = expectedSource === LeafNodeSource.key_package || at === undefined ? undefined : { groupId: ctx.groupId, leafIndex: at };
-  const signed = signatureVerdict ?? (await verifyLeafNodeSignature(ctx.suite, leaf, sigCtx));
-  if (!signed) throw new ValidationError('invalid-leaf-signature', 'leaf node signature does not verify');
+  checkLeafSignature(signatureVerdict ?? (await verifyLeafNodeSignature(ctx.suite, leaf, sigCtx)));
   await validateLeafPolicy(ctx, leaf, replacing);
+}
+
+function checkLeafSource(leaf: LeafNode, expected: LeafNodeSource): void {
+  if (leaf.leafNodeSource !== expected) throw new ValidationError('invalid-leaf-node-source', `leaf node source ${leaf.leafNodeSource} where ${expected} is required`);
+}
+
+function checkLeafSignature(signed: boolean): void {
+  if (!signed) throw new ValidationError('invalid-leaf-signature', 'leaf node signature does not verify');
 }
 
 /** §7.3: the leaf fits the group — required capabilities, suite, version, and the extensions it carries and must support. */
@@ -91,6 +98,12 @@ function checkLeafCapabilities(ctx: Pick<LeafCheckContext, 'suite' | 'groupExten
 
 /** The checks of §7.3 other than the signature and source. */
 export async function validateLeafPolicy(ctx: LeafCheckContext, leaf: LeafNode, replacing?: LeafIndex): Promise<void> {
+  checkLeafPolicy(ctx, leaf, replacing);
+  await checkCredential(ctx.config, leaf);
+}
+
+/** validateLeafPolicy without the application's verdict on the credential: pure checks, no callback. */
+function checkLeafPolicy(ctx: LeafCheckContext, leaf: LeafNode, replacing?: LeafIndex): void {
   checkLeafCapabilities(ctx, leaf);
   // Credential types: this leaf's must be supported by every member, and it must support
   // all in use. One indexed pass (this runs for every commit path leaf and every Add, so
@@ -123,7 +136,11 @@ export async function validateLeafPolicy(ctx: LeafCheckContext, leaf: LeafNode, 
     if (now === undefined) throw new UsageError('no-clock', 'lifetimes are checked but the configuration gives no clock (config.now)');
     if (now < leaf.lifetime.notBefore || now > leaf.lifetime.notAfter) throw new ValidationError('lifetime-expired', 'leaf node lifetime does not cover the current time');
   }
-  const validator = ctx.config.validateCredential;
+}
+
+/** §5.3.1: the application's verdict on a leaf's credential (config.validateCredential), if it gives one. */
+async function checkCredential(config: GroupConfig, leaf: LeafNode): Promise<void> {
+  const validator = config.validateCredential;
   if (validator !== undefined && !(await validator(leaf.credential, leaf.signatureKey))) {
     throw new ValidationError('credential-rejected', 'the application rejected the credential');
   }
@@ -158,14 +175,46 @@ export async function keyPackageSignatureVerdicts(suite: CipherSuite, kps: reado
  * checks run, and fail, in the same order either way.
  */
 export async function validateKeyPackage(ctx: LeafCheckContext, kp: KeyPackage, verdicts?: KeyPackageSignatureVerdicts): Promise<void> {
+  checkKeyPackageHeader(ctx, kp);
+  checkKeyPackageSignature(verdicts?.keyPackage ?? (await verifyWithLabel(ctx.suite, kp.leafNode.signatureKey, KEY_PACKAGE_TBS, encodeKeyPackageTbs(kp), kp.signature)));
+  checkInitKey(kp);
+  await validateLeafNode(ctx, kp.leafNode, LeafNodeSource.key_package, undefined, undefined, verdicts?.leafNode);
+}
+
+/**
+ * validateKeyPackage in two halves, for checking while the signatures are still being
+ * verified (a commit's Adds, see applyProposals): `precheckKeyPackage` makes every check
+ * that needs neither signature nor the application (no callback, nothing awaited), in
+ * validateKeyPackage's order; `confirmKeyPackage` then makes the rest with the verdicts:
+ * the key package signature, the leaf signature, the application's credential verdict.
+ * When the prechecks pass, confirmKeyPackage throws exactly what validateKeyPackage
+ * would, since the checks it skipped are the only ones that can still fail.
+ */
+export function precheckKeyPackage(ctx: LeafCheckContext, kp: KeyPackage): void {
+  checkKeyPackageHeader(ctx, kp);
+  checkInitKey(kp);
+  checkLeafSource(kp.leafNode, LeafNodeSource.key_package);
+  checkLeafPolicy(ctx, kp.leafNode);
+}
+
+/** The second half of validateKeyPackage (see precheckKeyPackage), in its order. */
+export async function confirmKeyPackage(ctx: LeafCheckContext, kp: KeyPackage, verdicts: KeyPackageSignatureVerdicts): Promise<void> {
+  checkKeyPackageSignature(verdicts.keyPackage);
+  checkLeafSignature(verdicts.leafNode);
+  await checkCredential(ctx.config, kp.leafNode);
+}
+
+function checkKeyPackageHeader(ctx: LeafCheckContext, kp: KeyPackage): void {
   if (kp.version !== ProtocolVersion.mls10) throw new ValidationError('unsupported-version', 'key package version is not mls10');
   if (kp.cipherSuite !== ctx.suite.id) throw new ValidationError('cipher-suite-mismatch', 'key package cipher suite differs from the group');
-  const signed = verdicts?.keyPackage ?? (await verifyWithLabel(ctx.suite, kp.leafNode.signatureKey, KEY_PACKAGE_TBS, encodeKeyPackageTbs(kp), kp.signature));
-  if (!signed) {
-    throw new ValidationError('invalid-key-package-signature', 'key package signature does not verify');
-  }
+}
+
+function checkKeyPackageSignature(signed: boolean): void {
+  if (!signed) throw new ValidationError('invalid-key-package-signature', 'key package signature does not verify');
+}
+
+function checkInitKey(kp: KeyPackage): void {
   if (bytesEqual(kp.initKey, kp.leafNode.encryptionKey)) throw new ValidationError('init-key-reused', 'init_key equals the leaf encryption key');
-  await validateLeafNode(ctx, kp.leafNode, LeafNodeSource.key_package, undefined, undefined, verdicts?.leafNode);
 }
 
 /**

@@ -161,16 +161,28 @@ export function encodeFramedContentTbs(
   wireFormat: WireFormat,
   content: FramedContent,
   context?: GroupContext | Uint8Array,
+  contentBytes?: Uint8Array,
 ): Uint8Array {
   const w = new Writer(256);
-  writeFramedContentTbs(w, wireFormat, content, context);
+  writeFramedContentTbs(w, wireFormat, content, context, contentBytes);
   return w.finish();
 }
 
-function writeFramedContentTbs(w: Writer, wireFormat: WireFormat, content: FramedContent, context?: GroupContext | Uint8Array): void {
+/**
+ * Writes `content`, or `contentBytes` when given: its encoding, made once by a caller
+ * that writes the same content into several structures (a commit being created: its
+ * signature, membership tag, transcript hash and message), which must be
+ * encode(encodeFramedContent, content).
+ */
+function writeContent(w: Writer, content: FramedContent, contentBytes: Uint8Array | undefined): void {
+  if (contentBytes !== undefined) w.raw(contentBytes);
+  else encodeFramedContent(w, content);
+}
+
+function writeFramedContentTbs(w: Writer, wireFormat: WireFormat, content: FramedContent, context?: GroupContext | Uint8Array, contentBytes?: Uint8Array): void {
   encodeProtocolVersion(w, ProtocolVersion.mls10);
   w.u16(wireFormat);
-  encodeFramedContent(w, content);
+  writeContent(w, content, contentBytes);
   if (tbsHasGroupContext(content.sender)) {
     if (context === undefined) throw new UsageError('missing-group-context', 'FramedContentTBS of this sender needs the GroupContext');
     if (context instanceof Uint8Array) w.raw(context);
@@ -187,9 +199,10 @@ export function encodeAuthenticatedContentTbm(
   auth: FramedContentAuthData,
   context: GroupContext | Uint8Array,
   wireFormat: WireFormat = WireFormat.mls_public_message,
+  contentBytes?: Uint8Array,
 ): Uint8Array {
   const w = new Writer(512);
-  writeFramedContentTbs(w, wireFormat, content, context);
+  writeFramedContentTbs(w, wireFormat, content, context, contentBytes);
   encodeFramedContentAuthData(w, auth, content.contentType);
   return w.finish();
 }
@@ -202,7 +215,12 @@ export interface PublicMessage {
 }
 
 export const encodePublicMessage: Encoder<PublicMessage> = (w, m) => {
-  encodeFramedContent(w, m.content);
+  writePublicMessage(w, m);
+};
+
+/** encodePublicMessage, with the content's encoding when the caller has it (see writeContent). */
+export function writePublicMessage(w: Writer, m: PublicMessage, contentBytes?: Uint8Array): void {
+  writeContent(w, m.content, contentBytes);
   encodeFramedContentAuthData(w, m.auth, m.content.contentType);
   if (m.content.sender.senderType === SenderType.member) {
     if (m.membershipTag === undefined) throw new UsageError('missing-membership-tag', 'a member sender needs a membership_tag');
@@ -210,7 +228,7 @@ export const encodePublicMessage: Encoder<PublicMessage> = (w, m) => {
   } else if (m.membershipTag !== undefined) {
     throw new UsageError('unexpected-membership-tag', 'only a member sender carries a membership_tag');
   }
-};
+}
 
 export const decodePublicMessage: Decoder<PublicMessage> = (r) => {
   const content = decodeFramedContent(r);

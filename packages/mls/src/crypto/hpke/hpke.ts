@@ -103,18 +103,26 @@ export class HpkeBase implements Hpke {
     return this.sealHashed(encapsulation, this.infoHash(info), aad, plaintext);
   }
 
-  /** Single-shot seals to several recipients under one info, whose info_hash is derived once. */
-  sealMany(
+  /**
+   * Single-shot seals to several recipients under one info. The key_schedule_context
+   * (mode, psk_id_hash, info_hash) is the same for all of them, so it is derived once;
+   * per recipient remain Encap and the secret, key and nonce of its own shared secret.
+   */
+  async sealMany(
     info: Uint8Array,
     aad: Uint8Array,
     recipients: readonly { readonly publicKey: Uint8Array; readonly plaintext: Uint8Array }[],
   ): Promise<{ kemOutput: Uint8Array; ciphertext: Uint8Array }[]> {
-    const infoHash = this.infoHash(info);
-    return Promise.all(recipients.map(async (r) => this.sealHashed(await this.kem.encap(r.publicKey), infoHash, aad, r.plaintext)));
+    const keyScheduleContext = await this.keyScheduleContext(this.infoHash(info));
+    return Promise.all(recipients.map(async (r) => this.sealScheduled(await this.kem.encap(r.publicKey), keyScheduleContext, aad, r.plaintext)));
   }
 
   private async sealHashed(encapsulation: Encapsulation, infoHash: Promise<Uint8Array>, aad: Uint8Array, plaintext: Uint8Array): Promise<{ kemOutput: Uint8Array; ciphertext: Uint8Array }> {
-    const schedule = await this.keyScheduleHashed(encapsulation.sharedSecret, infoHash);
+    return this.sealScheduled(encapsulation, await this.keyScheduleContext(infoHash), aad, plaintext);
+  }
+
+  private async sealScheduled(encapsulation: Encapsulation, keyScheduleContext: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<{ kemOutput: Uint8Array; ciphertext: Uint8Array }> {
+    const schedule: Schedule = { secret: await this.scheduleSecret(encapsulation.sharedSecret), keyScheduleContext };
     const [key, nonce] = await Promise.all([this.aeadKey(schedule), this.baseNonce(schedule)]);
     return { kemOutput: encapsulation.enc, ciphertext: await this.aead.seal(key, nonce, aad, plaintext) };
   }
@@ -135,13 +143,24 @@ export class HpkeBase implements Hpke {
   }
 
   private async keyScheduleHashed(sharedSecret: Uint8Array, infoHashed: Promise<Uint8Array>): Promise<Schedule> {
+    const [keyScheduleContext, secret] = await Promise.all([this.keyScheduleContext(infoHashed), this.scheduleSecret(sharedSecret)]);
+    return { secret, keyScheduleContext };
+  }
+
+  /** key_schedule_context = concat(mode, psk_id_hash, info_hash). */
+  private async keyScheduleContext(infoHashed: Promise<Uint8Array>): Promise<Uint8Array> {
     this.pskIdHash ??= this.labeled.extract(EMPTY, L_PSK_ID_HASH, EMPTY);
-    const [pskIdHash, infoHash, secret] = await Promise.all([this.pskIdHash, infoHashed, this.labeled.extract(sharedSecret, L_SECRET, EMPTY)]);
+    const [pskIdHash, infoHash] = await Promise.all([this.pskIdHash, infoHashed]);
     const keyScheduleContext = new Uint8Array(1 + pskIdHash.length + infoHash.length);
     keyScheduleContext[0] = MODE_BASE;
     keyScheduleContext.set(pskIdHash, 1);
     keyScheduleContext.set(infoHash, 1 + pskIdHash.length);
-    return { secret, keyScheduleContext };
+    return keyScheduleContext;
+  }
+
+  /** secret = LabeledExtract(shared_secret, "secret", psk) with psk = "". */
+  private scheduleSecret(sharedSecret: Uint8Array): Promise<Uint8Array> {
+    return this.labeled.extract(sharedSecret, L_SECRET, EMPTY);
   }
 
   private aeadKey(s: Schedule): Promise<Uint8Array> {

@@ -1,6 +1,9 @@
 // Node Buffers leave this backend as plain Uint8Array views (no copy), so callers and
 // tests see one byte type whatever the backend.
 
+import { randomBytes, randomFillSync } from 'node:crypto';
+import { UsageError } from '../../errors.js';
+
 export function u8(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
@@ -68,4 +71,26 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+// Small requests (a PrivateMessage's 4-byte reuse guard, every message; a fresh private
+// key, one per HPKE seal) are cut from a pool filled by one OpenSSL call, as Node does
+// for randomUUID; each byte is handed out once, as a copy, and the pool is refilled
+// when used up.
+const POOL_SIZE = 4096;
+const SMALL = 64;
+const pool = new Uint8Array(POOL_SIZE);
+let poolAt = POOL_SIZE;
+
+export function random(length: number): Uint8Array {
+  if (!Number.isInteger(length) || length < 0) throw new UsageError('bad-length', 'a random byte count is a non-negative integer');
+  if (length > SMALL) return u8(randomBytes(length));
+  if (poolAt + length > POOL_SIZE) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const out = pool.slice(poolAt, poolAt + length);
+  pool.fill(0, poolAt, poolAt + length);
+  poolAt += length;
+  return out;
 }

@@ -2,14 +2,13 @@
 // HPKE (RFC 9180) from crypto/hpke over node primitives. This folder is the only place
 // in the engine that imports node:crypto.
 
-import { randomBytes, randomFillSync } from 'node:crypto';
-import { CryptoError, UsageError } from '../../errors.js';
+import { CryptoError } from '../../errors.js';
 import { DhKem } from '../hpke/dhkem.js';
 import { HpkeBase } from '../hpke/hpke.js';
 import type { DhGroup } from '../hpke/primitives.js';
 import type { CipherSuite, CipherSuiteId, CryptoProvider } from '../provider.js';
 import { ALL_SUITE_IDS, HASH_LENGTH, isCipherSuiteId, KDF_HASH, KEMS, SUITES, type DhCurve, type KdfId } from '../suites.js';
-import { u8 } from './bytes.js';
+import { random } from './bytes.js';
 import { MontgomeryDh, NistDh } from './dh.js';
 import { digest, hmac, NodeAead, NodeKdf } from './primitives.js';
 import { signatureOps } from './signature.js';
@@ -33,27 +32,6 @@ function kdf(id: KdfId): NodeKdf {
     kdfs.set(id, k);
   }
   return k;
-}
-
-// Small requests (a PrivateMessage's 4-byte reuse guard, every message) are cut from a
-// pool filled by one OpenSSL call, as Node does for randomUUID; each byte is handed out
-// once, as a copy, and the pool is refilled when used up.
-const POOL_SIZE = 4096;
-const SMALL = 64;
-const pool = new Uint8Array(POOL_SIZE);
-let poolAt = POOL_SIZE;
-
-function random(length: number): Uint8Array {
-  if (!Number.isInteger(length) || length < 0) throw new UsageError('bad-length', 'a random byte count is a non-negative integer');
-  if (length > SMALL) return u8(randomBytes(length));
-  if (poolAt + length > POOL_SIZE) {
-    randomFillSync(pool);
-    poolAt = 0;
-  }
-  const out = pool.slice(poolAt, poolAt + length);
-  pool.fill(0, poolAt, poolAt + length);
-  poolAt += length;
-  return out;
 }
 
 function buildSuite(id: CipherSuiteId): CipherSuite {

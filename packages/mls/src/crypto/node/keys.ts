@@ -5,10 +5,10 @@
 //   class takes both raw, and signing keys go through JWK.
 // Imported keys are cached (bounded LRU) so hot paths do not re-import.
 
-import { createECDH, createPrivateKey, createPublicKey, randomBytes, type ECDH, type KeyObject } from 'node:crypto';
+import { createECDH, createPrivateKey, createPublicKey, type ECDH, type KeyObject } from 'node:crypto';
 import { CryptoError } from '../../errors.js';
 import { fromHex } from '../../util/bytes.js';
-import { LruCache, u8 } from './bytes.js';
+import { LruCache, random, u8 } from './bytes.js';
 
 export type RawCurve = 'X25519' | 'X448' | 'Ed25519' | 'Ed448';
 export type NistCurve = 'P-256' | 'P-384' | 'P-521';
@@ -74,7 +74,7 @@ export class RawKeys {
    * test/crypto-node-keygen.test.ts keeps the engine off that path.
    */
   generate(): RawPrivate & { readonly raw: Uint8Array } {
-    const raw = u8(randomBytes(this.length));
+    const raw = random(this.length);
     const key = this.importPrivate(raw);
     return { raw, key, publicKey: this.exportPublic(createPublicKey(key)) };
   }
