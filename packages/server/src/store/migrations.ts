@@ -127,4 +127,14 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'no created_at index on the log (retention prune walks each group in seq order)',
+    // Each appended message wrote a leaf of this index into the WAL. Retention prune now
+    // walks each group's log by its primary key, which the acked prune did already, and
+    // groups.last_seq is no longer written per message (see sqlite.ts, "The next seq").
+    sql: `
+      DROP INDEX messages_created;
+    `,
+  },
 ];
