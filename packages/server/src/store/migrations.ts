@@ -129,12 +129,15 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 4,
-    name: 'no created_at index on the log (retention prune walks each group in seq order)',
-    // Each appended message wrote a leaf of this index into the WAL. Retention prune now
-    // walks each group's log by its primary key, which the acked prune did already, and
-    // groups.last_seq is no longer written per message (see sqlite.ts, "The next seq").
+    name: 'an append writes only its log row (no created_at or (group, id) index; last_seq derived)',
+    // Each index leaf an appended message touched was another random 4 KiB page in the WAL.
+    // Retention prune walks each group's log by its primary key (the acked prune did so
+    // already); a retried message id is recognized from a window of each group's latest ids
+    // (sqlite.ts, RecentIds); groups.last_seq is no longer written per message (sqlite.ts,
+    // "The next seq").
     sql: `
       DROP INDEX messages_created;
+      DROP INDEX messages_id;
     `,
   },
 ];

@@ -18,8 +18,8 @@
 //
 // The next seq. A group's last seq is MAX(groups.last_seq, the log's highest seq) (LAST_SEQ
 // below), not a column written per message: an append inserts its row at that + 1 and writes
-// nothing else, so a message costs the WAL its log leaf and its de-dup index entry, not the
-// group's row as well. groups.last_seq is written only where the log alone would fall behind:
+// nothing else (no index either: see RecentIds for de-duplication), so a message costs the
+// WAL its log leaf, not the group's row and index leaves as well. groups.last_seq is written only where the log alone would fall behind:
 // by a prune that deletes rows (in the same transaction as the deletion, so the log's end is
 // never forgotten), by commits and notices (they write the group's row anyway), and by the
 // unclean-start rule. Being derived from what is committed, it holds for every connection
@@ -33,6 +33,7 @@ import Database from 'better-sqlite3';
 import { MESSAGE_KINDS, type MessageKind } from '@parley/protocol';
 import { MIGRATIONS } from './migrations.js';
 import {
+  DEDUP_WINDOW,
   StoreConflictError,
   type AppendResult,
   type AttachmentRecord,
@@ -112,6 +113,48 @@ const BACKSTOP_PAGES = 16_384;
 
 type Row = Record<string, unknown>;
 
+/** Groups whose recent ids are kept in memory (the least recently appended to are dropped first). */
+const RECENT_GROUPS = 4096;
+
+/**
+ * De-duplication of retried sends without an index on (group, id), which cost every append a
+ * random leaf in the WAL: per group, the ids of its last DEDUP_WINDOW messages, loaded from
+ * the log's tail when the group is first appended to (so a restart or an eviction forgets
+ * nothing the log has). Keys are 30 bits of the id (small integers: a few bytes each); a hit
+ * is only a candidate, checked against the stored row, so a collision can only make a retry
+ * look new (stored again; clients drop it by id), never make a new message look old.
+ */
+class RecentIds {
+  private readonly groups = new Map<string, Map<number, number>>();
+
+  constructor(private readonly tail: (groupId: string) => Row[]) {}
+
+  static key(id: Uint8Array): number {
+    return id.length >= 4 ? ((id[0]! | (id[1]! << 8) | (id[2]! << 16) | (id[3]! << 24)) & 0x3fff_ffff) : id.reduce((a, b) => a * 256 + b, 0);
+  }
+
+  /** The group's window (key → seq, oldest first). */
+  of(groupId: string): Map<number, number> {
+    let w = this.groups.get(groupId);
+    if (w !== undefined) {
+      this.groups.delete(groupId);
+    } else {
+      w = new Map();
+      for (const r of this.tail(groupId).reverse()) w.set(RecentIds.key(u8(r.id)), r.seq as number);
+      if (this.groups.size >= RECENT_GROUPS) this.groups.delete(this.groups.keys().next().value as string);
+    }
+    this.groups.set(groupId, w);
+    return w;
+  }
+
+  static add(w: Map<number, number>, id: Uint8Array, seq: number): void {
+    const k = RecentIds.key(id);
+    w.delete(k);
+    w.set(k, seq);
+    if (w.size > DEDUP_WINDOW) w.delete(w.keys().next().value as number);
+  }
+}
+
 /** A group's last seq (see the header, "The next seq"); `g` names a row of groups. */
 const lastSeqOf = (g: string): string => `MAX(${g}.last_seq, COALESCE((SELECT MAX(seq) FROM messages WHERE group_id = ${g}.id), 0))`;
 const kindByNumber = new Map<number, MessageKind>(Object.entries(MESSAGE_KINDS).map(([k, v]) => [v, k as MessageKind]));
@@ -162,6 +205,7 @@ export class SqliteStore implements Store {
   /** Runs its argument in a transaction (one wrapper for the hot path, not one per call). */
   private readonly inTx: Database.Transaction<(f: () => unknown) => unknown>;
   private checkpointer: Worker | undefined;
+  private readonly recent: RecentIds;
   /** The `-wal` file, fdatasync'ed behind deferred commits (deferredSync only). */
   private wal: WalSync | undefined;
   /** How many groups' seqs the unclean-start rule advanced when this store opened (0 after a clean shutdown). */
@@ -193,6 +237,7 @@ export class SqliteStore implements Store {
       this.checkpointer.unref();
     }
     this.inTx = this.db.transaction((f: () => unknown) => f());
+    this.recent = new RecentIds((groupId) => this.s.recentIds.all(groupId) as Row[]);
     const p = (sql: string): Database.Statement => this.db.prepare(sql);
     this.s = {
       insertUser: p(
@@ -236,9 +281,10 @@ export class SqliteStore implements Store {
       isMember: p('SELECT 1 FROM members WHERE group_id = ? AND device_id = ?'),
       listMembers: p('SELECT * FROM members WHERE group_id = ? ORDER BY device_id'),
       groupsOfDevice: p('SELECT * FROM members WHERE device_id = ? ORDER BY group_id'),
-      messageById: p('SELECT * FROM messages WHERE group_id = ? AND id = ?'),
+      messageAt: p('SELECT * FROM messages WHERE group_id = ? AND seq = ?'),
+      recentIds: p(`SELECT seq, id FROM messages WHERE group_id = ? ORDER BY seq DESC LIMIT ${DEDUP_WINDOW}`),
       insertMessage: p('INSERT INTO messages (group_id, seq, id, kind, sender, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      // Inserts at the group's last seq + 1 if the sender is a member; nothing if not, or if the id is taken.
+      // Inserts at the group's last seq + 1 if the sender is a member; nothing if not.
       appendIfMember: p(`INSERT INTO messages (group_id, seq, id, kind, sender, created_at, data)
           SELECT g.id, ${lastSeqOf('g')} + 1, ?, ?, ?, ?, ? FROM members m JOIN groups g ON g.id = m.group_id WHERE m.group_id = ? AND m.device_id = ?
           ON CONFLICT DO NOTHING RETURNING seq`).pluck(),
@@ -510,10 +556,21 @@ export class SqliteStore implements Store {
     const kind = MESSAGE_KINDS.application;
     return messages.map((m): AppendResult => {
       // The common case is one statement: the insert at the group's next seq, which the
-      // sender's membership row gates and the (group, id) index de-duplicates. Only a refused
+      // sender's membership row gates, after the in-memory check for a retry. Only a refused
       // insert looks up why.
+      const recent = this.recent.of(m.groupId);
+      const candidate = recent.get(RecentIds.key(m.id));
+      if (candidate !== undefined) {
+        const dup = this.s.messageAt.get(m.groupId, candidate) as Row | undefined;
+        if (dup !== undefined && buf(m.id).equals(dup.id as Buffer)) {
+          if (this.s.isMember.get(m.groupId, m.sender) === undefined) return { ok: false, reason: 'not-a-member' };
+          const message = messageFrom(dup);
+          return { ok: true, seq: message.seq, duplicate: true, message };
+        }
+      }
       const seq = this.s.appendIfMember.get(buf(m.id), kind, m.sender, m.createdAt, buf(m.data), m.groupId, m.sender) as number | undefined;
       if (seq !== undefined) {
+        RecentIds.add(recent, m.id, seq);
         const message: StoredMessage = { seq, id: m.id, kind: 'application', groupId: m.groupId, sender: m.sender, createdAt: m.createdAt, data: m.data };
         return { ok: true, seq, duplicate: false, message };
       }
@@ -521,13 +578,9 @@ export class SqliteStore implements Store {
       if (this.s.isMember.get(m.groupId, m.sender) === undefined) {
         return { ok: false, reason: this.s.groupExists.get(m.groupId) === undefined ? 'unknown-group' : 'not-a-member' };
       }
-      const dup = this.s.messageById.get(m.groupId, buf(m.id)) as Row | undefined;
-      if (dup !== undefined) {
-        const message = messageFrom(dup);
-        return { ok: true, seq: message.seq, duplicate: true, message };
-      }
       // Not reached (the insert's seq is past the log's end): the checked path says how.
       const message = this.appendOne(m, 'application');
+      RecentIds.add(recent, m.id, message.seq);
       return { ok: true, seq: message.seq, duplicate: false, message };
     });
   }
