@@ -113,28 +113,27 @@ const BACKSTOP_PAGES = 16_384;
 
 type Row = Record<string, unknown>;
 
-/** Groups whose recent ids are kept in memory (the least recently appended to are dropped first). */
-const RECENT_GROUPS = 4096;
+/** Groups whose recent ids are kept in memory (the least recently appended to go first): ~13 KB each. */
+const RECENT_GROUPS = 2048;
 
 /**
  * De-duplication of retried sends without an index on (group, id), which cost every append a
  * random leaf in the WAL: per group, the ids of its last DEDUP_WINDOW messages, loaded from
  * the log's tail when the group is first appended to (so a restart or an eviction forgets
- * nothing the log has). Keys are 30 bits of the id (small integers: a few bytes each); a hit
- * is only a candidate, checked against the stored row, so a collision can only make a retry
- * look new (stored again; clients drop it by id), never make a new message look old.
+ * nothing the log has). A hit is only a candidate, checked against the stored row: a row
+ * pruned since, or an append whose transaction failed, is not taken for the original.
  */
 class RecentIds {
-  private readonly groups = new Map<string, Map<number, number>>();
+  private readonly groups = new Map<string, Map<string, number>>();
 
   constructor(private readonly tail: (groupId: string) => Row[]) {}
 
-  static key(id: Uint8Array): number {
-    return id.length >= 4 ? ((id[0]! | (id[1]! << 8) | (id[2]! << 16) | (id[3]! << 24)) & 0x3fff_ffff) : id.reduce((a, b) => a * 256 + b, 0);
+  static key(id: Uint8Array): string {
+    return buf(id).toString('latin1');
   }
 
-  /** The group's window (key → seq, oldest first). */
-  of(groupId: string): Map<number, number> {
+  /** The group's window (id → seq, oldest first). */
+  of(groupId: string): Map<string, number> {
     let w = this.groups.get(groupId);
     if (w !== undefined) {
       this.groups.delete(groupId);
@@ -147,11 +146,11 @@ class RecentIds {
     return w;
   }
 
-  static add(w: Map<number, number>, id: Uint8Array, seq: number): void {
+  static add(w: Map<string, number>, id: Uint8Array, seq: number): void {
     const k = RecentIds.key(id);
     w.delete(k);
     w.set(k, seq);
-    if (w.size > DEDUP_WINDOW) w.delete(w.keys().next().value as number);
+    if (w.size > DEDUP_WINDOW) w.delete(w.keys().next().value as string);
   }
 }
 
