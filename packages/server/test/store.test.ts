@@ -195,26 +195,25 @@ it('sqlite: appends leave groups.last_seq alone, and a prune that empties the lo
   expect(seqsOf(b.results)).toEqual([5]);
   await clean.ackBatch([{ deviceId: 'bob-dev-0001', groupId: 'group-seq', seq: 5 }]);
   expect(await clean.prune(0)).toBe(1);
-  // A kill: the marker stays 'open'.
-  const raw = new Database(file);
-  raw.prepare("UPDATE server_state SET value = 'open' WHERE key = 'shutdown'").run();
-  raw.close();
+  // Seq 6 stays in the log, past the group's written last_seq (5).
+  expect(seqsOf(await clean.appendMessages([appMsg('group-seq', 'ann-dev-0001')]))).toEqual([6]);
   await clean.close();
+  // A kill instead: the marker left 'open'.
   const db = new Database(file);
   db.prepare("UPDATE server_state SET value = 'open' WHERE key = 'shutdown'").run();
   db.close();
 
-  // The unclean start moves on from the pruned end (5), not from the empty log (0).
+  // The unclean start moves on from the log's end (6), not from the written last_seq (5).
   const unclean = new SqliteStore(file, opts);
   expect(unclean.uncleanStartGroups).toBe(1);
-  expect((await unclean.getGroup('group-seq'))?.lastSeq).toBe(5 + UNSYNCED_MAX);
+  expect((await unclean.getGroup('group-seq'))?.lastSeq).toBe(6 + UNSYNCED_MAX);
   const c = await unclean.appendMessagesCommitted([appMsg('group-seq', 'ann-dev-0001'), appMsg('group-seq', 'ann-dev-0001')]);
   await c.durable;
-  expect(seqsOf(c.results)).toEqual([5 + UNSYNCED_MAX + 1, 5 + UNSYNCED_MAX + 2]);
+  expect(seqsOf(c.results)).toEqual([6 + UNSYNCED_MAX + 1, 6 + UNSYNCED_MAX + 2]);
   await unclean.close();
   const again = new SqliteStore(file, opts);
   expect(again.uncleanStartGroups).toBe(0);
-  expect((await again.getGroup('group-seq'))?.lastSeq).toBe(5 + UNSYNCED_MAX + 2);
+  expect((await again.getGroup('group-seq'))?.lastSeq).toBe(6 + UNSYNCED_MAX + 2);
   await again.close();
 });
 
