@@ -1,5 +1,9 @@
-// WAL frames (4 KiB pages) written per appended 1:1 message, shaped like bench:relay:
-// 600 groups of 2, 250-byte random payloads, 16-byte random ids, batches of B to random groups.
+// WAL frames (4 KiB pages) written per appended 1:1 message, by B-tree, shaped like
+// bench:relay: 600 groups of 2, 250-byte random payloads, 16-byte random ids, batches of B
+// to random groups, after a prefill. Deterministic where the relay bench is noisy: it reads
+// the page numbers of the WAL's own frames and names their tree with dbstat.
+//   npx tsx --conditions=parley:source bench/relay-wal.ts <path to a sqlite.ts> [batch=16] [prefill=60000]
+// The store module is an argument so that another checkout's store can be measured beside this one.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +11,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
 const [modPath, batchArg, prefillArg] = process.argv.slice(2);
-const { SqliteStore } = (await import(modPath!)) as typeof import('../packages/server/src/store/sqlite.js');
+if (modPath === undefined) throw new Error('usage: relay-wal.ts <store module> [batch] [prefill]');
+const { SqliteStore } = (await import(modPath)) as typeof import('../packages/server/src/store/sqlite.js');
 const B = Number(batchArg ?? 16);
 const PREFILL = Number(prefillArg ?? 60000);
 const file = join(mkdtempSync(join(tmpdir(), 'walc-')), 'p.db');
