@@ -16,14 +16,15 @@
 // that many messages are ever committed and not yet synced, so no published seq is
 // reused. Gaps in a log are harmless: readers ask for "after seq", never for "seq + 1".
 //
-// The next seq. A group's last seq is MAX(groups.last_seq, the log's highest seq) (LAST_SEQ
+// The next seq. A group's last seq is MAX(groups.last_seq, the log's highest seq) (lastSeqOf
 // below), not a column written per message: an append inserts its row at that + 1 and writes
 // nothing else (no index either: see RecentIds for de-duplication), so a message costs the
-// WAL its log leaf, not the group's row and index leaves as well. groups.last_seq is written only where the log alone would fall behind:
-// by a prune that deletes rows (in the same transaction as the deletion, so the log's end is
-// never forgotten), by commits and notices (they write the group's row anyway), and by the
-// unclean-start rule. Being derived from what is committed, it holds for every connection
-// to the file (`parley admin` appends notices too), with nothing to keep in memory.
+// WAL its log leaf, not also the group's row and index leaves. groups.last_seq is written
+// only where the log alone would fall behind: by a prune, in the transaction that deletes
+// rows (so the log's end is never forgotten), by commits and notices (they write the
+// group's row anyway), and by the unclean-start rule. Derived from what is committed, it
+// holds for every connection to the file (`parley admin` appends notices too), and needs
+// nothing in memory.
 
 import { closeSync, fdatasync, fsyncSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -663,7 +664,8 @@ export class SqliteStore implements Store {
     // acknowledged already or past retention, and goes at the next prune). Retention and
     // acknowledgement are one walk of each group's log in seq order, by its primary key (no
     // index on created_at: it cost every append a WAL page). Each slice first writes the
-    // group's last seq, in its own transaction, so deleting the log's end never lowers it.
+    // group's last seq, in the transaction of its deletion, so deleting the log's end never
+    // lowers it.
     let n = 0;
     for (const g of this.s.pruneGroups.all() as Row[]) {
       const id = g.id as string;
