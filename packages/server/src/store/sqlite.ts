@@ -114,7 +114,7 @@ const BACKSTOP_PAGES = 16_384;
 
 type Row = Record<string, unknown>;
 
-/** Groups whose recent ids are kept in memory (the least recently appended to go first): ~13 KB each. */
+/** Groups whose recent ids are kept in memory, the least recently appended to dropped first (~15 KB each, so ~30 MB at most). */
 const RECENT_GROUPS = 2048;
 
 /**
