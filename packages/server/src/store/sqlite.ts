@@ -18,8 +18,9 @@
 //
 // The next seq. A group's last seq is MAX(groups.last_seq, the log's highest seq) (lastSeqOf
 // below), not a column written per message: an append inserts its row at that + 1 and writes
-// nothing else (no index either: see RecentIds for de-duplication), so a message costs the
-// WAL its log leaf, not also the group's row and index leaves. groups.last_seq is written
+// nothing else. The log is a rowid table, so that row goes at the table's right edge (one
+// page for a whole batch); its one index, (group_id, seq), takes the only random leaf per
+// message (RecentIds replaces a (group, id) index). groups.last_seq is written
 // only where the log alone would fall behind: by a prune, in the transaction that deletes
 // rows (so the log's end is never forgotten), by commits and notices (they write the
 // group's row anyway), and by the unclean-start rule. Derived from what is committed, it
