@@ -127,4 +127,31 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'the log appends at its right edge and writes one row per message (rowid table, one index)',
+    // Each B-tree an appended message touched was another random 4 KiB page in the WAL. The
+    // log becomes a rowid table, so a message's row goes at the table's right edge (shared by
+    // a batch, and split cheaply), and keeps one index, (group_id, seq). Gone: the created_at
+    // index (retention prune walks each group's log in seq order), the unique (group_id, id)
+    // index (a retried id is recognized from a window of each group's latest ids: sqlite.ts,
+    // RecentIds), and the per-message write of groups.last_seq (sqlite.ts, "The next seq").
+    sql: `
+      CREATE TABLE messages_v4 (
+        n INTEGER PRIMARY KEY,
+        group_id TEXT NOT NULL REFERENCES groups(id),
+        seq INTEGER NOT NULL,
+        id BLOB NOT NULL,
+        kind INTEGER NOT NULL,
+        sender TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        data BLOB NOT NULL
+      );
+      INSERT INTO messages_v4 (group_id, seq, id, kind, sender, created_at, data)
+        SELECT group_id, seq, id, kind, sender, created_at, data FROM messages ORDER BY created_at, group_id, seq;
+      DROP TABLE messages;
+      ALTER TABLE messages_v4 RENAME TO messages;
+      CREATE UNIQUE INDEX messages_seq ON messages(group_id, seq);
+    `,
+  },
 ];

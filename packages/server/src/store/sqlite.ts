@@ -15,6 +15,17 @@
 // kill or a power loss) advances every group's last_seq by UNSYNCED_MAX, and at most
 // that many messages are ever committed and not yet synced, so no published seq is
 // reused. Gaps in a log are harmless: readers ask for "after seq", never for "seq + 1".
+//
+// The next seq. A group's last seq is MAX(groups.last_seq, the log's highest seq) (lastSeqOf
+// below), not a column written per message: an append inserts its row at that + 1 and writes
+// nothing else. The log is a rowid table, so that row goes at the table's right edge (one
+// page for a whole batch); its one index, (group_id, seq), takes the only random leaf per
+// message (RecentIds replaces a (group, id) index). groups.last_seq is written
+// only where the log alone would fall behind: by a prune, in the transaction that deletes
+// rows (so the log's end is never forgotten), by commits and notices (they write the
+// group's row anyway), and by the unclean-start rule. Derived from what is committed, it
+// holds for every connection to the file (`parley admin` appends notices too), and needs
+// nothing in memory.
 
 import { closeSync, fdatasync, fsyncSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -24,6 +35,7 @@ import Database from 'better-sqlite3';
 import { MESSAGE_KINDS, type MessageKind } from '@parley/protocol';
 import { MIGRATIONS } from './migrations.js';
 import {
+  DEDUP_WINDOW,
   StoreConflictError,
   type AppendResult,
   type AttachmentRecord,
@@ -102,6 +114,50 @@ const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r)
 const BACKSTOP_PAGES = 16_384;
 
 type Row = Record<string, unknown>;
+
+/** Groups whose recent ids are kept in memory, the least recently appended to dropped first (~15 KB each, so ~30 MB at most). */
+const RECENT_GROUPS = 2048;
+
+/**
+ * De-duplication of retried sends without an index on (group, id), which cost every append a
+ * random leaf in the WAL: per group, the ids of its last DEDUP_WINDOW messages, loaded from
+ * the log's tail when the group is first appended to (so a restart or an eviction forgets
+ * nothing the log has). A hit is only a candidate, checked against the stored row: a row
+ * pruned since, or an append whose transaction failed, is not taken for the original.
+ */
+class RecentIds {
+  private readonly groups = new Map<string, Map<string, number>>();
+
+  constructor(private readonly tail: (groupId: string) => Row[]) {}
+
+  static key(id: Uint8Array): string {
+    return buf(id).toString('latin1');
+  }
+
+  /** The group's window (id → seq, oldest first). */
+  of(groupId: string): Map<string, number> {
+    let w = this.groups.get(groupId);
+    if (w !== undefined) {
+      this.groups.delete(groupId);
+    } else {
+      w = new Map();
+      for (const r of this.tail(groupId).reverse()) w.set(RecentIds.key(u8(r.id)), r.seq as number);
+      if (this.groups.size >= RECENT_GROUPS) this.groups.delete(this.groups.keys().next().value as string);
+    }
+    this.groups.set(groupId, w);
+    return w;
+  }
+
+  static add(w: Map<string, number>, id: Uint8Array, seq: number): void {
+    const k = RecentIds.key(id);
+    w.delete(k);
+    w.set(k, seq);
+    if (w.size > DEDUP_WINDOW) w.delete(w.keys().next().value as string);
+  }
+}
+
+/** A group's last seq (see the header, "The next seq"); `g` names a row of groups. */
+const lastSeqOf = (g: string): string => `MAX(${g}.last_seq, COALESCE((SELECT MAX(seq) FROM messages WHERE group_id = ${g}.id), 0))`;
 const kindByNumber = new Map<number, MessageKind>(Object.entries(MESSAGE_KINDS).map(([k, v]) => [v, k as MessageKind]));
 
 const u8 = (v: unknown): Uint8Array => new Uint8Array(v as Buffer);
@@ -150,6 +206,7 @@ export class SqliteStore implements Store {
   /** Runs its argument in a transaction (one wrapper for the hot path, not one per call). */
   private readonly inTx: Database.Transaction<(f: () => unknown) => unknown>;
   private checkpointer: Worker | undefined;
+  private readonly recent: RecentIds;
   /** The `-wal` file, fdatasync'ed behind deferred commits (deferredSync only). */
   private wal: WalSync | undefined;
   /** How many groups' seqs the unclean-start rule advanced when this store opened (0 after a clean shutdown). */
@@ -181,6 +238,7 @@ export class SqliteStore implements Store {
       this.checkpointer.unref();
     }
     this.inTx = this.db.transaction((f: () => unknown) => f());
+    this.recent = new RecentIds((groupId) => this.s.recentIds.all(groupId) as Row[]);
     const p = (sql: string): Database.Statement => this.db.prepare(sql);
     this.s = {
       insertUser: p(
@@ -218,38 +276,40 @@ export class SqliteStore implements Store {
       deleteKp: p('DELETE FROM key_packages WHERE id = ?'),
       countKp: p('SELECT last_resort, COUNT(*) AS n FROM key_packages WHERE device_id = ? GROUP BY last_resort'),
       insertGroup: p('INSERT INTO groups (id, epoch, group_info, ratchet_tree, created_at) VALUES (?, ?, ?, ?, ?)'),
-      getGroup: p('SELECT * FROM groups WHERE id = ?'),
+      getGroup: p(`SELECT *, ${lastSeqOf('g')} AS last FROM groups g WHERE id = ?`),
       insertMember: p('INSERT OR IGNORE INTO members (group_id, device_id, cursor) VALUES (?, ?, ?)'),
       deleteMember: p('DELETE FROM members WHERE group_id = ? AND device_id = ?'),
       isMember: p('SELECT 1 FROM members WHERE group_id = ? AND device_id = ?'),
       listMembers: p('SELECT * FROM members WHERE group_id = ? ORDER BY device_id'),
       groupsOfDevice: p('SELECT * FROM members WHERE device_id = ? ORDER BY group_id'),
-      messageById: p('SELECT * FROM messages WHERE group_id = ? AND id = ?'),
+      messageAt: p('SELECT * FROM messages WHERE group_id = ? AND seq = ?'),
+      recentIds: p(`SELECT seq, id FROM messages WHERE group_id = ? ORDER BY seq DESC LIMIT ${DEDUP_WINDOW}`),
       insertMessage: p('INSERT INTO messages (group_id, seq, id, kind, sender, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      // Inserts at last_seq + 1 if the sender is a member; nothing if not, or if the id is taken.
+      // Inserts at the group's last seq + 1 if the sender is a member; nothing if not.
       appendIfMember: p(`INSERT INTO messages (group_id, seq, id, kind, sender, created_at, data)
-          SELECT g.id, g.last_seq + 1, ?, ?, ?, ?, ? FROM members m JOIN groups g ON g.id = m.group_id WHERE m.group_id = ? AND m.device_id = ?
+          SELECT g.id, ${lastSeqOf('g')} + 1, ?, ?, ?, ?, ? FROM members m JOIN groups g ON g.id = m.group_id WHERE m.group_id = ? AND m.device_id = ?
           ON CONFLICT DO NOTHING RETURNING seq`).pluck(),
-      setLastSeq: p('UPDATE groups SET last_seq = ? WHERE id = ?'),
       // The per-message path reads only the sequence number, never the group's GroupInfo and
       // ratchet tree blobs (kilobytes each in a real group).
       groupExists: p('SELECT 1 FROM groups WHERE id = ?'),
-      nextSeq: p('UPDATE groups SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq'),
+      nextSeq: p(`UPDATE groups SET last_seq = ${lastSeqOf('groups')} + 1 WHERE id = ? RETURNING last_seq`),
+      // Before a prune deletes rows of a group: the log's end may go with them.
+      keepLastSeq: p(`UPDATE groups SET last_seq = ${lastSeqOf('groups')} WHERE id = ? AND last_seq < ${lastSeqOf('groups')}`),
       setEpoch: p('UPDATE groups SET epoch = ?, group_info = ?, ratchet_tree = COALESCE(?, ratchet_tree) WHERE id = ?'),
       readGroup: p('SELECT * FROM messages WHERE group_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       ackGroup: p(
-        'UPDATE members SET cursor = MIN(?, (SELECT last_seq FROM groups WHERE id = members.group_id)) WHERE device_id = ? AND group_id = ? AND cursor < ?',
+        `UPDATE members SET cursor = MIN(?, (SELECT ${lastSeqOf('g')} FROM groups g WHERE g.id = members.group_id)) WHERE device_id = ? AND group_id = ? AND cursor < ?`,
       ),
       nextInboxSeq: p('UPDATE devices SET inbox_seq = inbox_seq + 1 WHERE id = ? RETURNING inbox_seq'),
       insertInbox: p('INSERT INTO inbox (device_id, seq, id, kind, group_id, sender, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       readInbox: p('SELECT * FROM inbox WHERE device_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       inboxCursor: p('SELECT inbox_cursor FROM devices WHERE id = ?'),
       ackInbox: p('UPDATE devices SET inbox_cursor = MIN(?, inbox_seq) WHERE id = ? AND inbox_cursor < ?'),
-      pruneGroups: p('SELECT id, last_seq FROM groups'),
-      pruneFirstSeq: p('SELECT MIN(seq) AS s FROM messages WHERE group_id = ?'),
-      pruneAckedSlice: p(`DELETE FROM messages WHERE group_id = ? AND seq > ? AND seq <= ? AND NOT EXISTS (
-          SELECT 1 FROM members m WHERE m.group_id = messages.group_id AND m.device_id <> messages.sender AND m.cursor < messages.seq)`),
-      pruneOldSlice: p('DELETE FROM messages WHERE (group_id, seq) IN (SELECT group_id, seq FROM messages WHERE created_at < ? LIMIT ?)'),
+      pruneGroups: p('SELECT id FROM groups'),
+      pruneRange: p('SELECT MIN(seq) AS first, MAX(seq) AS last FROM messages WHERE group_id = ?'),
+      // Past retention, or needed by no member but its sender (every other cursor is past it).
+      pruneSlice: p(`DELETE FROM messages WHERE group_id = ? AND seq > ? AND seq <= ? AND (created_at < ? OR NOT EXISTS (
+          SELECT 1 FROM members m WHERE m.group_id = messages.group_id AND m.device_id <> messages.sender AND m.cursor < messages.seq))`),
       pruneInbox: p('DELETE FROM inbox WHERE created_at < ? OR seq <= (SELECT inbox_cursor FROM devices d WHERE d.id = inbox.device_id)'),
       insertAttachment: p('INSERT INTO attachments (id, group_id, uploader, size, created_at) VALUES (?, ?, ?, ?, ?)'),
       getAttachment: p('SELECT * FROM attachments WHERE id = ?'),
@@ -447,7 +507,7 @@ export class SqliteStore implements Store {
       groupInfo: u8(r.group_info),
       ratchetTree: r.ratchet_tree === null ? null : u8(r.ratchet_tree),
       createdAt: r.created_at as number,
-      lastSeq: r.last_seq as number,
+      lastSeq: r.last as number,
     };
   }
 
@@ -496,12 +556,22 @@ export class SqliteStore implements Store {
   private appendAll(messages: readonly NewGroupMessage[]): AppendResult[] {
     const kind = MESSAGE_KINDS.application;
     return messages.map((m): AppendResult => {
-      // The common case is two statements: the insert at the group's next seq, which the
-      // sender's membership row gates and the (group, id) index de-duplicates, then the
-      // group's last_seq. Only a refused insert looks up why.
+      // The common case is one statement: the insert at the group's next seq, which the
+      // sender's membership row gates, after the in-memory check for a retry. Only a refused
+      // insert looks up why.
+      const recent = this.recent.of(m.groupId);
+      const candidate = recent.get(RecentIds.key(m.id));
+      if (candidate !== undefined) {
+        const dup = this.s.messageAt.get(m.groupId, candidate) as Row | undefined;
+        if (dup !== undefined && buf(m.id).equals(dup.id as Buffer)) {
+          if (this.s.isMember.get(m.groupId, m.sender) === undefined) return { ok: false, reason: 'not-a-member' };
+          const message = messageFrom(dup);
+          return { ok: true, seq: message.seq, duplicate: true, message };
+        }
+      }
       const seq = this.s.appendIfMember.get(buf(m.id), kind, m.sender, m.createdAt, buf(m.data), m.groupId, m.sender) as number | undefined;
       if (seq !== undefined) {
-        this.s.setLastSeq.run(seq, m.groupId);
+        RecentIds.add(recent, m.id, seq);
         const message: StoredMessage = { seq, id: m.id, kind: 'application', groupId: m.groupId, sender: m.sender, createdAt: m.createdAt, data: m.data };
         return { ok: true, seq, duplicate: false, message };
       }
@@ -509,27 +579,24 @@ export class SqliteStore implements Store {
       if (this.s.isMember.get(m.groupId, m.sender) === undefined) {
         return { ok: false, reason: this.s.groupExists.get(m.groupId) === undefined ? 'unknown-group' : 'not-a-member' };
       }
-      const dup = this.s.messageById.get(m.groupId, buf(m.id)) as Row | undefined;
-      if (dup !== undefined) {
-        const message = messageFrom(dup);
-        return { ok: true, seq: message.seq, duplicate: true, message };
-      }
-      // Not reached unless the log and last_seq disagree: the checked path says how.
+      // Not reached (the insert's seq is past the log's end): the checked path says how.
       const message = this.appendOne(m, 'application');
+      RecentIds.add(recent, m.id, message.seq);
       return { ok: true, seq: message.seq, duplicate: false, message };
     });
   }
 
   /**
    * The unclean-start rule (see the header), at open: if the database is still marked open,
-   * advances every group's last_seq by UNSYNCED_MAX; then marks it open, with an fsync
+   * advances every group's last seq by UNSYNCED_MAX (and writes it: the log's end moves
+   * on only when the next message comes); then marks it open, with an fsync
    * (synchronous=FULL), which also makes the `-wal` file's directory entry durable. Returns
    * the number of groups advanced.
    */
   private markOpen(): number {
     return this.db.transaction(() => {
       const r = this.db.prepare("SELECT value FROM server_state WHERE key = 'shutdown'").get() as Row | undefined;
-      const advanced = r?.value === 'open' ? this.db.prepare('UPDATE groups SET last_seq = last_seq + ?').run(UNSYNCED_MAX).changes : 0;
+      const advanced = r?.value === 'open' ? this.db.prepare(`UPDATE groups SET last_seq = ${lastSeqOf('groups')} + ?`).run(UNSYNCED_MAX).changes : 0;
       this.db.prepare("INSERT INTO server_state (key, value) VALUES ('shutdown', 'open') ON CONFLICT (key) DO UPDATE SET value = excluded.value").run();
       return advanced;
     }).immediate();
@@ -595,22 +662,23 @@ export class SqliteStore implements Store {
     // transaction, yielding to the event loop between them: one statement over the whole log
     // held the event loop for a second per 200,000 messages, in the middle of live traffic.
     // Deletions need no fsync of their own (a row that came back after a power cut is
-    // acknowledged already and goes at the next prune).
+    // acknowledged already or past retention, and goes at the next prune). Retention and
+    // acknowledgement are one walk of each group's log in seq order, by its primary key (no
+    // index on created_at: it cost every append a WAL page). Each slice first writes the
+    // group's last seq, in the transaction of its deletion, so deleting the log's end never
+    // lowers it.
     let n = 0;
-    const groups = this.s.pruneGroups.all() as Row[];
-    for (const g of groups) {
-      const first = (this.s.pruneFirstSeq.get(g.id) as Row).s as number | null;
-      if (first === null) continue;
-      for (let from = first - 1; from < (g.last_seq as number); from += PRUNE_SLICE) {
-        n += this.relaxed(() => this.s.pruneAckedSlice.run(g.id, from, from + PRUNE_SLICE).changes);
+    for (const g of this.s.pruneGroups.all() as Row[]) {
+      const id = g.id as string;
+      const range = this.s.pruneRange.get(id) as Row;
+      if (range.first === null) continue;
+      for (let from = (range.first as number) - 1; from < (range.last as number); from += PRUNE_SLICE) {
+        n += this.relaxed(() => {
+          this.s.keepLastSeq.run(id);
+          return this.s.pruneSlice.run(id, from, from + PRUNE_SLICE, olderThan).changes;
+        });
         await yieldToEventLoop();
       }
-    }
-    for (;;) {
-      const k = this.relaxed(() => this.s.pruneOldSlice.run(olderThan, PRUNE_SLICE).changes);
-      n += k;
-      if (k < PRUNE_SLICE) break;
-      await yieldToEventLoop();
     }
     n += this.relaxed(() => this.s.pruneInbox.run(olderThan).changes);
     return n;

@@ -102,6 +102,13 @@ export interface NewGroupMessage {
   readonly createdAt: number;
 }
 
+/**
+ * How far back in its group a retried message id is surely recognized (docs/protocol.md).
+ * Beyond it a retry may be stored again, as a new message: delivery is at-least-once and
+ * clients drop a message whose id they have.
+ */
+export const DEDUP_WINDOW = 256;
+
 export type AppendResult =
   | { readonly ok: true; readonly seq: number; readonly duplicate: boolean; readonly message: StoredMessage }
   | { readonly ok: false; readonly reason: 'unknown-group' | 'not-a-member' };
@@ -234,7 +241,11 @@ export interface Store {
   groupsOfDevice(deviceId: string): Promise<MemberCursor[]>;
 
   // delivery
-  /** Appends application messages; idempotent per (group, message id). One durable write for the batch. */
+  /**
+   * Appends application messages; idempotent per (group, message id) at least while the first
+   * copy is among the group's last DEDUP_WINDOW messages (a retry then gets its seq, with
+   * `duplicate`). One durable write for the batch.
+   */
   appendMessages(messages: readonly NewGroupMessage[]): Promise<AppendResult[]>;
   /**
    * The same append, returned in two steps: the promise resolves once the batch is committed
