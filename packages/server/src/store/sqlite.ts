@@ -294,7 +294,7 @@ export class SqliteStore implements Store {
       groupExists: p('SELECT 1 FROM groups WHERE id = ?'),
       nextSeq: p(`UPDATE groups SET last_seq = ${lastSeqOf('groups')} + 1 WHERE id = ? RETURNING last_seq`),
       // Before a prune deletes rows of a group: the log's end may go with them.
-      keepLastSeq: p(`UPDATE groups SET last_seq = ${lastSeqOf('groups')} WHERE id = ? AND last_seq < ${lastSeqOf('groups')}`),
+      raiseLastSeq: p('UPDATE groups SET last_seq = ? WHERE id = ? AND last_seq < ?'),
       setEpoch: p('UPDATE groups SET epoch = ?, group_info = ?, ratchet_tree = COALESCE(?, ratchet_tree) WHERE id = ?'),
       readGroup: p('SELECT * FROM messages WHERE group_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       ackGroup: p(
@@ -664,18 +664,23 @@ export class SqliteStore implements Store {
     // Deletions need no fsync of their own (a row that came back after a power cut is
     // acknowledged already or past retention, and goes at the next prune). Retention and
     // acknowledgement are one walk of each group's log in seq order, by its primary key (no
-    // index on created_at: it cost every append a WAL page). Each slice first writes the
-    // group's last seq, in the transaction of its deletion, so deleting the log's end never
-    // lowers it.
+    // index on created_at: it cost every append a WAL page). The walk stops at the log's
+    // end as it was when the group's walk began (rows appended since are left for the next
+    // prune), and a slice that deletes anything also raises the group's stored last seq to
+    // that end, in the same transaction, so deleting the log's end never lowers the next
+    // seq. A slice that deletes nothing writes nothing: most groups, most of the time.
     let n = 0;
     for (const g of this.s.pruneGroups.all() as Row[]) {
       const id = g.id as string;
       const range = this.s.pruneRange.get(id) as Row;
       if (range.first === null) continue;
-      for (let from = (range.first as number) - 1; from < (range.last as number); from += PRUNE_SLICE) {
+      const last = range.last as number;
+      for (let from = (range.first as number) - 1; from < last; from += PRUNE_SLICE) {
+        const to = Math.min(from + PRUNE_SLICE, last);
         n += this.relaxed(() => {
-          this.s.keepLastSeq.run(id);
-          return this.s.pruneSlice.run(id, from, from + PRUNE_SLICE, olderThan).changes;
+          const deleted = this.s.pruneSlice.run(id, from, to, olderThan).changes;
+          if (deleted > 0) this.s.raiseLastSeq.run(last, id, last);
+          return deleted;
         });
         await yieldToEventLoop();
       }
