@@ -40,11 +40,15 @@ export type OmitReason =
   | 'duplicate-psk'
   | 'superseded-group-context-extensions'
   | 'reinit-with-other-proposals'
-  | 'superseded-reinit';
+  | 'superseded-reinit'
+  // Fails its own checks (a forged key package, a leaf node that does not validate…): `error` says which.
+  | 'invalid';
 
 export interface OmittedProposal {
   readonly ref: Uint8Array;
   readonly reason: OmitReason;
+  /** For `invalid`: the ValidationError code the proposal failed with. */
+  readonly error?: string;
 }
 
 export interface ProposalSelection {

@@ -4,10 +4,10 @@
 import { encode } from '../codec/index.js';
 import { Writer } from '../codec/writer.js';
 import { encryptWithLabelMany, makeKeyPackageRef } from '../crypto/labeled.js';
-import { UsageError } from '../errors.js';
+import { UsageError, ValidationError } from '../errors.js';
 import type { Commit } from '../messages/commit.js';
 import { encodeExternalPub, ExtensionType, type Extension } from '../messages/extension.js';
-import { ContentType, encodeFramedContent, SenderType, WireFormat, writePublicMessage, type FramedContent, type PublicMessage } from '../messages/framing.js';
+import { ContentType, encodeFramedContent, SenderType, WireFormat, writePublicMessage, type FramedContent, type PublicMessage, type Sender } from '../messages/framing.js';
 import { encodeGroupContext } from '../messages/group-context.js';
 import { encodeKeyPackage, type KeyPackage } from '../messages/key-package.js';
 import { LeafNodeSource } from '../messages/leaf-node.js';
@@ -27,7 +27,7 @@ import { Secret } from '../util/secret.js';
 import { advanceEpoch } from './advance.js';
 import { membershipTag, signFramedContent } from '../framing/authentication.js';
 import { proposalRef, signGroupInfo } from './content-auth.js';
-import { applyContextOf, applyProposalsUnconfirmed, type AppliedProposals, type ProposalWithSender } from './proposals.js';
+import { applyContextOf, applyProposals, applyProposalsUnconfirmed, type AppliedProposals, type ApplyContext, type ProposalWithSender } from './proposals.js';
 import { selectProposals, type OmittedProposal } from './commit-selection.js';
 import { assertBranchTarget, checkFirstCommit } from './resumption.js';
 import { assertNotReinitialising, assertReinitTarget, type CachedProposal, type GroupState } from './state.js';
@@ -191,28 +191,90 @@ export async function createCommit(state: GroupState, options: CreateCommitOptio
   });
   // §12.2: received proposals that cannot be committed together (our own Update, an
   // Update of a leaf also removed, duplicates…) are left out, as the RFC prefers.
-  const { included: usable, omitted } = selectProposals(state, cached, byValue);
+  const { included, omitted } = selectProposals(state, cached, byValue);
+  const ctx: ApplyContext = {
+    ...applyContextOf(suite, state, state.ownLeaf),
+    reinitOf: options.resumeFrom === undefined ? undefined : { groupId: options.resumeFrom.groupContext.groupId, epoch: options.resumeFrom.groupContext.epoch },
+    branchOf: options.branchFrom === undefined ? undefined : { groupId: options.branchFrom.groupContext.groupId, epoch: options.branchFrom.groupContext.epoch },
+  };
+  try {
+    return await commitWith(state, options, ctx, included, byValue, omitted);
+  } catch (e) {
+    // §12.4: the committer SHOULD include the received proposals that are valid. One that
+    // fails its own checks (any member can send a forged key package) must not make every
+    // commit of the epoch fail: the valid ones are found and committed, the rest omitted.
+    if (!(e instanceof ValidationError) || included.length === 0) throw e;
+    const { kept, invalid } = await validReceived(ctx, included, byValue, sender, e);
+    if (invalid.length === 0) throw e;
+    const order = new Map(cached.map((c, i) => [c, i]));
+    const at = (ref: Uint8Array): number => cached.findIndex((c) => bytesEqual(c.ref, ref));
+    const all = [...omitted, ...invalid].sort((x, y) => at(x.ref) - at(y.ref));
+    return commitWith(state, options, ctx, kept.sort((x, y) => order.get(x)! - order.get(y)!), byValue, all);
+  }
+}
+
+/** createCommit from its chosen proposals on. */
+async function commitWith(
+  state: GroupState,
+  options: CreateCommitOptions,
+  ctx: ApplyContext,
+  received: readonly CachedProposal[],
+  byValue: readonly Proposal[],
+  omitted: readonly OmittedProposal[],
+): Promise<CreatedCommit> {
+  const sender = ownSender(state);
   const list: ProposalWithSender[] = [
-    ...usable.map((c) => ({ proposal: c.proposal, sender: c.sender })),
+    ...received.map((c) => ({ proposal: c.proposal, sender: c.sender })),
     ...byValue.map((proposal) => ({ proposal, sender: sender })),
   ];
   const proposalOrRefs: ProposalOrRef[] = [
-    ...usable.map((c) => ({ type: ProposalOrRefType.reference, reference: c.ref }) as const),
+    ...received.map((c) => ({ type: ProposalOrRefType.reference, reference: c.ref }) as const),
     ...byValue.map((proposal) => ({ type: ProposalOrRefType.proposal, proposal }) as const),
   ];
   // The Adds' signatures are checked while the commit is built from what they would
   // give (the Welcome's seals to the new members are most of the work); the commit is
   // returned only once they verified, otherwise their error is thrown.
-  const { applied, confirmation } = await applyProposalsUnconfirmed(
-    {
-      ...applyContextOf(suite, state, state.ownLeaf),
-      reinitOf: options.resumeFrom === undefined ? undefined : { groupId: options.resumeFrom.groupContext.groupId, epoch: options.resumeFrom.groupContext.epoch },
-      branchOf: options.branchFrom === undefined ? undefined : { groupId: options.branchFrom.groupContext.groupId, epoch: options.branchFrom.groupContext.epoch },
-    },
-    list,
-    sender,
-  );
+  const { applied, confirmation } = await applyProposalsUnconfirmed(ctx, list, sender);
   return afterConfirmation(confirmation, () => buildCommit(state, options, applied, proposalOrRefs, omitted));
+}
+
+/**
+ * The received proposals that pass every check together with `byValue` (which must pass
+ * alone, or its error is thrown), grown one at a time: Removes and Updates first (an Add
+ * may re-add a client that a Remove takes out), then the rest in the order asked for. A
+ * proposal that fails only beside `byValue` is a conflict with the caller's own choice, not
+ * an invalid proposal: `conflict` is thrown. Only on the path where the whole list failed;
+ * it checks up to 2k lists for k proposals.
+ */
+async function validReceived(
+  ctx: ApplyContext,
+  received: readonly CachedProposal[],
+  byValue: readonly Proposal[],
+  committer: Sender,
+  conflict: unknown,
+): Promise<{ kept: CachedProposal[]; invalid: OmittedProposal[] }> {
+  const own = byValue.map((proposal) => ({ proposal, sender: committer }));
+  await applyProposals(ctx, own, committer);
+  const withSenders = (list: readonly CachedProposal[]): ProposalWithSender[] => list.map((k) => ({ proposal: k.proposal, sender: k.sender, updatePrivateKey: k.updatePrivateKey }));
+  const first = (c: CachedProposal): boolean => c.proposal.proposalType === ProposalType.remove || c.proposal.proposalType === ProposalType.update;
+  const kept: CachedProposal[] = [];
+  const invalid: OmittedProposal[] = [];
+  for (const c of [...received.filter(first), ...received.filter((c) => !first(c))]) {
+    const candidate = withSenders([...kept, c]);
+    try {
+      await applyProposals(ctx, [...candidate, ...own], committer);
+      kept.push(c);
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      const alone = await applyProposals(ctx, candidate, committer).then(
+        () => true,
+        () => false,
+      );
+      if (alone) throw conflict;
+      invalid.push({ ref: c.ref, reason: 'invalid', error: e.code });
+    }
+  }
+  return { kept, invalid };
 }
 
 /**

@@ -188,3 +188,41 @@ describe('§12.2 Adds of one client, PSKs, GroupContextExtensions and ReInit, re
     await expectCode(createCommit(states[2]!, { proposals: [{ proposalType: ProposalType.reinit, reinit }] }), 'reinit-not-alone');
   });
 });
+
+describe('§12.4 a received proposal that fails its own checks', () => {
+  it('is omitted (with its error) and the valid ones are committed, so one forged key package cannot block the epoch', async () => {
+    let states = await group(['alice', 'bob', 'carol', 'dave']);
+    // Bob sends an Add whose key package carries a broken signature; Dave a valid Add.
+    const good = await keyPackage('erin');
+    const bad = (await keyPackage('frank')).keyPackage;
+    const signature = bad.signature.slice();
+    signature[0]! ^= 1;
+    const forged = await send(states, 1, (s) => proposeAdd(s, { ...bad, signature }));
+    states = forged.states;
+    const valid = await send(states, 3, (s) => proposeAdd(s, good.keyPackage));
+    states = valid.states;
+    const removal = await send(states, 0, (s) => proposeRemove(s, leaf(1)));
+    states = removal.states;
+    // Carol commits what she holds (the default: every cached proposal).
+    const { made, processed, committed } = await commitAndProcess(states, 2);
+    expect(made.omitted).toEqual([{ ref: forged.ref, reason: 'invalid', error: 'invalid-key-package-signature' }]);
+    const content = publicMessageOf(made.commitMessage).content;
+    expect(content.contentType === ContentType.commit && content.commit.proposals).toEqual([byRef(valid.ref), byRef(removal.ref)]);
+    expect(made.welcome).toBeDefined();
+    for (const i of [0, 3]) {
+      expect(processed[i]!.state.groupContext.epoch).toBe(committed.groupContext.epoch);
+      expect(await processed[i]!.state.tree.treeHash()).toEqual(await committed.tree.treeHash());
+    }
+    // A commit that asks for the forged one alone, by reference, still commits (nothing), not an error.
+    const alone = await createCommit(states[2]!, { proposalRefs: [forged.ref] });
+    expect(alone.omitted.map((o) => o.reason)).toEqual(['invalid']);
+  });
+
+  it('still refuses a by-value proposal of the caller that fails its checks', async () => {
+    const states = await group(['alice', 'bob']);
+    const bad = (await keyPackage('frank')).keyPackage;
+    const signature = bad.signature.slice();
+    signature[0]! ^= 1;
+    await expectCode(createCommit(states[0]!, { proposals: [{ proposalType: ProposalType.add, add: { keyPackage: { ...bad, signature } } }] }), 'invalid-key-package-signature');
+  });
+});
