@@ -206,10 +206,9 @@ export async function createCommit(state: GroupState, options: CreateCommitOptio
     if (!(e instanceof ValidationError) || included.length === 0) throw e;
     const { kept, invalid } = await validReceived(ctx, included, byValue, sender, e);
     if (invalid.length === 0) throw e;
-    const order = new Map(cached.map((c, i) => [c, i]));
+    // `omitted` lists in the order asked for: the invalid ones go in at their places.
     const at = (ref: Uint8Array): number => cached.findIndex((c) => bytesEqual(c.ref, ref));
-    const all = [...omitted, ...invalid].sort((x, y) => at(x.ref) - at(y.ref));
-    return commitWith(state, options, ctx, kept.sort((x, y) => order.get(x)! - order.get(y)!), byValue, all);
+    return commitWith(state, options, ctx, kept, byValue, [...omitted, ...invalid].sort((x, y) => at(x.ref) - at(y.ref)));
   }
 }
 
@@ -223,10 +222,7 @@ async function commitWith(
   omitted: readonly OmittedProposal[],
 ): Promise<CreatedCommit> {
   const sender = ownSender(state);
-  const list: ProposalWithSender[] = [
-    ...received.map((c) => ({ proposal: c.proposal, sender: c.sender })),
-    ...byValue.map((proposal) => ({ proposal, sender: sender })),
-  ];
+  const list = [...withSenders(received), ...byValue.map((proposal) => ({ proposal, sender }))];
   const proposalOrRefs: ProposalOrRef[] = [
     ...received.map((c) => ({ type: ProposalOrRefType.reference, reference: c.ref }) as const),
     ...byValue.map((proposal) => ({ type: ProposalOrRefType.proposal, proposal }) as const),
@@ -238,9 +234,14 @@ async function commitWith(
   return afterConfirmation(confirmation, () => buildCommit(state, options, applied, proposalOrRefs, omitted));
 }
 
+/** Received proposals as applyProposals takes them. */
+function withSenders(received: readonly CachedProposal[]): ProposalWithSender[] {
+  return received.map((c) => ({ proposal: c.proposal, sender: c.sender }));
+}
+
 /**
- * The received proposals that pass every check together with `byValue` (which must pass
- * alone, or its error is thrown), grown one at a time: Removes and Updates first (an Add
+ * The received proposals (`kept`, in the order asked for) that pass every check together
+ * with `byValue` (which must pass alone, or its error is thrown), grown one at a time: Removes and Updates first (an Add
  * may re-add a client that a Remove takes out), then the rest in the order asked for. A
  * proposal that fails only beside `byValue` is a conflict with the caller's own choice, not
  * an invalid proposal: `conflict` is thrown. Only on the path where the whole list failed;
@@ -255,7 +256,6 @@ async function validReceived(
 ): Promise<{ kept: CachedProposal[]; invalid: OmittedProposal[] }> {
   const own = byValue.map((proposal) => ({ proposal, sender: committer }));
   await applyProposals(ctx, own, committer);
-  const withSenders = (list: readonly CachedProposal[]): ProposalWithSender[] => list.map((k) => ({ proposal: k.proposal, sender: k.sender, updatePrivateKey: k.updatePrivateKey }));
   const first = (c: CachedProposal): boolean => c.proposal.proposalType === ProposalType.remove || c.proposal.proposalType === ProposalType.update;
   const kept: CachedProposal[] = [];
   const invalid: OmittedProposal[] = [];
@@ -268,13 +268,16 @@ async function validReceived(
       if (!(e instanceof ValidationError)) throw e;
       const alone = await applyProposals(ctx, candidate, committer).then(
         () => true,
-        () => false,
+        (again: unknown) => {
+          if (again instanceof ValidationError) return false;
+          throw again;
+        },
       );
       if (alone) throw conflict;
       invalid.push({ ref: c.ref, reason: 'invalid', error: e.code });
     }
   }
-  return { kept, invalid };
+  return { kept: received.filter((c) => kept.includes(c)), invalid };
 }
 
 /**
