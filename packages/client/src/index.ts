@@ -10,6 +10,6 @@ export * from './verify/contacts.js';
 export { ParleyClient, type ParleyClientOptions, type MemberInfo, type DeviceListing } from './sdk/client.js';
 export { sealIdentityBackup, openIdentityBackup, DEFAULT_BACKUP_KDF, type BackupKdf } from './sdk/identity-backup.js';
 export { AttachmentApi, attachmentText, parseAttachmentText, encryptAttachment, decryptAttachment, type AttachmentRef } from './sdk/attachments.js';
-export type { ParleyEvent, ParleyListener, WarningCode } from './sdk/events.js';
+export type { ParleyEvent, ParleyListener, SkipReason, WarningCode } from './sdk/events.js';
 export { HttpApi, ServerError, type WireMessage, type FetchLike } from './transport/http.js';
 export { WsConnection, type WebSocketLike, type WebSocketFactory } from './transport/ws.js';

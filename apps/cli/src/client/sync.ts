@@ -1,6 +1,8 @@
 // Fetching what is pending, and saying what it brought: new messages per conversation,
 // conversations joined or lost, and what could not be processed (as warnings on
-// stderr: the command still succeeds, the rest was processed).
+// stderr: the command still succeeds, the rest was processed). Messages skipped by design
+// (sealed before this device joined, or a second copy of one already shown) are counted:
+// one note per conversation for the first kind, nothing but the count for duplicates.
 
 import type { GroupId, ParleyClient, ParleyEvent } from '@parley/client';
 import type { Io } from '../io.js';
@@ -11,6 +13,13 @@ export interface SyncReport {
   readonly joined: GroupId[];
   readonly removed: GroupId[];
   readonly warnings: { readonly groupId?: GroupId; readonly code: string }[];
+  /** Per conversation: messages from before this device joined, and duplicates, skipped. */
+  readonly skipped: Map<GroupId, { beforeJoin: number; duplicates: number }>;
+}
+
+/** The note for messages skipped because they were sealed before this device joined. */
+export function beforeJoinNote(groupId: GroupId, count: number): string {
+  return `${String(count)} earlier message${count === 1 ? '' : 's'} from before this device joined ${count === 1 ? 'was' : 'were'} skipped in ${groupId.slice(0, 8)}`;
 }
 
 /** A warning line for an event worth telling, or undefined. */
@@ -26,13 +35,19 @@ export function warningOf(e: ParleyEvent): { groupId?: GroupId; code: string; te
 
 /** Runs `client.sync()` and reports what it brought; warnings go to stderr as they come. */
 export async function syncAndReport(client: ParleyClient, io: Io, quiet = false): Promise<SyncReport> {
-  const report: SyncReport = { messages: new Map(), joined: [], removed: [], warnings: [] };
+  const report: SyncReport = { messages: new Map(), joined: [], removed: [], warnings: [], skipped: new Map() };
   const off = client.on((e) => {
     if (e.type === 'message' && e.message.sender.userId !== client.userId && !e.replay) {
       report.messages.set(e.message.groupId, (report.messages.get(e.message.groupId) ?? 0) + 1);
     }
     if (e.type === 'conversation') report.joined.push(e.conversation.groupId);
     if (e.type === 'removed') report.removed.push(e.groupId);
+    if (e.type === 'skipped') {
+      const counts = report.skipped.get(e.groupId) ?? { beforeJoin: 0, duplicates: 0 };
+      if (e.reason === 'before-join') counts.beforeJoin += e.count;
+      else counts.duplicates += e.count;
+      report.skipped.set(e.groupId, counts);
+    }
     const w = warningOf(e);
     if (w !== undefined) {
       report.warnings.push({ ...(w.groupId !== undefined ? { groupId: w.groupId } : {}), code: w.code });
@@ -44,5 +59,6 @@ export async function syncAndReport(client: ParleyClient, io: Io, quiet = false)
   } finally {
     off();
   }
+  if (!quiet) for (const [groupId, { beforeJoin }] of report.skipped) if (beforeJoin > 0) io.err(`parley: note: ${beforeJoinNote(groupId, beforeJoin)}\n`);
   return report;
 }

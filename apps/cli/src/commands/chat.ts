@@ -11,7 +11,7 @@ import { parseCommand } from '../client/args.js';
 import { describeError } from '../client/errors.js';
 import { conversationTitle, messageLine, resolveConversation, shortId } from '../client/format.js';
 import { withClient } from '../client/profile.js';
-import { syncAndReport, warningOf } from '../client/sync.js';
+import { beforeJoinNote, syncAndReport, warningOf } from '../client/sync.js';
 
 const USAGE = 'parley chat <conv> [--history <n>] [--server <url>] [--profile <dir>] [--passphrase-file <file>]';
 const HELP = 'type a message and press Enter to send it; /quit or Ctrl-D leaves';
@@ -66,6 +66,7 @@ export async function chat(argv: readonly string[], io: Io): Promise<number> {
       else if (e.type === 'message' && e.message.groupId !== c.groupId && e.message.sender.userId !== client.userId) say(`* new message from ${e.message.sender.userId} in ${shortId(e.message.groupId)} (parley chat ${shortId(e.message.groupId)})`);
       else if (e.type === 'removed' && e.groupId === c.groupId) say('* you are no longer a member of this conversation');
       else if (e.type === 'membership' && e.groupId === c.groupId) say(`* members changed (${String(e.added)} added, ${String(e.removed)} removed)`);
+      else if (e.type === 'skipped' && e.groupId === c.groupId && e.reason === 'before-join') say(`* ${beforeJoinNote(e.groupId, e.count)}`);
       const w = warningOf(e);
       if (w !== undefined && (w.groupId === undefined || w.groupId === c.groupId)) say(`! ${w.text}`);
     });

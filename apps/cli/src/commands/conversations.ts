@@ -70,6 +70,7 @@ export async function sync(argv: readonly string[], io: Io): Promise<number> {
         joined: report.joined,
         removed: report.removed,
         warnings: report.warnings,
+        skipped: [...report.skipped].map(([id, n]) => ({ id, beforeJoin: n.beforeJoin, duplicates: n.duplicates })),
       });
       return 0;
     }

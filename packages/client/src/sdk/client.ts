@@ -92,7 +92,7 @@ import { WsConnection, type WebSocketFactory } from '../transport/ws.js';
 import { acknowledgeKeyChange as acknowledgeContactKey, markVerified as markContactVerified, observeKey } from '../verify/contacts.js';
 import { safetyNumberWith } from '../verify/safety-number.js';
 import { deviceOf, describeCommit, membersOf, policyOf } from './commit-check.js';
-import { EventHub, type ParleyEvent, type ParleyListener, type WarningCode } from './events.js';
+import { EventHub, type ParleyEvent, type ParleyListener, type SkipReason, type WarningCode } from './events.js';
 import { openIdentityBackup, sealIdentityBackup, type BackupKdf } from './identity-backup.js';
 import { MAX_RECEIPT_IDS, decodeAppData, encodeLeave, encodePayload, encodeReceipt, type ReceiptKind } from './payload.js';
 import { checkForkTag, decodeSplit, encodeSplit, forkCheckAad, splitCursor } from './fork-check.js';
@@ -127,6 +127,11 @@ const INBOX = 'inbox';
  */
 const HELD_KEY_PACKAGES = 'key-packages';
 const groupCursor = (g: GroupId): string => `group:${g}`;
+/**
+ * The epoch at which this device entered the group (by a Welcome or a rejoin): what the
+ * log holds from earlier epochs was never readable here, and is skipped without a warning.
+ */
+const joinedEpochCursor = (g: GroupId): string => `joined-epoch:${g}`;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** The sender of the conversation's own event lines (key changed, rejoined…). */
@@ -240,6 +245,9 @@ export class ParleyClient {
   private deferred: Promise<unknown>[] = [];
   private readonly pendingDelivered = new Map<GroupId, Set<string>>();
   private receiptsScheduled = false;
+  /** Messages skipped by design (events.ts `skipped`), counted until the current step ends. */
+  private readonly skipped = new Map<GroupId, Map<SkipReason, number>>();
+  private skippedScheduled = false;
   /** Groups with a rejoin scheduled, so it is scheduled once. */
   private readonly rejoining = new Set<GroupId>();
   private ws: WsConnection | undefined;
@@ -1017,6 +1025,27 @@ export class ParleyClient {
     });
   }
 
+  private async joinedEpoch(groupId: GroupId): Promise<bigint | undefined> {
+    const v = await this.options.store.getCursor(joinedEpochCursor(groupId));
+    return v !== undefined && /^[0-9]+$/.test(v) ? BigInt(v) : undefined;
+  }
+
+  /** Counts a message skipped by design; the counts go out as one event per group and reason once the current step is done. */
+  private countSkipped(groupId: GroupId, reason: SkipReason): void {
+    const counts = this.skipped.get(groupId) ?? new Map<SkipReason, number>();
+    counts.set(reason, (counts.get(reason) ?? 0) + 1);
+    this.skipped.set(groupId, counts);
+    if (this.skippedScheduled) return;
+    this.skippedScheduled = true;
+    this.later('reporting skipped messages', () => {
+      this.skippedScheduled = false;
+      const all = [...this.skipped];
+      this.skipped.clear();
+      for (const [g, counts] of all) for (const [r, count] of counts) this.hub.emit({ type: 'skipped', groupId: g, reason: r, count });
+      return Promise.resolve();
+    });
+  }
+
   private scheduleReceipts(): void {
     if (this.receiptsScheduled) return;
     this.receiptsScheduled = true;
@@ -1246,6 +1275,12 @@ export class ParleyClient {
       await this.settle(stream, m, {}); // our own commit coming back, or one that lost its race
       return;
     }
+    if (framing.epoch < epoch && framing.epoch < ((await this.joinedEpoch(m.groupId)) ?? 0n)) {
+      // Sealed before this device joined: unreadable here by design, not a fault to report.
+      await this.settle(stream, m, {});
+      this.countSkipped(m.groupId, 'before-join');
+      return;
+    }
     if (framing.commit) {
       const refused = await this.commitRefusal(state, m);
       if (refused !== undefined) {
@@ -1266,6 +1301,14 @@ export class ParleyClient {
     try {
       processed = await processMessage(state, m.data);
     } catch (e) {
+      // A generation of a member's ratchet used already (§9.1; the sender data naming it is
+      // sealed with the epoch's secret): a second copy of a message processed before, such as
+      // a late retry the server stored twice. Nothing in it is new; it is counted, not shown.
+      if (errorCode(e) === 'generation-reused' && !framing.commit) {
+        await this.settle(stream, m, {});
+        this.countSkipped(m.groupId, 'duplicate');
+        return;
+      }
       this.hub.emit({ type: 'error', groupId: m.groupId, code: errorCode(e), message: 'a message could not be decrypted or verified' });
       await this.settle(stream, m, {});
       return;
@@ -1515,7 +1558,7 @@ export class ParleyClient {
     await this.settle('inbox', m, {
       groupStates: [this.stateRecord(groupId, joined)],
       conversations: [conversation],
-      cursors: { [HELD_KEY_PACKAGES]: encodeHeld(remaining) },
+      cursors: { [HELD_KEY_PACKAGES]: encodeHeld(remaining), [joinedEpochCursor(groupId)]: String(joined.groupContext.epoch) },
     });
     this.held = remaining;
     this.states.set(groupId, joined);
@@ -1638,7 +1681,7 @@ export class ParleyClient {
         groupStates: [this.stateRecord(groupId, joined.state)],
         conversations: [conversation],
         messages: [this.eventLine(groupId, 'rejoined')],
-        cursors: { [groupCursor(groupId)]: String(accepted.seq) },
+        cursors: { [groupCursor(groupId)]: String(accepted.seq), [joinedEpochCursor(groupId)]: String(joined.state.groupContext.epoch) },
       });
       this.states.set(groupId, joined.state);
       this.warn('rejoined', 'this device lost the conversation’s state and rejoined it; messages sent meanwhile could not be read here', { groupId });
