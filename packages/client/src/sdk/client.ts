@@ -132,6 +132,11 @@ const groupCursor = (g: GroupId): string => `group:${g}`;
  * log holds from earlier epochs was never readable here, and is skipped without a warning.
  */
 const joinedEpochCursor = (g: GroupId): string => `joined-epoch:${g}`;
+/**
+ * Set once such a message was skipped: a sender's first number seen here is then where this
+ * device starts counting them, not a gap (the numbers before it were in what was skipped).
+ */
+const historyBeforeJoinCursor = (g: GroupId): string => `before-join:${g}`;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** The sender of the conversation's own event lines (key changed, rejoined…). */
@@ -1277,7 +1282,7 @@ export class ParleyClient {
     }
     if (framing.epoch < epoch && framing.epoch < ((await this.joinedEpoch(m.groupId)) ?? 0n)) {
       // Sealed before this device joined: unreadable here by design, not a fault to report.
-      await this.settle(stream, m, {});
+      await this.settle(stream, m, { cursors: { [historyBeforeJoinCursor(m.groupId)]: '1' } });
       this.countSkipped(m.groupId, 'before-join');
       return;
     }
@@ -1430,7 +1435,9 @@ export class ParleyClient {
     const duplicate = (await this.options.store.getMessage(m.groupId, messageId)) !== undefined;
     // sender-order.ts: a number below the highest is late (reordered) if it was missing, else a replay.
     const missingMap = decodeMissing(await this.options.store.getCursor(missingCursor(m.groupId)));
-    const seen = classifySeq(previous === undefined ? undefined : { highest: previous, missing: missingOf(missingMap, sender) }, payload.seq);
+    // A sender first heard from after skipping history from before the join: their count starts here.
+    const baseline = previous === undefined && (await this.options.store.getCursor(historyBeforeJoinCursor(m.groupId))) !== undefined ? Math.max(0, payload.seq - 1) : previous;
+    const seen = classifySeq(baseline === undefined ? undefined : { highest: baseline, missing: missingOf(missingMap, sender) }, payload.seq);
     const replay = duplicate || seen.verdict === 'replay';
     const gap = !replay && seen.verdict === 'gap';
     if (replay) {
