@@ -2,8 +2,9 @@
 // the messages sealed before a new device joined (skipped by design: counted in one
 // `skipped` event per group, no warning each), next to a message of an epoch at or after
 // the join that it lost the keys of (still reported); and a late retry the server stored
-// twice under two seqs (docs/protocol.md, de-dup window): shown once, counted as a
-// duplicate, and the conversation goes on.
+// twice under two seqs (docs/protocol.md, de-dup window): shown once, refused by MLS as a
+// reused generation (the stable code an app counts it by, as `parley` does), and the
+// conversation goes on.
 import { deserializeState, encryptApplication } from '@parley/mls';
 import { nodeCryptoProvider } from '@parley/mls/crypto-node';
 import { startTestServer, type TestServer } from '@parley/testing';
@@ -77,7 +78,7 @@ describe('a new device and the history before it joined', () => {
 });
 
 describe('a retry the server stored twice', () => {
-  it('is shown once, counted as a duplicate, and the conversation goes on', async () => {
+  it('is shown once, refused as generation-reused and nothing else, and the conversation goes on', async () => {
     // Alice's sends go over HTTP through this, which keeps the first one's request.
     let first: { messageId: string; message: string } | undefined;
     const keeping: FetchLike = (input, init) => {
@@ -100,8 +101,8 @@ describe('a retry the server stored twice', () => {
 
     const seen = record(bob);
     await bob.sync();
-    expect(problems(seen)).toEqual([]);
-    expect(skips(seen)).toEqual([{ type: 'skipped', groupId: dm, reason: 'duplicate', count: 1 }]);
+    expect(problems(seen)).toMatchObject([{ type: 'error', groupId: dm, code: 'generation-reused' }]);
+    expect(skips(seen)).toEqual([]);
     expect(seen.filter((e) => e.type === 'message' && e.message.messageId === original.messageId)).toHaveLength(1);
     const shown = await texts(bob, dm);
     expect(shown.filter((t) => t === 'sent once, stored twice')).toHaveLength(1);

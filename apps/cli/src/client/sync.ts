@@ -1,11 +1,15 @@
 // Fetching what is pending, and saying what it brought: new messages per conversation,
 // conversations joined or lost, and what could not be processed (as warnings on
 // stderr: the command still succeeds, the rest was processed). Messages skipped by design
-// (sealed before this device joined, or a second copy of one already shown) are counted:
-// one note per conversation for the first kind, nothing but the count for duplicates.
+// are counted instead: those sealed before this device joined get one note per
+// conversation; a second copy of a message already shown (MLS refuses its reused
+// generation: a late retry the server stored twice, or a replay) only its count.
 
 import type { GroupId, ParleyClient, ParleyEvent } from '@parley/client';
 import type { Io } from '../io.js';
+
+/** The SDK's code for a second copy of a message it processed before (refused by MLS). */
+const DUPLICATE = 'generation-reused';
 
 export interface SyncReport {
   /** New messages from others, per conversation. */
@@ -24,6 +28,7 @@ export function beforeJoinNote(groupId: GroupId, count: number): string {
 
 /** A warning line for an event worth telling, or undefined. */
 export function warningOf(e: ParleyEvent): { groupId?: GroupId; code: string; text: string } | undefined {
+  if (e.type === 'error' && e.code === DUPLICATE) return undefined; // nothing new in it, nothing lost
   const where = (g: GroupId | undefined): string => (g !== undefined ? ` in ${g.slice(0, 8)}` : '');
   if (e.type === 'error') return { ...(e.groupId !== undefined ? { groupId: e.groupId } : {}), code: e.code, text: `${e.message}${where(e.groupId)} (${e.code})` };
   if (e.type === 'message' && e.gap) return { groupId: e.message.groupId, code: 'message-missing', text: `messages from ${e.message.sender.userId} are missing before this one${where(e.message.groupId)}` };
@@ -42,11 +47,12 @@ export async function syncAndReport(client: ParleyClient, io: Io, quiet = false)
     }
     if (e.type === 'conversation') report.joined.push(e.conversation.groupId);
     if (e.type === 'removed') report.removed.push(e.groupId);
-    if (e.type === 'skipped') {
-      const counts = report.skipped.get(e.groupId) ?? { beforeJoin: 0, duplicates: 0 };
-      if (e.reason === 'before-join') counts.beforeJoin += e.count;
-      else counts.duplicates += e.count;
-      report.skipped.set(e.groupId, counts);
+    const skip = e.type === 'skipped' && e.reason === 'before-join' ? { groupId: e.groupId, beforeJoin: e.count, duplicates: 0 } : e.type === 'error' && e.code === DUPLICATE && e.groupId !== undefined ? { groupId: e.groupId, beforeJoin: 0, duplicates: 1 } : undefined;
+    if (skip !== undefined) {
+      const counts = report.skipped.get(skip.groupId) ?? { beforeJoin: 0, duplicates: 0 };
+      counts.beforeJoin += skip.beforeJoin;
+      counts.duplicates += skip.duplicates;
+      report.skipped.set(skip.groupId, counts);
     }
     const w = warningOf(e);
     if (w !== undefined) {

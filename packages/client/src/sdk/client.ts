@@ -1306,14 +1306,9 @@ export class ParleyClient {
     try {
       processed = await processMessage(state, m.data);
     } catch (e) {
-      // A generation of a member's ratchet used already (§9.1; the sender data naming it is
-      // sealed with the epoch's secret): a second copy of a message processed before, such as
-      // a late retry the server stored twice. Nothing in it is new; it is counted, not shown.
-      if (errorCode(e) === 'generation-reused' && !framing.commit) {
-        await this.settle(stream, m, {});
-        this.countSkipped(m.groupId, 'duplicate');
-        return;
-      }
+      // `generation-reused` is a second copy of a message processed before (a replay, or a
+      // late retry the server stored twice, docs/protocol.md): refused, and reported with
+      // its code so that the app can tell it from a fault.
       this.hub.emit({ type: 'error', groupId: m.groupId, code: errorCode(e), message: 'a message could not be decrypted or verified' });
       await this.settle(stream, m, {});
       return;

@@ -14,11 +14,10 @@ export type ParleyEvent =
   /** Something the user should know about a conversation or contact (see WarningCode). */
   | { readonly type: 'warning'; readonly groupId?: GroupId; readonly userId?: string; readonly code: WarningCode; readonly message: string }
   /**
-   * Messages of a conversation passed over without decrypting, by design and counted, not
-   * warned about one by one: `before-join`, sealed for an epoch before this device joined
-   * (RFC 9420 §8: a new member gets no earlier epoch's secrets); `duplicate`, a copy of one
-   * processed already (the server stored a late retry twice; MLS refuses its reused
-   * generation, §9.1). One event per conversation and reason for what one step processed.
+   * Messages of a conversation passed over without decrypting, by design: counted, not
+   * warned about one by one. `before-join`: sealed for an epoch before this device joined
+   * (a new member gets no earlier epoch's secrets, RFC 9420 §8, §12.4.3.1). One event per
+   * conversation and reason for what one step of processing skipped.
    */
   | { readonly type: 'skipped'; readonly groupId: GroupId; readonly reason: SkipReason; readonly count: number }
   /** Something could not be processed; `code` is stable, the text never carries content. */
@@ -40,7 +39,7 @@ export type ParleyEvent =
  */
 export type WarningCode = 'identity-key-changed' | 'unsigned-device' | 'identity-key-unacknowledged' | 'fork-detected' | 'rejoined' | 'message-missing' | 'reordered' | 'policy-violation' | 'message-misrouted';
 
-export type SkipReason = 'before-join' | 'duplicate';
+export type SkipReason = 'before-join';
 
 export type ParleyListener = (event: ParleyEvent) => void;
 
