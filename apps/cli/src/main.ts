@@ -33,6 +33,8 @@ client (each takes --server <url>, --profile <dir>, --passphrase-file <file>, --
   chat <conv>                    chat interactively (/quit or Ctrl-D to leave)
   devices [remove <device>]      your devices; remove one from every conversation
   verify <user> [--confirm]      the safety number with a user; --confirm: it matched
+  contacts [--changed]           identity keys seen; --changed: those changed, not accepted
+  contacts accept <user>         accept a contact's changed identity key without verifying it
 
 The profile passphrase comes from --passphrase-file or PARLEY_PASSPHRASE; the profile
 directory defaults to $PARLEY_PROFILE, else ~/.parley. A conversation is named by its id
@@ -58,6 +60,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   leave: async () => (await import('./commands/conversations.js')).leave,
   devices: async () => (await import('./commands/trust.js')).devices,
   verify: async () => (await import('./commands/trust.js')).verify,
+  contacts: async () => (await import('./commands/trust.js')).contacts,
 };
 
 /**

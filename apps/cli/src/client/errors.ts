@@ -63,7 +63,7 @@ const MESSAGES: Readonly<Record<string, string>> = {
   'contact-unverified': 'this contact’s identity key changed since you verified it; run parley verify first',
   'backup-passphrase-required': 'a profile passphrase is needed: it also seals the identity backup',
   'backup-passphrase-is-password': 'choose a profile passphrase other than the account password (the server sees the password)',
-  'identity-key-unacknowledged': 'this contact’s identity key changed; compare safety numbers, then confirm them (parley verify <user> --confirm)',
+  'identity-key-unacknowledged': 'this contact’s identity key changed; compare safety numbers, then confirm them (parley verify <user> --confirm), or accept the new key unverified (parley contacts accept <user>)',
   'unknown-contact': 'no identity key is known for this user yet',
   'not-admin': 'only an administrator of this conversation may do that',
   'policy-violation': 'the conversation’s rules do not allow that',
