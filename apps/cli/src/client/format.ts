@@ -66,7 +66,7 @@ function eventText(event: string, detail: string | undefined): string {
     case 'rejoined':
       return 'this device lost its state of the conversation and rejoined it (messages sent meanwhile may be missing)';
     case 'device-refused':
-      return `a new device of ${who}, certified by their changed identity key, was refused: compare safety numbers (parley verify ${who})`;
+      return `a new device of ${who}, certified by their changed identity key, was refused: compare safety numbers (parley verify ${who}), or accept the new key (parley contacts accept ${who})`;
     case 'message-misrouted':
       return 'the server delivered a message of another conversation here; it was ignored';
     default:
