@@ -17,7 +17,9 @@
 // - processes the group logs and the inbox strictly in order, one thing at a time, and
 //   writes the new group state, the decrypted message and the server cursor in ONE store
 //   batch before acknowledging anything to the server;
-// - rejoins a group whose state it lost by an external commit (§12.4.3.2).
+// - rejoins a group whose state it lost by an external commit (§12.4.3.2);
+// - skips what a group's log holds from epochs before this device joined (sealed with
+//   secrets it never had), counted in one `skipped` event per group, not one error each.
 
 import {
   ContentType,
