@@ -166,3 +166,22 @@ it('sqlite group cache: the next seq runs on after a prune takes the log’s end
   expect(await append(unclean, [appMsg(ANN)])).toEqual([5 + UNSYNCED_MAX + 1]);
   await unclean.close();
 });
+
+it('sqlite group cache: were the cache wrong, the database would still refuse a removed member’s message and a reused seq', async () => {
+  const path = file();
+  const store = new SqliteStore(path, server);
+  await setUp(store);
+  expect(await append(store, [appMsg(BOB)])).toEqual([2]);
+  // A cache that misses other connections' commits (the check it must not skip, disabled here).
+  (store as unknown as { states: { sync: () => void } }).states.sync = () => undefined;
+  const other = new SqliteStore(path);
+  expect(await commit(other, 1, [], [BOB])).toBe(3);
+  await expect(store.appendMessagesCommitted([appMsg(BOB)])).rejects.toThrow(/NOT NULL/);
+  // (the failure made the store forget its cache; it is stale again after the next external append)
+  expect(await append(store, [appMsg(ANN)])).toEqual([4]);
+  expect(seqsOf(await other.appendMessages([appMsg(ANN)]))).toEqual([5]);
+  await expect(store.appendMessages([appMsg(ANN)])).rejects.toThrow(/UNIQUE/);
+  expect((await store.readGroup(G, 0, 10)).map((m) => [m.seq, m.sender])).toEqual([[1, ANN], [2, BOB], [3, ANN], [4, ANN], [5, ANN]]);
+  await other.close();
+  await store.close();
+});
