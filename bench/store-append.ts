@@ -4,7 +4,7 @@
 // 16-byte random ids to random groups, after a prefill. Times appendMessagesCommitted in
 // batches of 1, 8 and 32 (each run awaits its syncs) and ackBatch of 200 acks (every recipient's
 // ack of the messages just appended).
-//   npx tsx --conditions=parley:source bench/store-append.ts [store module …] [--runs 5] [--messages 4000]
+//   npx tsx --conditions=parley:source bench/store-append.ts [store module …] [--runs 5] [--messages 4000] [--batches 1,8,32] [--prefill 20000]
 // Each store module (default: this checkout's sqlite.ts) gets its own database; the runs of the
 // modules are interleaved, so a module beside another (an older copy of sqlite.ts) is compared
 // under the same load. Figures: the medians of the runs, in µs per message (per ack), of the
@@ -19,14 +19,19 @@ import type { SqliteStore as Store } from '../packages/server/src/store/sqlite.j
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { runs: { type: 'string', default: '5' }, messages: { type: 'string', default: '4000' }, prefill: { type: 'string', default: '20000' } },
+  options: {
+    runs: { type: 'string', default: '5' },
+    messages: { type: 'string', default: '4000' },
+    prefill: { type: 'string', default: '20000' },
+    batches: { type: 'string', default: '1,8,32' },
+  },
 });
 const RUNS = Number(values.runs);
 const MESSAGES = Number(values.messages);
 const PREFILL = Number(values.prefill);
 const modules = positionals.length > 0 ? positionals.map((p) => resolve(p)) : [new URL('../packages/server/src/store/sqlite.ts', import.meta.url).pathname];
 const GROUPS = 300;
-const BATCHES = [1, 8, 32];
+const BATCHES = values.batches.split(',').map(Number);
 const ACK_BATCH = 200;
 
 const schedstat = `/proc/${process.pid}/task/${process.pid}/schedstat`;
@@ -65,20 +70,25 @@ async function open(modPath: string, k: number): Promise<Subject> {
     pairs.push([g, a, b], [g, b, a]);
   }
   const s = { name: `${modPath.split('/').slice(-2).join('/')}#${k}`, store, pairs };
-  await appendRun(s, 32, PREFILL);
+  await appendRun(s, inputs(s, 32, PREFILL));
   return s;
 }
 
-/** Appends `n` messages in batches of `b`; returns the acks their recipients would send. */
-async function appendRun(s: Subject, b: number, n: number): Promise<{ deviceId: string; groupId: string; seq: number }[]> {
-  const acks: { deviceId: string; groupId: string; seq: number }[] = [];
-  const durable: Promise<void>[] = [];
-  const make = () => {
+type Batch = { m: { groupId: string; id: Uint8Array; sender: string; data: Uint8Array; createdAt: number }; recipient: string }[];
+
+/** `n` messages to random groups, in batches of `b`. */
+function inputs(s: Subject, b: number, n: number): Batch[] {
+  const make = (): Batch[number] => {
     const [groupId, sender, recipient] = s.pairs[Math.floor(Math.random() * s.pairs.length)]!;
     return { m: { groupId, id: new Uint8Array(randomBytes(16)), sender, data: new Uint8Array(randomBytes(250)), createdAt: Date.now() }, recipient };
   };
-  // The inputs are made before the clock starts.
-  const batches = Array.from({ length: Math.ceil(n / b) }, () => Array.from({ length: b }, make));
+  return Array.from({ length: Math.ceil(n / b) }, () => Array.from({ length: b }, make));
+}
+
+/** Appends the batches and awaits their syncs; returns the acks their recipients would send. */
+async function appendRun(s: Subject, batches: Batch[]): Promise<{ deviceId: string; groupId: string; seq: number }[]> {
+  const acks: { deviceId: string; groupId: string; seq: number }[] = [];
+  const durable: Promise<void>[] = [];
   for (const batch of batches) {
     const out = await s.store.appendMessagesCommitted(batch.map((x) => x.m));
     durable.push(out.durable);
@@ -105,14 +115,17 @@ const record = (key: string, main: number, proc: number): void => {
 for (let run = 0; run < RUNS; run++) {
   for (const s of subjects) {
     for (const b of BATCHES) {
+      // The inputs are made before the clock starts.
+      const batches = inputs(s, b, MESSAGES);
       const m0 = mainCpu();
       const p0 = processCpu();
-      const acks = await appendRun(s, b, MESSAGES);
+      const acks = await appendRun(s, batches);
       record(`${s.name} append batch ${b}`, (mainCpu() - m0) / 1000 / MESSAGES, (processCpu() - p0) / 1000 / MESSAGES);
       // The acks of these messages, as the gateway batches them (in delivery order).
+      const ackBatches = Array.from({ length: Math.ceil(acks.length / ACK_BATCH) }, (_, i) => acks.slice(i * ACK_BATCH, (i + 1) * ACK_BATCH));
       const a0 = mainCpu();
       const q0 = processCpu();
-      for (let i = 0; i < acks.length; i += ACK_BATCH) await s.store.ackBatch(acks.slice(i, i + ACK_BATCH));
+      for (const batch of ackBatches) await s.store.ackBatch(batch);
       record(`${s.name} ackBatch ${ACK_BATCH} (after batch ${b})`, (mainCpu() - a0) / 1000 / acks.length, (processCpu() - q0) / 1000 / acks.length);
     }
   }
