@@ -371,8 +371,9 @@ export class SqliteStore implements Store {
       // appendAll's insert at the cached seq (see the header, "The group cache"), gated on the
       // sender's membership row: without it, the group is null and the insert fails. One row
       // per statement, VALUES and no SELECT: a statement that may write several rows (INSERT …
-      // SELECT, a multi-row VALUES) and may fail a constraint makes SQLite copy every page it
-      // dirties to a statement journal first, which cost as much as the rest of the append.
+      // SELECT, a multi-row VALUES) and may fail a constraint keeps a statement journal, a copy
+      // of each page it writes that the transaction had dirtied already (with 32-row inserts,
+      // a sixth of the main thread's time, spilled to a temporary file).
       appendRow: p(`INSERT INTO messages (group_id, seq, id, kind, sender, created_at, data)
           VALUES ((SELECT group_id FROM members WHERE group_id = ? AND device_id = ?), ?, ?, ?, ?, ?, ?)`),
       // A group's cache entry (GroupStates): its last seq, and a row per member (one with a null
