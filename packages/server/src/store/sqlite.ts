@@ -24,8 +24,25 @@
 // only where the log alone would fall behind: by a prune, in the transaction that deletes
 // rows (so the log's end is never forgotten), by commits and notices (they write the
 // group's row anyway), and by the unclean-start rule. Derived from what is committed, it
-// holds for every connection to the file (`parley admin` appends notices too), and needs
-// nothing in memory.
+// holds for every connection to the file (`parley admin` writes too).
+//
+// The group cache (GroupStates). The common append does not derive the next seq in SQL:
+// the store keeps, per group it appends to, the last seq and the members' cursors as
+// committed, so an append is a one-row insert at last + 1 and an ack writes only a cursor
+// that moves. The cache is exact, not a hint. (1) Every transaction that reads it first
+// reads PRAGMA data_version, which moves when another connection (`parley admin`, the
+// checkpointer's touch) has committed, and then forgets everything; inside the write
+// transaction nobody else can commit. (2) Of this connection's own writes, appends and acks
+// update it as they go, and every other write that changes a group's members or seq drops
+// the group's entry (applyCommit, createGroup; removeDevice drops all). A prune deletes rows
+// only up to the log's end as its walk began and raises last_seq to it in the same
+// transaction, so the derived last seq does not change and no entry need go; the
+// unclean-start rule runs at open, before anything is cached. (3) A transaction that fails
+// forgets everything (its writes are rolled back; the cache's would not be). The assumption:
+// this connection writes only through the methods here, so a new write of members or seq
+// must drop its group's entry. Even so the database keeps the last word: the insert is gated
+// on the sender's membership row and the (group_id, seq) index is unique, so a wrong cache
+// could fail a batch, never store a removed member's message or reuse a seq.
 
 import { closeSync, fdatasync, fsyncSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -153,11 +170,61 @@ class RecentIds {
     return w;
   }
 
-  static add(w: Map<string, number>, id: Uint8Array, seq: number): void {
-    const k = RecentIds.key(id);
+  static add(w: Map<string, number>, k: string, seq: number): void {
     w.delete(k);
     w.set(k, seq);
     if (w.size > DEDUP_WINDOW) w.delete(w.keys().next().value as string);
+  }
+}
+
+/** Groups whose last seq and members are kept in memory (GroupStates), the least recently used dropped first. */
+const STATE_GROUPS = 4096;
+
+/** What the common append and ack need of a group, as committed (see the header, "The group cache"). */
+interface GroupState {
+  /** The group's last seq (lastSeqOf). */
+  last: number;
+  /** Each member device's cursor. */
+  readonly cursors: Map<string, number>;
+}
+
+/** The group cache (see the header): exact while `sync()` opens every transaction that reads it. */
+class GroupStates {
+  private readonly groups = new Map<string, GroupState>();
+  private version: number | undefined;
+
+  constructor(
+    private readonly load: (groupId: string) => GroupState | undefined,
+    private readonly dataVersion: () => number,
+  ) {}
+
+  /** First in a write transaction: forgets everything if another connection has committed since the last call. */
+  sync(): void {
+    const v = this.dataVersion();
+    if (v !== this.version) this.groups.clear();
+    this.version = v;
+  }
+
+  /** The group's state, loaded if need be; undefined for a group that does not exist. */
+  of(groupId: string): GroupState | undefined {
+    let g = this.groups.get(groupId);
+    if (g !== undefined) {
+      this.groups.delete(groupId);
+    } else {
+      g = this.load(groupId);
+      if (g === undefined) return undefined;
+      if (this.groups.size >= STATE_GROUPS) this.groups.delete(this.groups.keys().next().value as string);
+    }
+    this.groups.set(groupId, g);
+    return g;
+  }
+
+  drop(groupId: string): void {
+    this.groups.delete(groupId);
+  }
+
+  clear(): void {
+    this.groups.clear();
   }
 }
 
@@ -212,6 +279,7 @@ export class SqliteStore implements Store {
   private readonly inTx: Database.Transaction<(f: () => unknown) => unknown>;
   private checkpointer: Worker | undefined;
   private readonly recent: RecentIds;
+  private readonly states: GroupStates;
   /** The `-wal` file, fdatasync'ed behind deferred commits (deferredSync only). */
   private wal: WalSync | undefined;
   /** How many groups' seqs the unclean-start rule advanced when this store opened (0 after a clean shutdown). */
@@ -244,6 +312,16 @@ export class SqliteStore implements Store {
     }
     this.inTx = this.db.transaction((f: () => unknown) => f());
     this.recent = new RecentIds((groupId) => this.s.recentIds.all(groupId) as Row[]);
+    this.states = new GroupStates(
+      (groupId) => {
+        const rows = this.s.groupState.all(groupId) as Row[];
+        if (rows.length === 0) return undefined;
+        const cursors = new Map<string, number>();
+        for (const r of rows) if (r.device !== null) cursors.set(r.device as string, r.cursor as number);
+        return { last: rows[0]!.last as number, cursors };
+      },
+      () => this.s.dataVersion.get() as number,
+    );
     const p = (sql: string): Database.Statement => this.db.prepare(sql);
     this.s = {
       insertUser: p(
@@ -290,21 +368,25 @@ export class SqliteStore implements Store {
       messageAt: p('SELECT * FROM messages WHERE group_id = ? AND seq = ?'),
       recentIds: p(`SELECT seq, id FROM messages WHERE group_id = ? ORDER BY seq DESC LIMIT ${DEDUP_WINDOW}`),
       insertMessage: p('INSERT INTO messages (group_id, seq, id, kind, sender, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      // Inserts at the group's last seq + 1 if the sender is a member; nothing if not.
-      appendIfMember: p(`INSERT INTO messages (group_id, seq, id, kind, sender, created_at, data)
-          SELECT g.id, ${lastSeqOf('g')} + 1, ?, ?, ?, ?, ? FROM members m JOIN groups g ON g.id = m.group_id WHERE m.group_id = ? AND m.device_id = ?
-          ON CONFLICT DO NOTHING RETURNING seq`).pluck(),
-      // The per-message path reads only the sequence number, never the group's GroupInfo and
-      // ratchet tree blobs (kilobytes each in a real group).
-      groupExists: p('SELECT 1 FROM groups WHERE id = ?'),
+      // appendAll's insert at the cached seq (see the header, "The group cache"), gated on the
+      // sender's membership row: without it, the group is null and the insert fails. One row
+      // per statement, VALUES and no SELECT: a statement that may write several rows (INSERT …
+      // SELECT, a multi-row VALUES) and may fail a constraint keeps a statement journal, a copy
+      // of each page it writes that the transaction had dirtied already (with 32-row inserts,
+      // a sixth of the main thread's time, spilled to a temporary file).
+      appendRow: p(`INSERT INTO messages (group_id, seq, id, kind, sender, created_at, data)
+          VALUES ((SELECT group_id FROM members WHERE group_id = ? AND device_id = ?), ?, ?, ?, ?, ?, ?)`),
+      // A group's cache entry (GroupStates): its last seq, and a row per member (one with a null
+      // device if it has none). Never the group's GroupInfo and ratchet tree blobs (kilobytes each).
+      groupState: p(`SELECT ${lastSeqOf('g')} AS last, m.device_id AS device, m.cursor AS cursor FROM groups g LEFT JOIN members m ON m.group_id = g.id WHERE g.id = ?`),
+      dataVersion: p('PRAGMA data_version').pluck(),
       nextSeq: p(`UPDATE groups SET last_seq = ${lastSeqOf('groups')} + 1 WHERE id = ? RETURNING last_seq`),
       // Before a prune deletes rows of a group: the log's end may go with them.
       raiseLastSeq: p('UPDATE groups SET last_seq = ? WHERE id = ? AND last_seq < ?'),
       setEpoch: p('UPDATE groups SET epoch = ?, group_info = ?, ratchet_tree = COALESCE(?, ratchet_tree) WHERE id = ?'),
       readGroup: p('SELECT * FROM messages WHERE group_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
-      ackGroup: p(
-        `UPDATE members SET cursor = MIN(?, (SELECT ${lastSeqOf('g')} FROM groups g WHERE g.id = members.group_id)) WHERE device_id = ? AND group_id = ? AND cursor < ?`,
-      ),
+      // The cursor, already clamped to the group's last seq (ackAll); never moved back.
+      setCursor: p('UPDATE members SET cursor = ? WHERE group_id = ? AND device_id = ? AND cursor < ?'),
       nextInboxSeq: p('UPDATE devices SET inbox_seq = inbox_seq + 1 WHERE id = ? RETURNING inbox_seq'),
       insertInbox: p('INSERT INTO inbox (device_id, seq, id, kind, group_id, sender, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       readInbox: p('SELECT * FROM inbox WHERE device_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
@@ -438,6 +520,8 @@ export class SqliteStore implements Store {
     notice: (groupId: string) => NewGroupMessage,
     inboxNotice: NewInboxMessage,
   ): Promise<{ groups: StoredMessage[]; inbox: { deviceId: string; message: StoredMessage }[] } | null> {
+    // Its groups lose a member and gain a notice: the group cache forgets them (all, simply).
+    this.states.clear();
     return this.db.transaction(() => {
       const dev = this.s.getDevice.get(id) as Row | undefined;
       if (dev === undefined) return null;
@@ -496,6 +580,7 @@ export class SqliteStore implements Store {
   }
 
   async createGroup(g: Omit<GroupRecord, 'lastSeq'>, creatorDevice: string): Promise<void> {
+    this.states.drop(g.id);
     this.db.transaction(() => {
       if (this.s.getGroup.get(g.id) !== undefined) throw new StoreConflictError('exists');
       this.s.insertGroup.run(g.id, g.epoch, buf(g.groupInfo), g.ratchetTree === null ? null : buf(g.ratchetTree), g.createdAt);
@@ -541,7 +626,7 @@ export class SqliteStore implements Store {
   }
 
   async appendMessages(messages: readonly NewGroupMessage[]): Promise<AppendResult[]> {
-    return this.inTx.immediate(() => this.appendAll(messages)) as AppendResult[];
+    return this.cached(() => this.inTx.immediate(() => this.appendAll(messages)) as AppendResult[]);
   }
 
   async appendMessagesCommitted(messages: readonly NewGroupMessage[]): Promise<{ results: AppendResult[]; durable: Promise<void> }> {
@@ -551,43 +636,53 @@ export class SqliteStore implements Store {
     // The bound the unclean-start rule relies on: wait for syncs in flight rather than pass it.
     while (wal.unsynced > 0 && wal.unsynced + messages.length > UNSYNCED_MAX) await wal.settled();
     if (messages.length > UNSYNCED_MAX) return { results: await this.appendMessages(messages), durable: Promise.resolve() };
-    const results = this.relaxed(() => this.appendAll(messages));
+    const results = this.cached(() => this.relaxed(() => this.appendAll(messages)));
     // Every message counts, duplicates too: the row a duplicate points at may be unsynced yet,
     // and the sync that follows this commit covers it as well.
     return { results, durable: wal.after(messages.length) };
   }
 
+  /**
+   * Runs a transaction that reads and updates the group cache: if it fails, its writes are
+   * rolled back, so the cache forgets everything.
+   */
+  private cached<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      this.states.clear();
+      throw e;
+    }
+  }
+
   /** Inside a transaction: the appends of appendMessages. */
   private appendAll(messages: readonly NewGroupMessage[]): AppendResult[] {
+    this.states.sync();
     const kind = MESSAGE_KINDS.application;
     return messages.map((m): AppendResult => {
-      // The common case is one statement: the insert at the group's next seq, which the
-      // sender's membership row gates, after the in-memory check for a retry. Only a refused
-      // insert looks up why.
+      // The common case is one statement, the insert at the cached last seq + 1, after the
+      // in-memory checks of membership and of a retry.
+      const state = this.states.of(m.groupId);
+      if (state === undefined) return { ok: false, reason: 'unknown-group' };
+      if (!state.cursors.has(m.sender)) return { ok: false, reason: 'not-a-member' };
       const recent = this.recent.of(m.groupId);
-      const candidate = recent.get(RecentIds.key(m.id));
+      const key = RecentIds.key(m.id);
+      const candidate = recent.get(key);
       if (candidate !== undefined) {
         const dup = this.s.messageAt.get(m.groupId, candidate) as Row | undefined;
         if (dup !== undefined && buf(m.id).equals(dup.id as Buffer)) {
-          if (this.s.isMember.get(m.groupId, m.sender) === undefined) return { ok: false, reason: 'not-a-member' };
           const message = messageFrom(dup);
           return { ok: true, seq: message.seq, duplicate: true, message };
         }
       }
-      const seq = this.s.appendIfMember.get(buf(m.id), kind, m.sender, m.createdAt, buf(m.data), m.groupId, m.sender) as number | undefined;
-      if (seq !== undefined) {
-        RecentIds.add(recent, m.id, seq);
-        const message: StoredMessage = { seq, id: m.id, kind: 'application', groupId: m.groupId, sender: m.sender, createdAt: m.createdAt, data: m.data };
-        return { ok: true, seq, duplicate: false, message };
-      }
-      // A member's group exists (foreign key): the common case costs one lookup, not two.
-      if (this.s.isMember.get(m.groupId, m.sender) === undefined) {
-        return { ok: false, reason: this.s.groupExists.get(m.groupId) === undefined ? 'unknown-group' : 'not-a-member' };
-      }
-      // Not reached (the insert's seq is past the log's end): the checked path says how.
-      const message = this.appendOne(m, 'application');
-      RecentIds.add(recent, m.id, message.seq);
-      return { ok: true, seq: message.seq, duplicate: false, message };
+      const seq = state.last + 1;
+      // A cache that disagreed with the database would fail here (membership, or the unique
+      // seq index), never store a removed member's message or reuse a seq.
+      this.s.appendRow.run(m.groupId, m.sender, seq, buf(m.id), kind, m.sender, m.createdAt, buf(m.data));
+      state.last = seq;
+      RecentIds.add(recent, key, seq);
+      const message: StoredMessage = { seq, id: m.id, kind: 'application', groupId: m.groupId, sender: m.sender, createdAt: m.createdAt, data: m.data };
+      return { ok: true, seq, duplicate: false, message };
     });
   }
 
@@ -608,6 +703,8 @@ export class SqliteStore implements Store {
   }
 
   async applyCommit(c: CommitApplication): Promise<CommitResult> {
+    // The commit takes a seq and may change the members: the group cache reloads the group.
+    this.states.drop(c.groupId);
     return this.db.transaction((): CommitResult => {
       const g = this.s.getGroup.get(c.groupId) as Row | undefined;
       if (g === undefined) return { ok: false, reason: 'unknown-group' };
@@ -637,16 +734,40 @@ export class SqliteStore implements Store {
   }
 
   async ackGroup(deviceId: string, groupId: string, seq: number): Promise<void> {
-    this.s.ackGroup.run(seq, deviceId, groupId, seq);
+    this.cached(() => {
+      this.inTx.immediate(() => {
+        this.ackAll([{ deviceId, groupId, seq }]);
+      });
+    });
   }
 
   async ackBatch(acks: readonly { deviceId: string; groupId: string; seq: number }[]): Promise<void> {
     // Cursor moves need no fsync of their own: one lost in a power cut means a redelivery,
     // which clients de-duplicate, and the next message commit (synchronous=FULL) syncs the
     // WAL with these frames in it. An fsync here would block the event loop for nothing.
-    this.relaxed(() => {
-      for (const a of acks) this.s.ackGroup.run(a.seq, a.deviceId, a.groupId, a.seq);
+    this.cached(() => {
+      this.relaxed(() => {
+        this.ackAll(acks);
+      });
     });
+  }
+
+  /**
+   * Inside a transaction: moves each member's cursor to its ack, at most to the group's last
+   * seq, and never back. An ack that would not move it (a repeat, an older one) writes
+   * nothing, nor one of a device that is not a member.
+   */
+  private ackAll(acks: readonly { deviceId: string; groupId: string; seq: number }[]): void {
+    this.states.sync();
+    for (const a of acks) {
+      const state = this.states.of(a.groupId);
+      const cursor = state?.cursors.get(a.deviceId);
+      if (state === undefined || cursor === undefined) continue;
+      const seq = Math.min(a.seq, state.last);
+      if (!(seq > cursor)) continue;
+      this.s.setCursor.run(seq, a.groupId, a.deviceId, seq);
+      state.cursors.set(a.deviceId, seq);
+    }
   }
 
   async readInbox(deviceId: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
