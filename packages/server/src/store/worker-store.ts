@@ -272,7 +272,9 @@ export class WorkerStore implements Store {
     try {
       return { results: (await reply) as AppendResult[], durable };
     } catch (e) {
-      // No commit, no durable: settle it so nothing is left waiting (or unhandled).
+      // No commit, no durable: settle it so nothing is left waiting (fail() may have
+      // rejected it already: no one else will ever see that rejection).
+      void durable.catch(() => undefined);
       const d = this.durables.get(id);
       this.durables.delete(id);
       d?.resolve(undefined);
