@@ -11,6 +11,8 @@
 // appendMessagesCommitted's `durable` (a second reply when it settles) and removeDevice's
 // `notice` callback (called here for the device's groups first; see removeDevice).
 
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { SqliteStore, SqliteStoreOptions } from './sqlite.js';
 import {
@@ -117,7 +119,8 @@ interface Pending {
 
 /**
  * The worker's entry and how to start it. From dist (plain JS) it is sqlite-worker.js
- * beside this file, run as is. From the sources (tests under vitest, benches and
+ * beside this file, run as is (a bundle must emit it as an entry of its own, beside the
+ * chunk holding this code). From the sources (tests under vitest, benches and
  * `parley serve` under tsx, all with the `parley:source` export condition) this file is
  * .ts and so is the entry, and a worker runs plain Node: vitest's transform does not reach
  * it, and on Node 20 neither does a `--import tsx` in the worker's execArgv (its entry
@@ -127,7 +130,12 @@ interface Pending {
  */
 function startWorker(workerData: unknown): Worker {
   const source = import.meta.url.endsWith('.ts');
-  if (!source) return new Worker(new URL('./sqlite-worker.js', import.meta.url), { workerData, execArgv: [] });
+  if (!source) {
+    const entry = new URL('./sqlite-worker.js', import.meta.url);
+    // A bundle must emit the entry beside its chunks (apps/cli/test/harness.ts does).
+    if (!existsSync(entry)) throw new StoreWorkerError(`the store worker's entry is missing: ${fileURLToPath(entry)} (or set storeThread 'main')`);
+    return new Worker(entry, { workerData, execArgv: [] });
+  }
   const tsx = import.meta.resolve('tsx/esm/api');
   const entry = new URL('./sqlite-worker.ts', import.meta.url).href;
   const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => tsx.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(import.meta.url)}));`;
