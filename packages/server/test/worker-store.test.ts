@@ -25,8 +25,8 @@ const opened: WorkerStore[] = [];
 afterEach(async () => {
   for (const s of opened.splice(0)) await s.close().catch(() => undefined);
 });
-async function open(file = dbFile()): Promise<WorkerStore> {
-  const s = await WorkerStore.open(file, SERVER);
+async function open(file = dbFile(), options = SERVER): Promise<WorkerStore> {
+  const s = await WorkerStore.open(file, options);
   opened.push(s);
   return s;
 }
@@ -34,7 +34,11 @@ async function open(file = dbFile()): Promise<WorkerStore> {
 const pw = { hash: new Uint8Array(32), salt: new Uint8Array(16), params: { N: 1024, r: 8, p: 1, keylen: 32 } };
 const user = (id: string): UserRecord => ({ id, email: null, password: pw, admin: false, active: true, identityKey: null, createdAt: 1 });
 let n = 0;
-const message = (groupId: string, sender: string): NewGroupMessage => ({ groupId, id: new Uint8Array(16).fill(++n), sender, data: new Uint8Array([n]), createdAt: 2 });
+const message = (groupId: string, sender: string): NewGroupMessage => {
+  const id = new Uint8Array(16);
+  new DataView(id.buffer).setUint32(0, ++n);
+  return { groupId, id, sender, data: new Uint8Array([n & 255]), createdAt: 2 };
+};
 
 async function withGroup(store: WorkerStore, groupId: string, deviceId: string): Promise<void> {
   const token = new Uint8Array(32).map((_, i) => deviceId.charCodeAt(i % deviceId.length));
@@ -130,11 +134,17 @@ it('a database that cannot be opened rejects open() instead of hanging', async (
 
 it('close() lets the calls in flight finish, refuses new ones, and leaves a cleanly closed database', async () => {
   const file = dbFile();
-  const store = await open(file);
+  // Without the checkpointer, whose exit the worker's close() would wait for first.
+  const store = await open(file, { deferredSync: true });
   await store.createUser(user('ann'));
+  // A prune of 300 seqs runs in slices, yielding in the worker between them: close() must
+  // wait for it on this side, not only queue behind it.
+  await withGroup(store, 'group-c', 'dev-c-0001');
+  await store.appendMessages(Array.from({ length: 300 }, () => message('group-c', 'dev-c-0001')));
   const lock = holdWriteLock(file);
   const write = store.createUser(user('bob'));
   const read = store.getUser('ann');
+  const prune = store.prune(10);
   const closed = store.close();
   await expect(store.getUser('ann')).rejects.toThrow(/store closed/);
   setTimeout(() => {
@@ -142,6 +152,7 @@ it('close() lets the calls in flight finish, refuses new ones, and leaves a clea
   }, 50);
   await expect(write).resolves.toBeUndefined();
   expect((await read)?.id).toBe('ann');
+  expect(await prune).toBe(300);
   await closed;
   await expect(store.getUser('ann')).rejects.toThrow(/store closed/);
   // The clean-shutdown marker was written: no unclean start, and bob is there.
