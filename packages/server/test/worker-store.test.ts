@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, expect, it } from 'vitest';
+import { startTestServer } from '@parley/testing';
 import { SqliteStore, type SqliteStoreOptions } from '../src/store/sqlite.js';
 import { StoreConflictError, type NewGroupMessage, type UserRecord } from '../src/store/store.js';
 import { StoreWorkerError, WorkerStore } from '../src/store/worker-store.js';
@@ -160,4 +161,18 @@ it('close() lets the calls in flight finish, refuses new ones, and leaves a clea
   expect(again.uncleanStartGroups).toBe(0);
   expect((await again.getUser('bob'))?.id).toBe('bob');
   await again.close();
+});
+
+it('the server’s own store is a WorkerStore by default, a SqliteStore on the event loop with storeThread main, and no other value starts', async () => {
+  const worker = await startTestServer();
+  const main = await startTestServer({ storeThread: 'main' });
+  try {
+    expect(worker.server.ctx.store).toBeInstanceOf(WorkerStore);
+    expect(main.server.ctx.store).toBeInstanceOf(SqliteStore);
+    for (const s of [worker, main]) expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+  } finally {
+    await worker.close();
+    await main.close();
+  }
+  await expect(startTestServer({ storeThread: 'thread' as 'main' })).rejects.toThrow(/storeThread must be 'worker' or 'main'/);
 });
