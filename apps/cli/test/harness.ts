@@ -59,7 +59,12 @@ async function bundle(): Promise<string> {
   mkdirSync(parent, { recursive: true });
   const out = mkdtempSync(join(parent, 'parley-cli-test-'));
   await build({
-    entryPoints: [join(root, 'apps/cli/bin/parley.js')],
+    // The server's store worker is an entry of its own, started by file (WorkerStore finds
+    // sqlite-worker.js beside the code that starts it: the chunks are at the outdir's root).
+    entryPoints: [
+      { in: join(root, 'apps/cli/bin/parley.js'), out: 'parley' },
+      { in: join(root, 'packages/server/src/store/sqlite-worker.ts'), out: 'sqlite-worker' },
+    ],
     bundle: true,
     splitting: true,
     platform: 'node',

@@ -57,6 +57,12 @@ export interface ServerConfig {
   /** A WebSocket that has not authenticated within this is closed (4001). */
   readonly wsAuthTimeoutMs: number;
   readonly synchronous: 'full' | 'normal';
+  /**
+   * Where the server's SQLite runs: 'worker' (default) on a thread of its own, so the event
+   * loop never executes a statement or waits on the disk; 'main' on the event loop itself
+   * (one thread, for comparing or debugging).
+   */
+  readonly storeThread: 'worker' | 'main';
   readonly pruneIntervalMs: number;
   /**
    * How often the server checks whether another process wrote to its database (`parley
@@ -99,6 +105,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> & Pick<ServerConf
     wsMaxConnectionsPerDevice: 8,
     wsAuthTimeoutMs: 10_000,
     synchronous: 'full',
+    storeThread: 'worker',
     pruneIntervalMs: 60_000,
     externalWritePollMs: 1000,
     ...overrides,

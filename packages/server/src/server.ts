@@ -18,6 +18,7 @@ import type { MlsInspector } from './mls/inspector.js';
 import { PublicInspector } from './mls/public-inspector.js';
 import { SqliteStore, UNSYNCED_MAX } from './store/sqlite.js';
 import type { Store } from './store/store.js';
+import { WorkerStore } from './store/worker-store.js';
 import { Gateway } from './ws/gateway.js';
 
 export interface StartOptions {
@@ -39,15 +40,29 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** The server's own store over `<dataDir>/parley.db`, on the thread `config.storeThread` names. */
+async function openOwnStore(config: ServerConfig): Promise<SqliteStore | WorkerStore> {
+  const file = join(config.dataDir, 'parley.db');
+  const options = { synchronous: config.synchronous, backgroundCheckpoint: true, deferredSync: true } as const;
+  switch (config.storeThread) {
+    case 'worker':
+      return WorkerStore.open(file, options);
+    case 'main':
+      return new SqliteStore(file, options);
+    default:
+      throw new Error(`storeThread must be 'worker' or 'main', not ${JSON.stringify(config.storeThread)}`);
+  }
+}
+
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true });
   const attachmentsDir = join(config.dataDir, 'attachments');
   mkdirSync(attachmentsDir, { recursive: true });
   const log = options.logger ?? createLogger(options.logLevel ?? 'info', options.logDestination);
-  const sqlite = options.store === undefined ? new SqliteStore(join(config.dataDir, 'parley.db'), { synchronous: config.synchronous, backgroundCheckpoint: true, deferredSync: true }) : undefined;
-  const store = options.store ?? sqlite!;
-  if (sqlite !== undefined && sqlite.uncleanStartGroups > 0) {
-    log.warn({ groups: sqlite.uncleanStartGroups, by: UNSYNCED_MAX }, 'unclean start (crash, kill or power loss): every group log skips ahead so that no seq a recipient may have seen is reused');
+  const own = options.store === undefined ? await openOwnStore(config) : undefined;
+  const store = options.store ?? own!;
+  if (own !== undefined && own.uncleanStartGroups > 0) {
+    log.warn({ groups: own.uncleanStartGroups, by: UNSYNCED_MAX }, 'unclean start (crash, kill or power loss): every group log skips ahead so that no seq a recipient may have seen is reused');
   }
   const bus = options.bus ?? new InProcessBus();
   const metrics = new Metrics();

@@ -13,7 +13,7 @@ const WEB_DIST = fileURLToPath(new URL('../../../web/dist/', import.meta.url));
 const HELP = `usage: parley serve [--port 8080] [--host 127.0.0.1] [--data ./data]
                     [--registration open|invite|domains] [--allowed-domains a.gouv.fr,b.gouv.fr]
                     [--retention-days 30] [--log-level info] [--durability full|normal]
-                    [--web apps/web/dist]
+                    [--store-thread worker|main] [--web apps/web/dist]
 `;
 
 export async function serve(argv: readonly string[], io: Io): Promise<number> {
@@ -30,6 +30,7 @@ export async function serve(argv: readonly string[], io: Io): Promise<number> {
         'retention-days': { type: 'string', default: '30' },
         'log-level': { type: 'string', default: 'info' },
         durability: { type: 'string', default: 'full' },
+        'store-thread': { type: 'string', default: 'worker' },
         web: { type: 'string', default: WEB_DIST },
         'no-rate-limits': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
@@ -50,6 +51,8 @@ export async function serve(argv: readonly string[], io: Io): Promise<number> {
   if (!(retentionDays > 0)) return usage(io, 'retention-days must be positive');
   if (policy !== 'open' && policy !== 'invite' && policy !== 'domains') return usage(io, 'registration must be open, invite or domains');
   if (values.durability !== 'full' && values.durability !== 'normal') return usage(io, 'durability must be full or normal');
+  const storeThread = values['store-thread'];
+  if (storeThread !== 'worker' && storeThread !== 'main') return usage(io, 'store-thread must be worker or main');
   const domains = values['allowed-domains'].split(',').map((d) => d.trim().toLowerCase()).filter((d) => d !== '');
   if (policy === 'domains' && domains.length === 0) return usage(io, '--registration domains needs --allowed-domains');
 
@@ -61,6 +64,7 @@ export async function serve(argv: readonly string[], io: Io): Promise<number> {
     registration: { policy, domains },
     retentionMs: retentionDays * 86_400_000,
     synchronous: values.durability,
+    storeThread,
     rateLimits: values['no-rate-limits'] ? null : base.rateLimits,
     ...(existsSync(join(values.web, 'index.html')) ? { webRoot: values.web } : {}),
   });
