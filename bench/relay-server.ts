@@ -1,13 +1,13 @@
 // The server process of `npm run bench:relay`: a real server on 127.0.0.1 over a temp
 // data directory (durable: synchronous=FULL), no rate limits. Prints "LISTENING <url>".
-// PARLEY_BENCH_STORE_THREAD=main|worker (default: the server's default, worker) picks where
+// PARLEY_BENCH_STORE_THREAD=main|worker (default: the server's default, main) picks where
 // its SQLite runs (ServerConfig.storeThread), to compare the two.
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { defaultConfig, EnvelopeInspector, startServer } from '@parley/server';
 
 const dataDir = process.argv[2];
 if (dataDir === undefined) throw new Error('usage: relay-server.ts <dataDir>');
-const storeThread = process.env.PARLEY_BENCH_STORE_THREAD ?? 'worker';
+const storeThread = process.env.PARLEY_BENCH_STORE_THREAD ?? 'main';
 if (storeThread !== 'worker' && storeThread !== 'main') throw new Error('PARLEY_BENCH_STORE_THREAD must be worker or main');
 const server = await startServer(
   defaultConfig({ dataDir, port: 0, registration: { policy: 'open', domains: [] }, scrypt: { N: 1024, r: 8, p: 1 }, rateLimits: null, wsMaxBufferedBytes: 32 << 20, storeThread }),

@@ -58,9 +58,11 @@ export interface ServerConfig {
   readonly wsAuthTimeoutMs: number;
   readonly synchronous: 'full' | 'normal';
   /**
-   * Where the server's SQLite runs: 'worker' (default) on a thread of its own, so the event
-   * loop never executes a statement or waits on the disk; 'main' on the event loop itself
-   * (one thread, for comparing or debugging).
+   * Where the server's SQLite runs: 'main' (default) on the event loop itself; 'worker' on a
+   * thread of its own, so the event loop never executes a statement or waits on the disk.
+   * 'main' is the default by measurement (bench/README.md, 2026-12-04): the worker lowered
+   * the loop's delay under load but cost 10-35 % more CPU per message (each batch crosses
+   * threads twice) and did not lower the end-to-end p99.
    */
   readonly storeThread: 'worker' | 'main';
   readonly pruneIntervalMs: number;
@@ -105,7 +107,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> & Pick<ServerConf
     wsMaxConnectionsPerDevice: 8,
     wsAuthTimeoutMs: 10_000,
     synchronous: 'full',
-    storeThread: 'worker',
+    storeThread: 'main',
     pruneIntervalMs: 60_000,
     externalWritePollMs: 1000,
     ...overrides,

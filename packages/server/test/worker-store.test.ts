@@ -163,9 +163,9 @@ it('close() lets the calls in flight finish, refuses new ones, and leaves a clea
   await again.close();
 });
 
-it('the server’s own store is a WorkerStore by default, a SqliteStore on the event loop with storeThread main, and no other value starts', async () => {
-  const worker = await startTestServer();
-  const main = await startTestServer({ storeThread: 'main' });
+it('the server’s own store is a SqliteStore on the event loop by default, a WorkerStore with storeThread worker, and no other value starts', async () => {
+  const worker = await startTestServer({ storeThread: 'worker' });
+  const main = await startTestServer();
   try {
     expect(worker.server.ctx.store).toBeInstanceOf(WorkerStore);
     expect(main.server.ctx.store).toBeInstanceOf(SqliteStore);

@@ -30,7 +30,7 @@ export async function serve(argv: readonly string[], io: Io): Promise<number> {
         'retention-days': { type: 'string', default: '30' },
         'log-level': { type: 'string', default: 'info' },
         durability: { type: 'string', default: 'full' },
-        'store-thread': { type: 'string', default: 'worker' },
+        'store-thread': { type: 'string', default: 'main' },
         web: { type: 'string', default: WEB_DIST },
         'no-rate-limits': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
