@@ -9,8 +9,12 @@ const dataDir = process.argv[2];
 if (dataDir === undefined) throw new Error('usage: relay-server.ts <dataDir>');
 const storeThread = process.env.PARLEY_BENCH_STORE_THREAD ?? 'main';
 if (storeThread !== 'worker' && storeThread !== 'main') throw new Error('PARLEY_BENCH_STORE_THREAD must be worker or main');
+// PARLEY_BENCH_SYNC=normal (default full): no fsync at all, to tell the disk's share of the
+// latency tail from the server's; not durable against a power loss, so never a reported figure.
+const synchronous = process.env.PARLEY_BENCH_SYNC ?? 'full';
+if (synchronous !== 'full' && synchronous !== 'normal') throw new Error('PARLEY_BENCH_SYNC must be full or normal');
 const server = await startServer(
-  defaultConfig({ dataDir, port: 0, registration: { policy: 'open', domains: [] }, scrypt: { N: 1024, r: 8, p: 1 }, rateLimits: null, wsMaxBufferedBytes: 32 << 20, storeThread }),
+  defaultConfig({ dataDir, port: 0, registration: { policy: 'open', domains: [] }, scrypt: { N: 1024, r: 8, p: 1 }, rateLimits: null, wsMaxBufferedBytes: 32 << 20, storeThread, synchronous }),
   // The bench sets its groups up with stand-in MLS bytes (it measures the relay of
   // application messages), so it runs the envelope-trusting inspector, never `parley serve`'s.
   { logLevel: 'warn', inspector: new EnvelopeInspector() },
