@@ -6,38 +6,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { secretFile, startParley, type Parley, type Result } from './harness.js';
+import { cliUser, ok, startParley, type CliUser, type Parley, type Result } from './harness.js';
 
 let p: Parley;
-
-interface User {
-  readonly name: string;
-  readonly profile: string;
-  readonly passphrase: string;
-  readonly passwordFile: string;
-  /** Runs `parley <args> --profile <this user's>` with the passphrase in PARLEY_PASSPHRASE. */
-  run(...args: string[]): Promise<Result>;
-}
-
-function user(name: string): User {
-  const profile = join(p.dir, `profile-${name}`);
-  const passphrase = `passphrase of ${name} for this test`;
-  return {
-    name,
-    profile,
-    passphrase,
-    passwordFile: secretFile(p.dir, `password-${name}`, `account password of ${name}`),
-    run: (...args) => p.run([...args, '--profile', profile], { PARLEY_PASSPHRASE: passphrase }),
-  };
-}
-
-/** Runs and expects success; returns stdout. */
-async function ok(r: Promise<Result>): Promise<string> {
-  const res = await r;
-  expect(res.stderr, res.stdout).toBe('');
-  expect(res.code, res.stderr).toBe(0);
-  return res.stdout;
-}
 
 /** Expects a failure: exit status `code` and exactly one line on stderr, matching `pattern`. */
 async function fails(r: Promise<Result>, pattern: RegExp, code = 1): Promise<string> {
@@ -51,7 +22,7 @@ async function fails(r: Promise<Result>, pattern: RegExp, code = 1): Promise<str
   return lines[0] ?? '';
 }
 
-async function register(u: User): Promise<void> {
+async function register(u: CliUser): Promise<void> {
   const out = await ok(u.run('register', u.name, '--password-file', u.passwordFile, '--server', p.url));
   expect(out).toMatch(new RegExp(`^registered ${u.name} \\(device [0-9a-f]+\\)`));
 }
@@ -71,14 +42,14 @@ function allBytes(dir: string): Buffer {
   );
 }
 
-let alice: User;
-let bob: User;
+let alice: CliUser;
+let bob: CliUser;
 let conv: string;
 
 beforeAll(async () => {
   p = await startParley();
-  alice = user('alice');
-  bob = user('bob');
+  alice = cliUser(p, 'alice');
+  bob = cliUser(p, 'bob');
   await Promise.all([register(alice), register(bob)]);
 });
 
@@ -173,7 +144,7 @@ describe('failures are one line on stderr with a non-zero exit status', () => {
   });
 
   it('a taken user name, and registering into a profile that holds an account', async () => {
-    const other = user('alice2');
+    const other = cliUser(p, 'alice2');
     await fails(p.run(['register', 'alice', '--password-file', other.passwordFile, '--server', p.url, '--profile', other.profile], { PARLEY_PASSPHRASE: other.passphrase }), /user name is taken \(username-taken\)/);
     // The failed registration left no profile behind.
     await fails(other.run('chats'), /no profile in/);
@@ -182,7 +153,7 @@ describe('failures are one line on stderr with a non-zero exit status', () => {
 
   it('the server down', async () => {
     await fails(alice.run('chats', '--server', 'http://127.0.0.1:9'), /cannot reach the server at http:\/\/127\.0\.0\.1:9/);
-    const newcomer = user('carol-offline');
+    const newcomer = cliUser(p, 'carol-offline');
     await fails(newcomer.run('register', 'carol', '--password-file', newcomer.passwordFile, '--server', 'http://127.0.0.1:9'), /cannot reach the server at http:\/\/127\.0\.0\.1:9/);
   });
 });

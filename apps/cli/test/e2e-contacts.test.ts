@@ -11,38 +11,12 @@
 // hold what the client records when it sees one: the key it had trusted before pinned,
 // the directory's key as the current one. The directory's key is then the "new" key, and
 // every device of that user is certified by it.
-import { join } from 'node:path';
 import { generateIdentityKey } from '@parley/client';
 import { nodeClientCrypto, openSqliteStore } from '@parley/client/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { secretFile, startParley, type Parley, type Result } from './harness.js';
+import { cliUser, ok, startParley, type CliUser, type Parley, type Result } from './harness.js';
 
 let p: Parley;
-
-interface User {
-  readonly profile: string;
-  readonly passphrase: string;
-  readonly passwordFile: string;
-  run(...args: string[]): Promise<Result>;
-}
-
-function user(name: string, profileName = name): User {
-  const profile = join(p.dir, `profile-${profileName}`);
-  const passphrase = `passphrase of ${name} for this test`;
-  return {
-    profile,
-    passphrase,
-    passwordFile: secretFile(p.dir, `password-${name}`, `account password of ${name}`),
-    run: (...args) => p.run([...args, '--profile', profile], { PARLEY_PASSPHRASE: passphrase }),
-  };
-}
-
-async function ok(r: Promise<Result>): Promise<string> {
-  const res = await r;
-  expect(res.stderr, res.stdout).toBe('');
-  expect(res.code, res.stderr).toBe(0);
-  return res.stdout;
-}
 
 /** Runs and expects success with warnings: returns stdout and the stderr lines. */
 async function warned(r: Promise<Result>): Promise<{ out: string; lines: string[] }> {
@@ -54,7 +28,7 @@ async function warned(r: Promise<Result>): Promise<{ out: string; lines: string[
 }
 
 /** What the client records when `userId`'s identity key changed from one it trusted: that one pinned. */
-async function seedKeyChange(u: User, userId: string): Promise<void> {
+async function seedKeyChange(u: CliUser, userId: string): Promise<void> {
   const store = await openSqliteStore({ directory: u.profile, passphrase: u.passphrase });
   try {
     const c = await store.getContact(userId);
@@ -69,18 +43,18 @@ async function seedKeyChange(u: User, userId: string): Promise<void> {
 interface ContactsJson {
   contacts: { userId: string; verified: boolean; keyChangedAt: string | null; unaccepted: boolean; verifyAgain: boolean }[];
 }
-const contactsJson = async (u: User, ...args: string[]): Promise<ContactsJson> => JSON.parse(await ok(u.run('contacts', ...args, '--json'))) as ContactsJson;
-const texts = async (u: User, conv: string): Promise<(string | undefined)[]> =>
+const contactsJson = async (u: CliUser, ...args: string[]): Promise<ContactsJson> => JSON.parse(await ok(u.run('contacts', ...args, '--json'))) as ContactsJson;
+const texts = async (u: CliUser, conv: string): Promise<(string | undefined)[]> =>
   (JSON.parse(await ok(u.run('read', conv, '--json'))) as { messages: { text?: string }[] }).messages.map((m) => m.text);
 
-let alice: User;
-let bob: User;
+let alice: CliUser;
+let bob: CliUser;
 let dm: string;
 
 beforeAll(async () => {
   p = await startParley();
-  alice = user('alice');
-  bob = user('bob');
+  alice = cliUser(p, 'alice');
+  bob = cliUser(p, 'bob');
   for (const [name, u] of [['alice', alice], ['bob', bob]] as const) await ok(u.run('register', name, '--password-file', u.passwordFile, '--server', p.url));
 });
 
@@ -134,7 +108,7 @@ describe('parley contacts', () => {
 describe('while a key change is not accepted', () => {
   it('a commit adding the contact’s new device is refused, and so is the rejoin into the group with it; after accepting, the rejoin goes through', { timeout: 180_000 }, async () => {
     await seedKeyChange(alice, 'bob');
-    const bob2 = user('bob', 'bob-2');
+    const bob2 = cliUser(p, 'bob', 'bob-2', bob.passphrase);
     await ok(bob2.run('login', 'bob', '--password-file', bob.passwordFile, '--server', p.url));
     await ok(bob.run('devices')); // adds the new device to Bob's conversations
 

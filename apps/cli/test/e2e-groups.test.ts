@@ -11,35 +11,9 @@ import Database from 'better-sqlite3';
 import { deserializeState, processMessage } from '@parley/mls';
 import { nodeCryptoProvider, openSqliteStore } from '@parley/client/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { secretFile, startParley, type Parley, type Result } from './harness.js';
+import { cliUser, ok, startParley, type CliUser, type Parley, type Result } from './harness.js';
 
 let p: Parley;
-
-interface User {
-  readonly name: string;
-  readonly profile: string;
-  readonly passphrase: string;
-  readonly passwordFile: string;
-  run(...args: string[]): Promise<Result>;
-}
-
-function user(name: string, profileName = name, passphrase = `passphrase of ${profileName} for this test`): User {
-  const profile = join(p.dir, `profile-${profileName}`);
-  return {
-    name,
-    profile,
-    passphrase,
-    passwordFile: secretFile(p.dir, `password-${name}`, `account password of ${name}`),
-    run: (...args) => p.run([...args, '--profile', profile], { PARLEY_PASSPHRASE: passphrase }),
-  };
-}
-
-async function ok(r: Promise<Result>): Promise<string> {
-  const res = await r;
-  expect(res.stderr, res.stdout).toBe('');
-  expect(res.code, res.stderr).toBe(0);
-  return res.stdout;
-}
 
 async function fails(r: Promise<Result>, pattern: RegExp, code = 1): Promise<string> {
   const res = await r;
@@ -55,7 +29,7 @@ interface ReadJson {
   messages: { sender: { userId: string }; own: boolean; text?: string; status: string }[];
 }
 
-const readJson = async (u: User, conv: string): Promise<ReadJson> => JSON.parse(await ok(u.run('read', conv, '--json'))) as ReadJson;
+const readJson = async (u: CliUser, conv: string): Promise<ReadJson> => JSON.parse(await ok(u.run('read', conv, '--json'))) as ReadJson;
 
 function allFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -66,23 +40,23 @@ function allFiles(dir: string): string[] {
 
 /** Every text any test here sends, for the check of the server's files and logs. */
 const sent: string[] = [];
-async function send(u: User, conv: string, text: string): Promise<void> {
+async function send(u: CliUser, conv: string, text: string): Promise<void> {
   sent.push(text);
   await ok(u.run('send', conv, text));
 }
 
-let alice: User;
-let bob: User;
-let carol: User;
+let alice: CliUser;
+let bob: CliUser;
+let carol: CliUser;
 let group: string;
 let dm: string;
 
 beforeAll(async () => {
   // Debug logs: the most the server ever writes, for the check that they carry no text.
   p = await startParley({ logLevel: 'debug' });
-  alice = user('alice');
-  bob = user('bob');
-  carol = user('carol');
+  alice = cliUser(p, 'alice');
+  bob = cliUser(p, 'bob');
+  carol = cliUser(p, 'carol');
   for (const u of [alice, bob, carol]) await ok(u.run('register', u.name, '--password-file', u.passwordFile, '--server', p.url));
 });
 
@@ -162,10 +136,10 @@ describe('a group of three', () => {
 
 describe('a second device, devices, verify, read state', () => {
   it('parley login needs the profile passphrase the backup was sealed under, not only the password', async () => {
-    const stranger = user('alice', 'alice-wrong', 'a different passphrase');
+    const stranger = cliUser(p, 'alice', 'alice-wrong', 'a different passphrase');
     expect(await fails(stranger.run('login', 'alice', '--password-file', alice.passwordFile, '--server', p.url), /wrong passphrase/)).not.toContain('a different passphrase');
     // Not under the account password either (which the server sees at every login).
-    const server = user('alice', 'alice-password', 'account password of alice');
+    const server = cliUser(p, 'alice', 'alice-password', 'account password of alice');
     await fails(server.run('login', 'alice', '--password-file', alice.passwordFile, '--server', p.url), /wrong passphrase/);
     // Neither attempt enrolled a device.
     expect((JSON.parse(await ok(alice.run('devices', '--json'))) as { devices: unknown[] }).devices).toHaveLength(1);
@@ -177,7 +151,7 @@ describe('a second device, devices, verify, read state', () => {
     await ok(bob.run('sync'));
 
     const before = JSON.parse(await ok(alice.run('verify', 'bob', '--json'))) as { safetyNumber: string };
-    const alice2 = user('alice', 'alice-2', alice.passphrase);
+    const alice2 = cliUser(p, 'alice', 'alice-2', alice.passphrase);
     expect(await ok(alice2.run('login', 'alice', '--password-file', alice.passwordFile, '--server', p.url))).toMatch(/^logged in as alice on a new device/);
 
     const devices = JSON.parse(await ok(alice.run('devices', '--json'))) as { userId: string; devices: { deviceId: string; current: boolean }[] };

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { HttpApi, ParleyClient, createMemoryStore, type FetchLike } from '@parley/client';
 import { nodeClientCrypto, nodeCryptoProvider } from '@parley/client/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { secretFile, startParley, type Parley, type Result } from './harness.js';
+import { ok, secretFile, startParley, type Parley, type Result } from './harness.js';
 
 let p: Parley;
 
@@ -20,13 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await p.close();
 });
-
-async function ok(r: Promise<Result>): Promise<string> {
-  const res = await r;
-  expect(res.stderr, res.stdout).toBe('');
-  expect(res.code, res.stderr).toBe(0);
-  return res.stdout;
-}
 
 describe('a retry the server stored twice', () => {
   it('parley sync shows the message once, warns of nothing, and counts the duplicate', { timeout: 120_000 }, async () => {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { expect } from 'vitest';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -206,4 +207,34 @@ export function secretFile(dir: string, name: string, secret: string): string {
   const path = join(dir, name);
   writeFileSync(path, `${secret}\n`, { mode: 0o600 });
   return path;
+}
+
+/** A user of the CLI tests, with a profile of their own. */
+export interface CliUser {
+  readonly name: string;
+  readonly profile: string;
+  readonly passphrase: string;
+  readonly passwordFile: string;
+  /** Runs `parley <args> --profile <this user's>` with the passphrase in PARLEY_PASSPHRASE. */
+  run(...args: string[]): Promise<Result>;
+}
+
+/** `name`'s account (password file included) with the profile `profileName`, under `p`'s scratch directory. */
+export function cliUser(p: Parley, name: string, profileName = name, passphrase = `passphrase of ${profileName} for this test`): CliUser {
+  const profile = join(p.dir, `profile-${profileName}`);
+  return {
+    name,
+    profile,
+    passphrase,
+    passwordFile: secretFile(p.dir, `password-${name}`, `account password of ${name}`),
+    run: (...args) => p.run([...args, '--profile', profile], { PARLEY_PASSPHRASE: passphrase }),
+  };
+}
+
+/** Runs and expects success with nothing on stderr; returns stdout. */
+export async function ok(r: Promise<Result>): Promise<string> {
+  const res = await r;
+  expect(res.stderr, res.stdout).toBe('');
+  expect(res.code, res.stderr).toBe(0);
+  return res.stdout;
 }
