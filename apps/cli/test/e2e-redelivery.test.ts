@@ -5,11 +5,10 @@
 // `parley sync` shows the message once, says nothing alarming, and counts the duplicate
 // (`--json`). The sender is an SDK client in this process, so that its one request can be
 // sent again byte for byte, as a retrying client would.
-import { join } from 'node:path';
 import { HttpApi, ParleyClient, createMemoryStore, type FetchLike } from '@parley/client';
 import { nodeClientCrypto, nodeCryptoProvider } from '@parley/client/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ok, secretFile, startParley, type Parley, type Result } from './harness.js';
+import { cliUser, ok, startParley, type Parley } from './harness.js';
 
 let p: Parley;
 
@@ -23,9 +22,8 @@ afterAll(async () => {
 
 describe('a retry the server stored twice', () => {
   it('parley sync shows the message once, warns of nothing, and counts the duplicate', { timeout: 120_000 }, async () => {
-    const profile = join(p.dir, 'profile-bob');
-    const bob = (...args: string[]): Promise<Result> => p.run([...args, '--profile', profile], { PARLEY_PASSPHRASE: 'passphrase of bob for this test' });
-    await ok(bob('register', 'bob', '--password-file', secretFile(p.dir, 'password-bob', 'account password of bob'), '--server', p.url));
+    const bob = cliUser(p, 'bob');
+    await ok(bob.run('register', 'bob', '--password-file', bob.passwordFile, '--server', p.url));
 
     let first: { messageId: string; message: string } | undefined;
     const keeping: FetchLike = (input, init) => {
@@ -35,7 +33,7 @@ describe('a retry the server stored twice', () => {
     const options = { serverUrl: p.url, store: createMemoryStore(), crypto: nodeClientCrypto, provider: nodeCryptoProvider, keyPackages: 2, backupKdf: { logN: 10, r: 8, p: 1 }, fetch: keeping };
     const alice = await ParleyClient.register(options, 'alice', 'account password of alice', undefined, 'passphrase of alice for this test');
     const dm = await alice.openDirect('bob');
-    expect(await ok(bob('sync'))).toContain(`joined ${dm}`);
+    expect(await ok(bob.run('sync'))).toContain(`joined ${dm}`);
 
     const sent = await alice.sendText(dm, 'sent once, stored twice');
     for (let i = 0; i < 257; i++) await alice.sendText(dm, `filler ${String(i)}`);
@@ -44,17 +42,17 @@ describe('a retry the server stored twice', () => {
     expect(first?.messageId).toBe(sent.messageId);
     expect((await api.sendMessage(dm, first?.messageId ?? '', Buffer.from(first?.message ?? '', 'base64'))).duplicate).toBe(false);
 
-    const report = JSON.parse(await ok(bob('sync', '--json'))) as { messages: number; warnings: unknown[]; skipped: { id: string; beforeJoin: number; duplicates: number }[] };
+    const report = JSON.parse(await ok(bob.run('sync', '--json'))) as { messages: number; warnings: unknown[]; skipped: { id: string; beforeJoin: number; duplicates: number }[] };
     expect(report.warnings).toEqual([]);
     expect(report.skipped).toEqual([{ id: dm, beforeJoin: 0, duplicates: 1 }]);
     expect(report.messages).toBe(258);
-    const read = JSON.parse(await ok(bob('read', dm, '--json'))) as { messages: { text?: string }[] };
+    const read = JSON.parse(await ok(bob.run('read', dm, '--json'))) as { messages: { text?: string }[] };
     expect(read.messages.filter((m) => m.text === 'sent once, stored twice')).toHaveLength(1);
 
     // The conversation goes on both ways.
     await alice.sendText(dm, 'after the duplicate');
-    await ok(bob('send', dm, 'and back'));
-    expect((JSON.parse(await ok(bob('read', dm, '--json'))) as typeof read).messages.map((m) => m.text)).toContain('after the duplicate');
+    await ok(bob.run('send', dm, 'and back'));
+    expect((JSON.parse(await ok(bob.run('read', dm, '--json'))) as typeof read).messages.map((m) => m.text)).toContain('after the duplicate');
     await alice.sync();
     expect((await alice.history(dm)).map((m) => (m.body.type === 'text' ? m.body.text : ''))).toContain('and back');
     await alice.close();
